@@ -1,0 +1,69 @@
+# Makefile - a thin wrapper over CMake so `make`, `make test` and `make bench-1m` work from the root.
+# Every target that needs packages runs `deps` first, which installs what is missing with apt-get.
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+BUILD_TSAN ?= build-tsan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CTEST_ARGS ?= --output-on-failure
+
+# Debian 12 packages the project needs (build, engines, tests, reports).
+DEB_PACKAGES = build-essential cmake pkg-config git clang libclang-rt-14-dev \
+               librocksdb-dev liblmdb-dev libsqlite3-dev libjemalloc-dev libxxhash-dev \
+               libjansson-dev libcmocka-dev python3 python3-matplotlib gnuplot-nox poppler-utils valgrind
+PAPER_PACKAGES = texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk lmodern
+
+SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all build deps test test-release test-asan test-tsan test-long bench-1m bench-sweep clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing \
+	    || { echo "deps: apt-get failed; install these Debian packages by hand:$$missing" >&2; exit 1; }; \
+	else echo "deps: all Debian packages present"; fi
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps
+	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DKV_ASAN=ON -DCMAKE_C_FLAGS_DEBUG="-O1 -g"
+	cmake --build $(BUILD_ASAN) -j $(JOBS)
+
+build-tsan: deps
+	CC=clang CXX=clang++ cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=Debug -DKV_TSAN=ON -DCMAKE_C_FLAGS_DEBUG="-O1 -g"
+	cmake --build $(BUILD_TSAN) -j $(JOBS)
+
+# The whole suite: Release, then ASan+UBSan, then the threaded tests under TSan.
+test: test-release test-asan test-tsan
+
+test-release: build
+	cd $(BUILD) && ctest $(CTEST_ARGS)
+
+test-asan: build-asan
+	cd $(BUILD_ASAN) && ctest $(CTEST_ARGS)
+
+test-tsan: build-tsan
+	cd $(BUILD_TSAN) && ctest $(CTEST_ARGS) -L tsan
+
+test-long: build
+	cd $(BUILD) && KV_TEST_LONG=1 ctest $(CTEST_ARGS)
+
+bench-1m: build
+	./harness/bench-1m.sh $(BUILD)/kvbench
+
+bench-sweep: build
+	./harness/bench-sweep.sh $(BUILD)/kvbench
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)

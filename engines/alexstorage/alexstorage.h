@@ -1,0 +1,101 @@
+/* alexstorage.h - AlexStorage: an embedded key-value store with int64 keys and byte values.
+ * Index: ALEX (learned, in memory). Records: checksummed append-only segment files, mmap'd, so a
+ * read returns a pointer into the mapping (zero copy).
+ *
+ * Conventions:
+ * 1. Every function returns an int status: AS_OK (0), AS_NOTFOUND (1), or a negative AS_E* code.
+ *    as_strerror() names a code; as_errmsg() gives the last detailed message of a handle (file,
+ *    offset, system error), which is what to show a user.
+ * 2. Handles are opaque. An as_db is shared by all threads; each thread uses its own as_session.
+ * 3. Values returned by as_get()/as_scan() point into the store's mapping. They stay valid until
+ *    the next call on the same session (or as_session_close). Do not write through them.
+ * 4. No global state: two stores in one process are independent.
+ */
+#ifndef ALEXSTORAGE_H
+#define ALEXSTORAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AS_VERSION_MAJOR 0
+#define AS_VERSION_MINOR 1
+#define AS_VERSION_PATCH 0
+#define AS_VERSION_STRING "0.1.0"
+
+enum as_status {
+    AS_OK = 0,
+    AS_NOTFOUND = 1,
+    AS_EINVAL = -30001,   /* bad argument (e.g. value too large, bad option) */
+    AS_EIO = -30002,      /* an OS call failed; as_errmsg has the call, file and errno text */
+    AS_ECORRUPT = -30003, /* checksum mismatch, bad magic/version, truncated file: as_errmsg has file+offset */
+    AS_ENOMEM = -30004,
+    AS_ENOSPC = -30005,   /* disk full or RLIMIT_FSIZE: nothing acknowledged was lost */
+    AS_EBUSY = -30006,    /* another process holds the store's lock */
+    AS_ERDONLY = -30007,  /* write to a store opened read-only */
+    AS_EINTERNAL = -30008,
+};
+const char *as_strerror(int status);
+
+enum as_sync_mode {
+    AS_SYNC_NONE = 0,  /* no fsync: survives a process crash once put returns (data is in the page cache) */
+    AS_SYNC_EACH = 1,  /* put/del return after the record is durable (fdatasync) */
+    AS_SYNC_GROUP = 2, /* concurrent writers share one fdatasync (group commit) */
+};
+
+typedef struct as_options {
+    enum as_sync_mode sync_mode;   /* default AS_SYNC_NONE */
+    uint64_t segment_bytes;        /* a segment file is closed and a new one started past this (default 1 GiB) */
+    uint64_t map_chunk_bytes;      /* mapping grows in chunks of this size (default 16 MiB) */
+    uint64_t reserve_bytes;        /* virtual address space reserved per segment (default = segment_bytes) */
+    int read_only;                 /* open without writing anything */
+    int create_if_missing;         /* default 1 */
+} as_options;
+void as_options_default(as_options *o);
+
+typedef struct as_db as_db;
+typedef struct as_session as_session;
+
+/* Open or create the store in directory `dir`. On failure *out is NULL; `err` (may be NULL) gets
+ * the message. */
+int as_open(const char *dir, const as_options *opt, as_db **out, char *err, size_t errlen);
+/* Close: syncs according to the mode, unmaps, releases the lock. */
+int as_close(as_db *db);
+/* The last detailed error message on this handle (thread-local per session for session calls). */
+const char *as_errmsg(const as_db *db);
+
+int as_session_open(as_db *db, as_session **out);
+void as_session_close(as_session *s);
+const char *as_session_errmsg(const as_session *s);
+
+/* AS_OK with *val/*len pointing into the mapping, or AS_NOTFOUND. */
+int as_get(as_session *s, int64_t key, const void **val, size_t *len);
+int as_put(as_session *s, int64_t key, const void *val, size_t len);
+/* AS_OK whether or not the key existed. */
+int as_del(as_session *s, int64_t key);
+/* Records with key >= from, ascending, at most count; cb returns non-zero to stop. */
+typedef int (*as_scan_cb)(void *arg, int64_t key, const void *val, size_t len);
+int as_scan(as_session *s, int64_t from, size_t count, as_scan_cb cb, void *arg, size_t *visited);
+/* Load n sorted distinct keys into an empty store; value(arg, key, &len) gives each value. */
+typedef const void *(*as_value_fn)(void *arg, int64_t key, size_t *len);
+int as_bulk_load(as_session *s, const int64_t *keys, size_t n, as_value_fn value, void *arg);
+/* Make everything acknowledged so far durable. */
+int as_sync(as_session *s);
+
+typedef struct as_stats {
+    uint64_t num_keys;
+    uint64_t num_segments;
+    uint64_t disk_bytes;          /* bytes in segment files */
+    uint64_t live_bytes;          /* bytes of records the index points to */
+    uint64_t index_bytes;
+    double index_bytes_per_key;
+    uint64_t index_depth;
+    uint64_t index_model_nodes;
+    uint64_t index_data_nodes;
+    double avg_search_steps;      /* per lookup */
+    double avg_shifts;            /* per insert */
+    uint64_t records_replayed;    /* at the last open */
+    uint64_t bytes_dropped;       /* torn tail cut at the last open */
+} as_stats;
+int as_get_stats(as_db *db, as_stats *st);
+
+#endif

@@ -1,0 +1,140 @@
+/* engine_util.c - status names, durability names and option parsing shared by every engine file. */
+#include "engine.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+const char *kv_strerror(int status)
+{
+    switch (status) {
+    case KV_OK: return "KV_OK: success";
+    case KV_NOTFOUND: return "KV_NOTFOUND: key not found";
+    case KV_EINVAL: return "KV_EINVAL: invalid argument or option";
+    case KV_EIO: return "KV_EIO: I/O error";
+    case KV_ENOTSUP: return "KV_ENOTSUP: not supported by this engine";
+    case KV_ECORRUPT: return "KV_ECORRUPT: stored data is corrupt";
+    case KV_ENOMEM: return "KV_ENOMEM: out of memory";
+    case KV_ENOSPC: return "KV_ENOSPC: no space left (disk full or file size limit)";
+    case KV_EBUSY: return "KV_EBUSY: store is locked by another process";
+    case KV_EINTERNAL: return "KV_EINTERNAL: internal error (a bug)";
+    default: return "unknown status";
+    }
+}
+
+const char *kv_durability_name(enum kv_durability d)
+{
+    switch (d) {
+    case KV_DUR_NONE: return "none";
+    case KV_DUR_SYNC: return "sync";
+    case KV_DUR_GROUP: return "group";
+    }
+    return "invalid";
+}
+
+int kv_durability_parse(const char *s, enum kv_durability *out)
+{
+    static const enum kv_durability all[] = {KV_DUR_NONE, KV_DUR_SYNC, KV_DUR_GROUP};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if (strcmp(s, kv_durability_name(all[i])) == 0) {
+            *out = all[i];
+            return KV_OK;
+        }
+    return KV_EINVAL;
+}
+
+const char *kv_config_opt(const kv_config *cfg, const char *key)
+{
+    const char *v = NULL;
+    for (size_t i = 0; i < cfg->nopts; i++) /* the last -o wins, as on most command lines */
+        if (strcmp(cfg->opts[i].key, key) == 0)
+            v = cfg->opts[i].value;
+    return v;
+}
+
+int kv_seterr(char *err, size_t errlen, int status, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+int kv_config_opt_u64(const kv_config *cfg, const char *key, uint64_t *out, char *err, size_t errlen)
+{
+    const char *v = kv_config_opt(cfg, key);
+    if (!v)
+        return KV_OK;
+    char *end = NULL;
+    errno = 0;
+    if (*v == '-' || *v == '\0')
+        goto bad;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || end == v)
+        goto bad;
+    unsigned long long mul = 1;
+    if (*end == 'K' || *end == 'k') mul = 1ull << 10, end++;
+    else if (*end == 'M' || *end == 'm') mul = 1ull << 20, end++;
+    else if (*end == 'G' || *end == 'g') mul = 1ull << 30, end++;
+    if (*end != '\0' || (x && mul > UINT64_MAX / x))
+        goto bad;
+    *out = (uint64_t)(x * mul);
+    return KV_OK;
+bad:
+    return kv_seterr(err, errlen, KV_EINVAL, "option %s=%s: expected a non-negative integer (K/M/G suffix allowed)",
+                     key, v);
+}
+
+int kv_config_opt_bool(const kv_config *cfg, const char *key, int *out, char *err, size_t errlen)
+{
+    const char *v = kv_config_opt(cfg, key);
+    if (!v)
+        return KV_OK;
+    static const char *yes[] = {"1", "true", "on", "yes"}, *no[] = {"0", "false", "off", "no"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0) return *out = 1, KV_OK;
+        if (strcasecmp(v, no[i]) == 0) return *out = 0, KV_OK;
+    }
+    return kv_seterr(err, errlen, KV_EINVAL, "option %s=%s: expected a boolean (1/0, true/false, on/off)", key, v);
+}
+
+void kv_describe_u64(kv_pair_cb cb, void *arg, const char *name, uint64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+    cb(arg, name, buf);
+}
+
+int kv_dir_bytes(const char *dir, uint64_t *bytes)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return KV_EIO;
+    int rc = KV_OK;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(path, &st) != 0)
+            continue; /* a file removed by background work between readdir and stat */
+        if (S_ISDIR(st.st_mode))
+            rc = kv_dir_bytes(path, bytes);
+        else if (S_ISREG(st.st_mode))
+            *bytes += (uint64_t)st.st_blocks * 512u;
+        if (rc != KV_OK)
+            break;
+    }
+    closedir(d);
+    return rc;
+}

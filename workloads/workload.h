@@ -1,0 +1,144 @@
+/* workload.h - what kvbench asks of an engine: key sets, access distributions, verifiable values and
+ * deterministic operation streams. Knows nothing of engines or results (see ../shared/DESIGN.md).
+ *
+ * Determinism: everything here is a pure function of (parameters, seed). Two runs with the same
+ * arguments produce the same keys, the same values and the same operation sequence on every engine.
+ */
+#ifndef KV_WORKLOAD_H
+#define KV_WORKLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------- random numbers ---------- */
+
+/* splitmix64: the project's one PRNG (fast, 2^64 period, good enough for workload generation). */
+typedef struct kv_rng {
+    uint64_t s;
+} kv_rng;
+void kv_rng_seed(kv_rng *r, uint64_t seed);
+uint64_t kv_rng_next(kv_rng *r);
+/* Uniform in [0, bound) without modulo bias; bound > 0. */
+uint64_t kv_rng_below(kv_rng *r, uint64_t bound);
+/* Uniform double in [0, 1). */
+double kv_rng_double(kv_rng *r);
+/* A 64-bit mixing function (bijective), used to scramble ranks and derive sub-seeds. */
+uint64_t kv_mix64(uint64_t x);
+
+/* ---------- key sets ---------- */
+
+enum kv_keyset {
+    KV_KEYS_UNIFORM = 0,   /* distinct keys uniform over [1, INT64_MAX - 1] (default) */
+    KV_KEYS_SEQUENTIAL,    /* 1, 2, 3, ... n */
+    KV_KEYS_CLUSTERED,     /* dense clusters with lognormal gaps between keys and between clusters:
+                              locally non-linear, hard for a learned index */
+};
+const char *kv_keyset_name(enum kv_keyset k);
+int kv_keyset_parse(const char *s, enum kv_keyset *out); /* 0 or -1 */
+
+/* ---------- values ---------- */
+
+/* A value is self-describing: a 16-byte header {int64 key, uint32 version, uint32 check} followed
+ * by bytes derived from (seed, key, version). The harness verifies any returned value without
+ * keeping a copy. Values shorter than KV_VALUE_MIN cannot carry the header and are not allowed in
+ * benchmark runs (the conformance tests use their own values). */
+#define KV_VALUE_MIN 16
+
+enum kv_verdict {
+    KV_VALUE_OK = 0,
+    KV_VALUE_WRONG,   /* bytes do not verify, wrong length, or the value of another key */
+    KV_VALUE_STALE,   /* a valid value of this key, but an older version than the newest written */
+    KV_VALUE_MISSING, /* the engine said not-found for a key that is present */
+    KV_VALUE_GHOST,   /* the engine returned a value for a key that is absent (deleted / never written) */
+};
+const char *kv_verdict_name(enum kv_verdict v);
+
+/* Write the value of (key, version) into buf[0..len), len >= KV_VALUE_MIN. */
+void kv_value_make(uint64_t seed, int64_t key, uint32_t version, void *buf, size_t len);
+/* Check a returned value against the expected (key, version, len). Reads every byte. */
+enum kv_verdict kv_value_check(uint64_t seed, int64_t key, uint32_t expected_version, size_t expected_len,
+                               const void *buf, size_t len);
+
+/* ---------- data set: the keys of one run, shared by all threads ---------- */
+
+typedef struct kv_dataset {
+    enum kv_keyset keyset;
+    uint64_t seed;
+    size_t value_size;
+    uint64_t n;          /* keys loaded before the measured phases: keys[0..n) in insertion order */
+    uint64_t capacity;   /* n + keys reserved for inserts: keys[n..capacity), distinct from all others */
+    int64_t *keys;       /* [capacity] */
+    uint32_t *versions;  /* [capacity] newest version written for keys[i]; 0 = never written */
+    uint8_t *deleted;    /* [capacity] 1 while keys[i] is deleted */
+    void *lookup;        /* private: key -> index hash */
+} kv_dataset;
+
+/* Build the key set: n loaded keys + max_inserts fresh keys, all distinct, in a seeded order
+ * (random order for uniform and clustered, ascending for sequential). Returns 0 or -1 (ENOMEM / EINVAL). */
+int kv_dataset_create(kv_dataset **out, enum kv_keyset keyset, uint64_t n, uint64_t max_inserts,
+                      uint64_t seed, size_t value_size);
+void kv_dataset_free(kv_dataset *ds);
+/* Index in ds->keys of `key`, or -1 when the key is not in the data set. O(1) on average
+ * (an open-addressing hash built by kv_dataset_create). Used to verify scans. */
+int64_t kv_dataset_find(const kv_dataset *ds, int64_t key);
+/* The loaded keys sorted ascending (for bulk load); caller frees. NULL on ENOMEM. */
+int64_t *kv_dataset_sorted_loaded(const kv_dataset *ds);
+
+/* ---------- workloads ---------- */
+
+enum kv_optype { KV_OP_GET = 0, KV_OP_UPDATE, KV_OP_INSERT, KV_OP_DELETE, KV_OP_SCAN, KV_OP__COUNT };
+const char *kv_optype_name(enum kv_optype t);
+
+typedef struct kv_workload {
+    const char *name;        /* "load", "read", "mixed", "scan" */
+    const char *description;
+    double mix[KV_OP__COUNT]; /* fraction of each op type; sums to 1 (load: all inserts) */
+    uint32_t scan_len;       /* records per scan */
+} kv_workload;
+
+/* NULL-terminated list of named workloads. */
+extern const kv_workload *const kv_workloads[];
+const kv_workload *kv_workload_find(const char *name);
+/* Override the mix from a spec like "read=0.8,update=0.1,insert=0.1" (must sum to 1 within 1e-9).
+ * Returns 0 or -1 with a message in err. */
+int kv_workload_set_mix(kv_workload *w, const char *spec, char *err, size_t errlen);
+
+enum kv_access {
+    KV_ACCESS_UNIFORM = 0, /* every present key equally likely */
+    KV_ACCESS_ZIPF,        /* zipfian over ranks (theta, default 0.99), ranks scrambled over keys */
+    KV_ACCESS_LATEST,      /* zipfian over recency: the newest inserted keys are the hottest */
+    KV_ACCESS_SEQ,         /* keys in insertion order, wrapping around */
+};
+const char *kv_access_name(enum kv_access a);
+int kv_access_parse(const char *s, enum kv_access *out); /* 0 or -1 */
+
+/* Zipf sampler over ranks [0, n): rejection-inversion (Hormann & Derflinger), O(1) set-up. */
+typedef struct kv_zipf {
+    uint64_t n;
+    double theta, h_x1, h_n, s;
+} kv_zipf;
+int kv_zipf_init(kv_zipf *z, uint64_t n, double theta); /* n >= 1, theta > 0, != 1 handled too */
+uint64_t kv_zipf_next(const kv_zipf *z, kv_rng *r);     /* rank in [0, n); rank 0 is the hottest */
+
+/* One operation. For GET/UPDATE/DELETE the key is present (not deleted) when the op is generated;
+ * for INSERT it has never been written. `version` is the version to write (UPDATE/INSERT) or the
+ * version expected back (GET). `index` is the key's index in ds->keys. */
+typedef struct kv_op {
+    enum kv_optype type;
+    uint32_t version;
+    uint32_t scan_len;
+    int64_t key;
+    uint64_t index;
+} kv_op;
+
+/* A per-thread stream. Thread t of T owns key indexes i with i % T == t (loaded and inserted), and
+ * only ever touches those, so the expected version of every key it reads is exact. next() updates
+ * ds->versions / ds->deleted for the ops it emits, assuming the engine applies them. */
+typedef struct kv_opstream kv_opstream;
+int kv_opstream_create(kv_opstream **out, kv_dataset *ds, const kv_workload *w, enum kv_access access,
+                       double zipf_theta, int thread, int nthreads, uint64_t seed);
+void kv_opstream_free(kv_opstream *s);
+/* Next op; returns 0, or -1 when the stream cannot continue (insert pool of this thread exhausted). */
+int kv_opstream_next(kv_opstream *s, kv_op *op);
+
+#endif
