@@ -15,7 +15,7 @@ PAPER_PACKAGES = texlive-latex-base texlive-latex-recommended texlive-fonts-reco
 
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test test-release test-asan test-tsan test-long bench-1m bench-sweep clean
+.PHONY: all build deps test test-release test-asan test-tsan test-long bench-1m bench-sweep clean build-fuzz fuzz fuzz-corpus paper paper-deps docker-test
 
 all: build
 
@@ -58,6 +58,29 @@ test-tsan: build-tsan
 
 test-long: build
 	cd $(BUILD) && KV_TEST_LONG=1 ctest $(CTEST_ARGS)
+	$(MAKE) fuzz FUZZ_SECONDS=60
+
+# libFuzzer targets tests/fuzz/fuzz_*.c (clang, ASan+UBSan), each run FUZZ_SECONDS from the committed
+# seeds in tests/fuzz/corpus/<target>/; new inputs go to $(BUILD_FUZZ)/corpus, crashes to $(BUILD_FUZZ)/crashes.
+BUILD_FUZZ   ?= build-fuzz
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+build-fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=Debug -DKV_FUZZ=ON -DCMAKE_C_FLAGS_DEBUG="-O1 -g"
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target $(FUZZ_TARGETS) fuzz_seedgen
+
+fuzz: build-fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD_FUZZ)/corpus/$$t $(BUILD_FUZZ)/crashes/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  $(BUILD_FUZZ)/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(BUILD_FUZZ)/crashes/$$t/ \
+	    $(BUILD_FUZZ)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+# Rewrite the committed seed corpora (after an on-disk format change).
+fuzz-corpus: build-fuzz
+	$(BUILD_FUZZ)/fuzz_seedgen tests/fuzz/corpus
 
 bench-1m: build
 	./harness/bench-1m.sh $(BUILD)/kvbench
@@ -65,5 +88,23 @@ bench-1m: build
 bench-sweep: build
 	./harness/bench-sweep.sh $(BUILD)/kvbench
 
+# The paper skeleton from the newest results run (or the committed fixture): papers/alexstorage/build/paper.pdf
+paper-deps: deps
+	@missing=""; for p in $(PAPER_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "paper-deps: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing \
+	    || { echo "paper-deps: apt-get failed; install these Debian packages by hand:$$missing" >&2; exit 1; }; \
+	else echo "paper-deps: all LaTeX packages present"; fi
+
+paper: paper-deps
+	./papers/alexstorage/build.sh
+
+# Builds the Docker image with podman (bootstrapping debian:bookworm if needed) and runs a short bench in it.
+docker-test:
+	./harness/docker-test.sh
+
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_TSAN) $(BUILD_FUZZ)

@@ -83,6 +83,10 @@ void kv_dataset_free(kv_dataset *ds);
 int64_t kv_dataset_find(const kv_dataset *ds, int64_t key);
 /* The loaded keys sorted ascending (for bulk load); caller frees. NULL on ENOMEM. */
 int64_t *kv_dataset_sorted_loaded(const kv_dataset *ds);
+/* Record that keys[0..n) were loaded at version 1 (for runners that bulk-load instead of running the
+ * "load" op stream, which sets them itself). Op streams of other workloads also treat a loaded key
+ * still at version 0 as loaded at version 1 when they are created. */
+void kv_dataset_mark_loaded(kv_dataset *ds);
 
 /* ---------- workloads ---------- */
 

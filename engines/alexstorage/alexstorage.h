@@ -10,6 +10,14 @@
  * 3. Values returned by as_get()/as_scan() point into the store's mapping. They stay valid until
  *    the next call on the same session (or as_session_close). Do not write through them.
  * 4. No global state: two stores in one process are independent.
+ *
+ * Caveats:
+ * - AS_SYNC_GROUP: a put is visible to readers as soon as it is appended, before the shared
+ *   fdatasync that acknowledges it; a power loss can take back a value another thread already read.
+ * - as_close frees sessions still open on the store; do not use them afterwards.
+ * - Segments are never unmapped while the store is open (compaction will retire them by epoch).
+ * - Reads go through a shared mapping: another process truncating a segment file of an open store
+ *   makes reads of the cut pages fault (SIGBUS). The store itself only cuts torn tails at open.
  */
 #ifndef ALEXSTORAGE_H
 #define ALEXSTORAGE_H
@@ -36,6 +44,9 @@ enum as_status {
 };
 const char *as_strerror(int status);
 
+/* Largest value as_put accepts (larger: AS_EINVAL). */
+#define AS_MAX_VALUE_BYTES (64u << 20)
+
 enum as_sync_mode {
     AS_SYNC_NONE = 0,  /* no fsync: survives a process crash once put returns (data is in the page cache) */
     AS_SYNC_EACH = 1,  /* put/del return after the record is durable (fdatasync) */
@@ -49,6 +60,9 @@ typedef struct as_options {
     uint64_t reserve_bytes;        /* virtual address space reserved per segment (default = segment_bytes) */
     int read_only;                 /* open without writing anything */
     int create_if_missing;         /* default 1 */
+    /* ---- added after 0.1.0 (append only) ---- */
+    int verify_reads;              /* check each record's checksum and key on get/scan (default 1) */
+    int salvage;                   /* open past a corrupt record: skip it, keep what is valid (default 0) */
 } as_options;
 void as_options_default(as_options *o);
 
@@ -56,7 +70,8 @@ typedef struct as_db as_db;
 typedef struct as_session as_session;
 
 /* Open or create the store in directory `dir`. On failure *out is NULL; `err` (may be NULL) gets
- * the message. */
+ * the message. On success `err` and as_errmsg(db) hold the recovery report (segments, records
+ * replayed, any torn tail cut with its file, offset and size). */
 int as_open(const char *dir, const as_options *opt, as_db **out, char *err, size_t errlen);
 /* Close: syncs according to the mode, unmaps, releases the lock. */
 int as_close(as_db *db);
@@ -67,7 +82,7 @@ int as_session_open(as_db *db, as_session **out);
 void as_session_close(as_session *s);
 const char *as_session_errmsg(const as_session *s);
 
-/* AS_OK with *val/*len pointing into the mapping, or AS_NOTFOUND. */
+/* AS_OK with *val and *len pointing into the mapping, or AS_NOTFOUND. */
 int as_get(as_session *s, int64_t key, const void **val, size_t *len);
 int as_put(as_session *s, int64_t key, const void *val, size_t len);
 /* AS_OK whether or not the key existed. */
@@ -95,6 +110,14 @@ typedef struct as_stats {
     double avg_shifts;            /* per insert */
     uint64_t records_replayed;    /* at the last open */
     uint64_t bytes_dropped;       /* torn tail cut at the last open */
+    /* ---- added after 0.1.0 (append only) ---- */
+    uint64_t records_dropped;     /* torn records cut (or skipped by salvage) at the last open */
+    uint64_t bytes_salvaged;      /* corrupt bytes skipped in the middle by the salvage option */
+    uint64_t num_puts, num_dels, num_gets, num_syncs; /* since open */
+    uint64_t index_lookups;       /* alex counters since open */
+    uint64_t index_inserts;
+    uint64_t index_expansions;
+    uint64_t index_splits;        /* sideways + down */
 } as_stats;
 int as_get_stats(as_db *db, as_stats *st);
 

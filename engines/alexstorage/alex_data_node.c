@@ -1,0 +1,355 @@
+/* alex_data_node.c - the ALEX leaf: a gapped array with model-based placement, exponential search,
+ * insertion with minimal shifting toward the nearest gap, erase with back-fill, and resize. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alex_internal.h"
+
+size_t alex__dn_bytes(int cap)
+{
+    return sizeof(alex_data_node) + (size_t)cap * 16u + (size_t)((cap + 63) / 64) * 8u;
+}
+
+static void alex_dn_free_arrays(alex_data_node *d)
+{
+    free(d->keys);
+    free(d->payloads);
+    free(d->bitmap);
+    d->keys = NULL;
+    d->payloads = NULL;
+    d->bitmap = NULL;
+}
+
+/* Allocate arrays of `cap` slots, place the sorted keys model-based (pos = max(pred, last + 1),
+ * packed at the end when the remaining slots run out) and fill the gaps. 0 or ALEX_ENOMEM. */
+static int alex_dn_fill(alex_data_node *d, const int64_t *keys, const uint64_t *pays, size_t n,
+                        int cap, const alex_lm *m)
+{
+    int64_t *k = malloc((size_t)cap * sizeof(int64_t));
+    uint64_t *p = malloc((size_t)cap * sizeof(uint64_t));
+    uint64_t *bm = calloc((size_t)(cap + 63) / 64, sizeof(uint64_t));
+    if (k == NULL || p == NULL || bm == NULL) {
+        free(k);
+        free(p);
+        free(bm);
+        return ALEX_ENOMEM;
+    }
+    d->keys = k;
+    d->payloads = p;
+    d->bitmap = bm;
+    d->cap = cap;
+    d->a = m->a;
+    d->b = m->b;
+    d->base = m->base;
+    long last = -1;
+    for (size_t i = 0; i < n; i++) {
+        long pos = alex__route(m->a, m->b, m->base, cap, keys[i]);
+        if (pos < last + 1)
+            pos = last + 1;
+        long room = (long)cap - (long)(n - i);
+        if (pos > room)
+            pos = room;
+        k[pos] = keys[i];
+        p[pos] = pays[i];
+        bm[pos >> 6] |= 1ull << (pos & 63);
+        last = pos;
+    }
+    int64_t cur = INT64_MAX;
+    for (int i = cap - 1; i >= 0; i--) {
+        if ((bm[i >> 6] >> (i & 63)) & 1u) {
+            cur = k[i];
+        } else {
+            k[i] = cur;
+            p[i] = 0;
+        }
+    }
+    d->num_keys = (int32_t)n;
+    d->min_key = n ? keys[0] : INT64_MAX;
+    d->max_key = n ? keys[n - 1] : INT64_MIN;
+    d->num_right_ood = d->num_left_ood = 0;
+    d->num_inserts = d->num_shifts = d->num_search_iters = 0;
+    d->expected_cost = alex__expected_cost(keys, n, m->a, m->b, m->base, cap);
+    return ALEX_OK;
+}
+
+static void alex_dn_model_for(const int64_t *keys, size_t n, int cap, alex_lm *m)
+{
+    m->base = n ? keys[0] : 0;
+    alex__fit(keys, n, m->base, n ? (double)cap / (double)n : 0.0, &m->a, &m->b);
+}
+
+/* A new leaf from sorted keys; model NULL = fit a regression. NULL on ENOMEM. */
+alex_data_node *alex__dn_build(alex_index *ix, const int64_t *keys, const uint64_t *pays, size_t n,
+                               int cap, const alex_lm *model)
+{
+    alex_data_node *d = calloc(1, sizeof(*d));
+    if (d == NULL)
+        return NULL;
+    d->hdr.is_leaf = 1;
+    alex_lm m;
+    if (model == NULL)
+        alex_dn_model_for(keys, n, cap, &m);
+    else
+        m = *model;
+    if (alex_dn_fill(d, keys, pays, n, cap, &m) != ALEX_OK) {
+        free(d);
+        return NULL;
+    }
+    ix->bytes += alex__dn_bytes(cap);
+    ix->num_data_nodes++;
+    return d;
+}
+
+void alex__dn_free(alex_index *ix, alex_data_node *d)
+{
+    ix->bytes -= alex__dn_bytes(d->cap);
+    ix->num_data_nodes--;
+    alex_dn_free_arrays(d);
+    free(d);
+}
+
+/* First slot whose key is > key (cap if none): model prediction, then exponential search toward
+ * the key, then binary search inside the last bracket. Adds the steps taken to *iters. */
+int alex__dn_upper_bound(const alex_data_node *d, int64_t key, uint64_t *iters)
+{
+    const int64_t *k = d->keys;
+    int cap = d->cap;
+    int m = alex__route(d->a, d->b, d->base, cap, key);
+    int lo, hi;
+    unsigned it = 0;
+    if (k[m] > key) {
+        int bound = 1;
+        while (bound <= m && k[m - bound] > key) {
+            bound <<= 1;
+            it++;
+        }
+        lo = bound <= m ? m - bound + 1 : 0;
+        hi = m - (bound >> 1);
+    } else {
+        int bound = 1;
+        while (m + bound < cap && k[m + bound] <= key) {
+            bound <<= 1;
+            it++;
+        }
+        lo = m + (bound >> 1) + 1;
+        hi = m + bound < cap ? m + bound : cap;
+    }
+    while (lo < hi) {
+        int mid = lo + ((hi - lo) >> 1);
+        if (k[mid] > key)
+            hi = mid;
+        else
+            lo = mid + 1;
+        it++;
+    }
+    *iters += it;
+    return lo;
+}
+
+int alex__dn_next_set(const alex_data_node *d, int i)
+{
+    if (i >= d->cap)
+        return d->cap;
+    int w = i >> 6, nw = (d->cap + 63) >> 6;
+    uint64_t word = d->bitmap[w] & (~0ull << (i & 63));
+    while (word == 0) {
+        if (++w >= nw)
+            return d->cap;
+        word = d->bitmap[w];
+    }
+    int r = (w << 6) + __builtin_ctzll(word);
+    return r < d->cap ? r : d->cap;
+}
+
+int alex__dn_prev_set(const alex_data_node *d, int i)
+{
+    if (i < 0)
+        return -1;
+    int w = i >> 6;
+    uint64_t word = d->bitmap[w] & (~0ull >> (63 - (i & 63)));
+    while (word == 0) {
+        if (--w < 0)
+            return -1;
+        word = d->bitmap[w];
+    }
+    return (w << 6) + 63 - __builtin_clzll(word);
+}
+
+/* First gap >= i, or -1. */
+static int alex_dn_next_gap(const alex_data_node *d, int i)
+{
+    if (i >= d->cap)
+        return -1;
+    int w = i >> 6, nw = (d->cap + 63) >> 6;
+    uint64_t word = ~d->bitmap[w] & (~0ull << (i & 63));
+    while (word == 0) {
+        if (++w >= nw)
+            return -1;
+        word = ~d->bitmap[w];
+    }
+    int r = (w << 6) + __builtin_ctzll(word);
+    return r < d->cap ? r : -1;
+}
+
+/* Last gap <= i, or -1. */
+static int alex_dn_prev_gap(const alex_data_node *d, int i)
+{
+    if (i < 0)
+        return -1;
+    int w = i >> 6;
+    uint64_t word = ~d->bitmap[w] & (~0ull >> (63 - (i & 63)));
+    while (word == 0) {
+        if (--w < 0)
+            return -1;
+        word = ~d->bitmap[w];
+    }
+    return (w << 6) + 63 - __builtin_clzll(word);
+}
+
+/* Slot of key, or -1. The last slot holding a value is a real key except for the INT64_MAX tail
+ * sentinel, so INT64_MAX is looked up as the last real key, and a hit still checks the bitmap. */
+int alex__dn_find(const alex_data_node *d, int64_t key, uint64_t *iters)
+{
+    if (key == INT64_MAX) {
+        int s = alex__dn_prev_set(d, d->cap - 1);
+        return s >= 0 && d->keys[s] == key ? s : -1;
+    }
+    int ub = alex__dn_upper_bound(d, key, iters);
+    if (ub > 0 && d->keys[ub - 1] == key && alex__bit(d, ub - 1))
+        return ub - 1;
+    return -1;
+}
+
+static inline void alex_dn_set(alex_data_node *d, int i)
+{
+    d->bitmap[i >> 6] |= 1ull << (i & 63);
+}
+
+/* Insert an absent key; the caller guarantees num_keys < cap. Model-based: into a gap as near the
+ * prediction as order allows, else shift toward the nearest gap. Returns the slots shifted. */
+int alex__dn_insert(alex_data_node *d, int64_t key, uint64_t payload)
+{
+    uint64_t it = 0;
+    int ub = key == INT64_MAX ? alex__dn_prev_set(d, d->cap - 1) + 1 : alex__dn_upper_bound(d, key, &it);
+    int nr = alex__dn_next_set(d, ub);
+    int pos, shifts = 0;
+    if (ub < nr) {
+        /* A prediction past either end (append/prepend beyond the model) goes next to the existing
+         * keys, so the gaps beyond stay free for the following appends instead of piling up. */
+        double raw = d->a * alex__rel(key, d->base) + d->b;
+        int pred = alex__clamp_pos(raw, d->cap);
+        if (!(raw < (double)d->cap))
+            pred = ub;
+        else if (raw < 0.0)
+            pred = nr - 1;
+        pos = pred < ub ? ub : (pred >= nr ? nr - 1 : pred);
+        for (int i = pos - 1; i >= ub; i--)
+            d->keys[i] = key;
+    } else {
+        int gr = alex_dn_next_gap(d, ub), gl = alex_dn_prev_gap(d, ub - 1);
+        if (gr >= 0 && (gl < 0 || gr - ub <= ub - 1 - gl)) {
+            memmove(d->keys + ub + 1, d->keys + ub, (size_t)(gr - ub) * sizeof(int64_t));
+            memmove(d->payloads + ub + 1, d->payloads + ub, (size_t)(gr - ub) * sizeof(uint64_t));
+            alex_dn_set(d, gr);
+            pos = ub;
+            shifts = gr - ub;
+        } else {
+            memmove(d->keys + gl, d->keys + gl + 1, (size_t)(ub - 1 - gl) * sizeof(int64_t));
+            memmove(d->payloads + gl, d->payloads + gl + 1, (size_t)(ub - 1 - gl) * sizeof(uint64_t));
+            alex_dn_set(d, gl);
+            pos = ub - 1;
+            shifts = ub - 1 - gl;
+        }
+    }
+    d->keys[pos] = key;
+    d->payloads[pos] = payload;
+    alex_dn_set(d, pos);
+    d->num_keys++;
+    if (key > d->max_key) {
+        d->max_key = key;
+        d->num_right_ood++;
+    }
+    if (key < d->min_key) {
+        d->min_key = key;
+        d->num_left_ood++;
+    }
+    d->num_inserts++;
+    d->num_shifts += (uint64_t)shifts;
+    d->num_search_iters += it;
+    return shifts;
+}
+
+/* Remove the real key at slot: it and the gaps to its left take the right neighbour's value. */
+void alex__dn_erase_slot(alex_data_node *d, int slot)
+{
+    int64_t v = slot + 1 < d->cap ? d->keys[slot + 1] : INT64_MAX;
+    d->bitmap[slot >> 6] &= ~(1ull << (slot & 63));
+    d->keys[slot] = v;
+    d->payloads[slot] = 0;
+    for (int i = slot - 1; i >= 0 && !alex__bit(d, i); i--)
+        d->keys[i] = v;
+    d->num_keys--;
+}
+
+size_t alex__dn_collect(const alex_data_node *d, int64_t *keys, uint64_t *pays)
+{
+    size_t n = 0;
+    for (int i = alex__dn_next_set(d, 0); i < d->cap; i = alex__dn_next_set(d, i + 1)) {
+        keys[n] = d->keys[i];
+        pays[n] = d->payloads[i];
+        n++;
+    }
+    return n;
+}
+
+double alex__dn_empirical_cost(const alex_data_node *d)
+{
+    if (d->num_inserts == 0)
+        return 0.0;
+    double ins = (double)d->num_inserts;
+    return ALEX_W_SEARCH * (double)d->num_search_iters / ins + ALEX_W_SHIFT * (double)d->num_shifts / ins;
+}
+
+/* Rebuild the leaf in place at `density` (capped by max_data_node_slots). An append-mostly leaf
+ * keeps its model so old keys keep their slots and the new room is on the right (mirrored for
+ * prepends); otherwise the model is refitted (retrain, or few keys) or scaled to the new size. */
+int alex__dn_resize(alex_index *ix, alex_data_node *d, double density, int mode)
+{
+    size_t n = (size_t)d->num_keys;
+    int cap = alex__cap_for(n, density, ix->p.max_data_node_slots);
+    int64_t *keys = malloc((n ? n : 1) * sizeof(int64_t));
+    uint64_t *pays = malloc((n ? n : 1) * sizeof(uint64_t));
+    if (keys == NULL || pays == NULL) {
+        free(keys);
+        free(pays);
+        return ALEX_ENOMEM;
+    }
+    alex__dn_collect(d, keys, pays);
+    alex_lm m = { d->a, d->b, d->base };
+    uint64_t ins = d->num_inserts;
+    int grow = cap > d->cap, slope = d->a > 0.0 && n >= 2;
+    if (grow && slope && (mode == ALEX_RESIZE_KEEP_LEFT || (ins >= 16 && (uint64_t)d->num_right_ood * 10 > ins * 9))) {
+        /* keep the model: append-mostly, old keys keep their slots, new room on the right */
+    } else if (grow && slope && (mode == ALEX_RESIZE_KEEP_RIGHT || (ins >= 16 && (uint64_t)d->num_left_ood * 10 > ins * 9))) {
+        m.b += (double)(cap - d->cap);
+    } else if (mode == ALEX_RESIZE_RETRAIN || n < 50 || !(d->a > 0.0)) {
+        alex_dn_model_for(keys, n, cap, &m);
+    } else {
+        double s = (double)cap / (double)d->cap;
+        m.a *= s;
+        m.b *= s;
+    }
+    alex_data_node tmp = *d;
+    if (alex_dn_fill(&tmp, keys, pays, n, cap, &m) != ALEX_OK) {
+        free(keys);
+        free(pays);
+        return ALEX_ENOMEM;
+    }
+    free(keys);
+    free(pays);
+    ix->bytes -= alex__dn_bytes(d->cap);
+    ix->bytes += alex__dn_bytes(cap);
+    alex_dn_free_arrays(d);
+    *d = tmp;
+    return ALEX_OK;
+}

@@ -1,0 +1,249 @@
+/* alex_index.c - the ALEX public API: create/destroy, bulk load, find, insert, upsert, erase,
+ * ordered iteration through the leaf chain. */
+#include <stdlib.h>
+
+#include "alex_internal.h"
+
+void alex_params_default(alex_params *p)
+{
+    p->max_data_node_slots = (size_t)1 << 16;
+    p->max_fanout_log2 = 16;
+    p->density_init = 0.7;
+    p->density_max = 0.8;
+    p->density_min = 0.6;
+}
+
+int alex_create(alex_index **out, const alex_params *p)
+{
+    *out = NULL;
+    alex_params d;
+    alex_params_default(&d);
+    if (p != NULL)
+        d = *p;
+    if (d.max_data_node_slots < 64 || d.max_data_node_slots > ((size_t)1 << 30) || d.max_fanout_log2 < 1 ||
+        d.max_fanout_log2 > 24 || !(d.density_min > 0.0) || !(d.density_min < d.density_init) ||
+        !(d.density_init < d.density_max) || !(d.density_max < 1.0))
+        return ALEX_EINVAL;
+    alex_index *ix = calloc(1, sizeof(*ix));
+    if (ix == NULL)
+        return ALEX_ENOMEM;
+    ix->p = d;
+    ix->bytes = sizeof(*ix);
+    alex_data_node *leaf = alex__dn_build(ix, NULL, NULL, 0, ALEX_MIN_CAP, &(alex_lm){ 0.0, 0.0, 0 });
+    if (leaf == NULL) {
+        free(ix);
+        return ALEX_ENOMEM;
+    }
+    ix->root = (alex_node *)leaf;
+    *out = ix;
+    return ALEX_OK;
+}
+
+void alex_destroy(alex_index *ix)
+{
+    if (ix == NULL)
+        return;
+    alex__free_tree(ix, ix->root);
+    free(ix);
+}
+
+int alex_bulk_load(alex_index *ix, const int64_t *keys, const uint64_t *payloads, size_t n)
+{
+    if (ix->num_keys != 0 || (n > 0 && (keys == NULL || payloads == NULL)))
+        return ALEX_EINVAL;
+    for (size_t i = 1; i < n; i++)
+        if (keys[i - 1] >= keys[i])
+            return ALEX_EINVAL;
+    if (n == 0)
+        return ALEX_OK;
+    alex_data_node *f = NULL, *l = NULL;
+    alex_node *root = alex__build(ix, keys, payloads, n, 0, &f, &l);
+    if (root == NULL)
+        return ALEX_ENOMEM;
+    f->prev = NULL;
+    l->next = NULL;
+    alex__free_tree(ix, ix->root);
+    root->dup = 0;
+    ix->root = root;
+    ix->num_keys = n;
+    ix->ood_left = ix->ood_right = 0;
+    return ALEX_OK;
+}
+
+static inline void alex_bump(_Atomic uint64_t *c, uint64_t v)
+{
+    /* relaxed load + store, not an RMW: concurrent readers may lose a count, never race */
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v, memory_order_relaxed);
+}
+
+int alex_find(const alex_index *ix, int64_t key, uint64_t *payload)
+{
+    const alex_node *n = ix->root;
+    while (!n->is_leaf) {
+        const alex_model_node *m = (const alex_model_node *)n;
+        n = m->children[alex__mroute(m, key)];
+    }
+    const alex_data_node *d = (const alex_data_node *)n;
+    uint64_t it = 0;
+    int s = alex__dn_find(d, key, &it);
+    alex_index *mix = (alex_index *)ix;
+    alex_bump(&mix->num_lookups, 1);
+    alex_bump(&mix->num_search_steps, it);
+    if (s < 0)
+        return ALEX_NOTFOUND;
+    if (payload)
+        *payload = d->payloads[s];
+    return ALEX_OK;
+}
+
+int alex__insert_impl(alex_index *ix, int64_t key, uint64_t payload)
+{
+    alex_path path;
+    alex_data_node *leaf = alex__descend(ix, key, &path);
+    uint64_t it = 0;
+    if (alex__dn_find(leaf, key, &it) >= 0)
+        return ALEX_EXISTS;
+    if (!ix->root->is_leaf) {
+        uint64_t before = ix->num_root_expansions;
+        int rc = alex__root_expand_maybe(ix, key);
+        if (rc != ALEX_OK)
+            return rc;
+        if (ix->num_root_expansions != before)
+            leaf = alex__descend(ix, key, &path);
+    }
+    for (int guard = 0;; guard++) {
+        int full = leaf->num_keys >= leaf->cap ||
+                   (double)(leaf->num_keys + 1) > ix->p.density_max * (double)leaf->cap;
+        int cata = (leaf->num_inserts & 63) == 63 && leaf->num_shifts > 100 * leaf->num_inserts;
+        int edge = 0;
+        if (leaf->num_keys > 0 && key > leaf->max_key && alex__bit(leaf, leaf->cap - 1))
+            edge = 1;
+        else if (leaf->num_keys > 0 && key < leaf->min_key && alex__bit(leaf, 0))
+            edge = -1;
+        if (!full && !cata && !edge)
+            break;
+        if (guard > 200)
+            return ALEX_ECORRUPT;
+        int rc = alex__insert_full(ix, leaf, &path, edge, full || cata);
+        if (rc == 1)
+            break;
+        if (rc != ALEX_OK)
+            return rc;
+        leaf = alex__descend(ix, key, &path);
+    }
+    int shifts = alex__dn_insert(leaf, key, payload);
+    ix->num_keys++;
+    ix->num_inserts++;
+    ix->num_shifts += (uint64_t)shifts;
+    return ALEX_OK;
+}
+
+int alex_insert(alex_index *ix, int64_t key, uint64_t payload)
+{
+    return alex__insert_impl(ix, key, payload);
+}
+
+int alex_upsert(alex_index *ix, int64_t key, uint64_t payload, uint64_t *old, int *existed)
+{
+    alex_data_node *leaf = alex__descend(ix, key, NULL);
+    uint64_t it = 0;
+    int s = alex__dn_find(leaf, key, &it);
+    if (s >= 0) {
+        if (old)
+            *old = leaf->payloads[s];
+        if (existed)
+            *existed = 1;
+        leaf->payloads[s] = payload;
+        return ALEX_OK;
+    }
+    if (existed)
+        *existed = 0;
+    return alex__insert_impl(ix, key, payload);
+}
+
+int alex_erase(alex_index *ix, int64_t key, uint64_t *old)
+{
+    alex_data_node *leaf = alex__descend(ix, key, NULL);
+    uint64_t it = 0;
+    int s = alex__dn_find(leaf, key, &it);
+    if (s < 0)
+        return ALEX_NOTFOUND;
+    if (old)
+        *old = leaf->payloads[s];
+    alex__dn_erase_slot(leaf, s);
+    ix->num_keys--;
+    /* Contract below 3/4 of the minimum density (hysteresis: expansion leaves density_min, so
+     * contracting right at it would thrash); an empty leaf shrinks to the minimum capacity and
+     * stays as the owner of its key range. Failure to shrink is harmless: the erase stands. */
+    if (leaf->num_keys == 0 && leaf->cap > ALEX_MIN_CAP) {
+        if (alex__dn_resize(ix, leaf, ix->p.density_init, ALEX_RESIZE_RETRAIN) == ALEX_OK)
+            ix->num_contractions++;
+    } else if (leaf->cap > 64 && (double)leaf->num_keys < 0.75 * ix->p.density_min * (double)leaf->cap) {
+        if (alex__dn_resize(ix, leaf, ix->p.density_init, ALEX_RESIZE_AUTO) == ALEX_OK)
+            ix->num_contractions++;
+    }
+    return ALEX_OK;
+}
+
+size_t alex_size(const alex_index *ix)
+{
+    return (size_t)ix->num_keys;
+}
+
+/* Move to the first real slot at or after (leaf, slot), following the chain over empty leaves. */
+static void alex_iter_settle(alex_iter *it, const alex_data_node *d, int slot)
+{
+    while (d != NULL) {
+        int s = alex__dn_next_set(d, slot);
+        if (s < d->cap) {
+            it->leaf = d;
+            it->slot = s;
+            return;
+        }
+        d = d->next;
+        slot = 0;
+    }
+    it->leaf = NULL;
+    it->slot = 0;
+}
+
+void alex_lower_bound(const alex_index *ix, int64_t key, alex_iter *it)
+{
+    const alex_data_node *d = alex__descend(ix, key, NULL);
+    uint64_t iters = 0;
+    int s = alex__dn_find(d, key, &iters);
+    if (s >= 0) {
+        it->leaf = d;
+        it->slot = s;
+        return;
+    }
+    int ub = key == INT64_MAX ? d->cap : alex__dn_upper_bound(d, key, &iters);
+    alex_iter_settle(it, d, ub);
+}
+
+void alex_first(const alex_index *ix, alex_iter *it)
+{
+    alex_iter_settle(it, alex__first_leaf(ix), 0);
+}
+
+int alex_iter_valid(const alex_iter *it)
+{
+    return it->leaf != NULL;
+}
+
+void alex_iter_next(alex_iter *it)
+{
+    if (it->leaf == NULL)
+        return;
+    alex_iter_settle(it, (const alex_data_node *)it->leaf, it->slot + 1);
+}
+
+int64_t alex_iter_key(const alex_iter *it)
+{
+    return ((const alex_data_node *)it->leaf)->keys[it->slot];
+}
+
+uint64_t alex_iter_payload(const alex_iter *it)
+{
+    return ((const alex_data_node *)it->leaf)->payloads[it->slot];
+}

@@ -1,0 +1,151 @@
+/* alex_internal.h - ALEX node layouts, the one shared routing function and cross-file internals. */
+#ifndef ALEX_INTERNAL_H
+#define ALEX_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alex_index.h"
+
+/* Cost model weights (ALEX paper / reference implementation). */
+#define ALEX_W_SEARCH 20.0     /* per log2 search iteration */
+#define ALEX_W_SHIFT 0.5       /* per shifted slot on insert */
+#define ALEX_W_TRAVERSE 20.0   /* one more tree level */
+#define ALEX_W_MODEL_BYTE 5e-7 /* per byte of model nodes */
+#define ALEX_MAX_DEPTH 64      /* hard bound on the path array; depth is far lower in practice */
+#define ALEX_MIN_CAP 8         /* smallest data node capacity */
+#define ALEX_OOD_TRIGGER 64    /* out-of-domain inserts on one side before the root expands */
+
+typedef struct alex_node {
+    uint8_t is_leaf;
+    uint8_t dup; /* log2 of the aligned run of pointer slots this node owns in its parent */
+} alex_node;
+
+/* Inner node: a linear model routes a key to one of num_children (a power of two) pointers. */
+typedef struct alex_model_node {
+    alex_node hdr;
+    uint32_t num_children;
+    double a, b;
+    int64_t base; /* the model predicts on key - base, so precision is kept for large keys */
+    alex_node **children;
+} alex_model_node;
+
+/* Leaf: a gapped array; a gap holds a copy of the nearest real key to its right (INT64_MAX at the
+ * tail), so keys[] is non-decreasing and a search needs no bitmap. */
+typedef struct alex_data_node {
+    alex_node hdr;
+    int32_t cap;
+    double a, b;
+    int64_t base;
+    int64_t *keys;
+    uint64_t *payloads;
+    uint64_t *bitmap;
+    int32_t num_keys;
+    int32_t num_right_ood; /* inserts above max_key since the last rebuild */
+    int32_t num_left_ood;
+    int64_t min_key, max_key; /* extremes seen since the last rebuild (empty: max < min) */
+    struct alex_data_node *prev, *next;
+    /* empirical cost counters since the last rebuild (writer only) */
+    uint64_t num_inserts, num_shifts, num_search_iters;
+    double expected_cost;
+} alex_data_node;
+
+struct alex_index {
+    alex_node *root;
+    alex_params p;
+    uint64_t num_keys;
+    uint64_t bytes;
+    uint64_t num_model_nodes, num_data_nodes;
+    int64_t ood_left, ood_right;        /* out-of-domain inserts at the root since last expansion */
+    int64_t ood_min_key, ood_max_key;   /* extremes of those keys */
+    uint64_t num_inserts, num_shifts, num_expansions, num_splits_sideways, num_splits_down;
+    uint64_t num_contractions, num_root_expansions;
+    _Alignas(64) _Atomic uint64_t num_lookups; /* readers bump these with relaxed load+store */
+    _Atomic uint64_t num_search_steps;
+};
+
+/* key - base as a double without int64 overflow. */
+static inline double alex__rel(int64_t key, int64_t base)
+{
+    uint64_t d = (uint64_t)key - (uint64_t)base;
+    return key >= base ? (double)d : -(double)((uint64_t)0 - d);
+}
+
+/* Clamp in double (NaN -> 0) before converting: (int) of an out-of-range double is UB. */
+static inline int alex__clamp_pos(double p, int n)
+{
+    if (!(p >= 0.0))
+        return 0;
+    if (p >= (double)n)
+        return n - 1;
+    return (int)p;
+}
+
+/* THE routing function: lookup, bulk-load partitioning, splits and expansion all call this. */
+static inline int alex__route(double a, double b, int64_t base, int n, int64_t key)
+{
+    return alex__clamp_pos(a * alex__rel(key, base) + b, n);
+}
+
+static inline int alex__mroute(const alex_model_node *m, int64_t key)
+{
+    return alex__route(m->a, m->b, m->base, (int)m->num_children, key);
+}
+
+/* A linear model key -> position, predicting on key - base. */
+typedef struct alex_lm {
+    double a, b;
+    int64_t base;
+} alex_lm;
+
+static inline int alex__bit(const alex_data_node *d, int i)
+{
+    return (int)((d->bitmap[i >> 6] >> (i & 63)) & 1u);
+}
+
+/* alex_model.c */
+void alex__fit(const int64_t *keys, size_t n, int64_t base, double scale, double *a, double *b);
+double alex__expected_cost(const int64_t *keys, size_t n, double a, double b, int64_t base, int cap);
+double alex__leaf_cost(const int64_t *keys, size_t n, double density);
+void alex__partition(const int64_t *keys, size_t n, double a, double b, int64_t base, int nb,
+                     size_t *bounds);
+int alex__cap_for(size_t n, double density, size_t max_slots);
+
+/* alex_data_node.c */
+alex_data_node *alex__dn_build(alex_index *ix, const int64_t *keys, const uint64_t *pays, size_t n,
+                               int cap, const alex_lm *model);
+void alex__dn_free(alex_index *ix, alex_data_node *d);
+int alex__dn_upper_bound(const alex_data_node *d, int64_t key, uint64_t *iters);
+int alex__dn_find(const alex_data_node *d, int64_t key, uint64_t *iters);
+int alex__dn_next_set(const alex_data_node *d, int i);
+int alex__dn_prev_set(const alex_data_node *d, int i);
+int alex__dn_insert(alex_data_node *d, int64_t key, uint64_t payload);
+void alex__dn_erase_slot(alex_data_node *d, int slot);
+size_t alex__dn_collect(const alex_data_node *d, int64_t *keys, uint64_t *pays);
+enum { ALEX_RESIZE_AUTO = 0, ALEX_RESIZE_RETRAIN = 1, ALEX_RESIZE_KEEP_LEFT = 2, ALEX_RESIZE_KEEP_RIGHT = 3 };
+int alex__dn_resize(alex_index *ix, alex_data_node *d, double density, int mode);
+double alex__dn_empirical_cost(const alex_data_node *d);
+size_t alex__dn_bytes(int cap);
+
+/* alex_bulk_load.c */
+alex_node *alex__build(alex_index *ix, const int64_t *keys, const uint64_t *pays, size_t n,
+                       int force_model, alex_data_node **first, alex_data_node **last);
+alex_model_node *alex__mn_new(alex_index *ix, uint32_t nchildren);
+void alex__mn_free(alex_index *ix, alex_model_node *m);
+void alex__free_tree(alex_index *ix, alex_node *n);
+
+/* alex_smo.c */
+typedef struct alex_path {
+    alex_model_node *node[ALEX_MAX_DEPTH];
+    int slot[ALEX_MAX_DEPTH];
+    int depth; /* number of model nodes above the leaf */
+} alex_path;
+alex_data_node *alex__descend(const alex_index *ix, int64_t key, alex_path *path);
+int alex__insert_full(alex_index *ix, alex_data_node *leaf, alex_path *path, int edge, int must);
+int alex__root_expand_maybe(alex_index *ix, int64_t key);
+alex_data_node *alex__first_leaf(const alex_index *ix);
+alex_data_node *alex__last_leaf(const alex_index *ix);
+int alex__insert_impl(alex_index *ix, int64_t key, uint64_t payload);
+
+#endif

@@ -1,0 +1,140 @@
+/* alex_model.c - linear regression, the expected-cost model of a data node, and partitioning of
+ * sorted keys by the shared routing function. */
+#include <math.h>
+
+#include "alex_internal.h"
+
+/* Least squares of rank on (key - base), scaled by `scale` slots per rank. Two-pass (centred) so
+ * that large keys do not cancel catastrophically. A non-positive or non-finite slope falls back
+ * to the min->max spline; a single key or all-equal doubles give slope 0. */
+void alex__fit(const int64_t *keys, size_t n, int64_t base, double scale, double *a, double *b)
+{
+    *a = 0.0;
+    *b = 0.0;
+    if (n <= 1)
+        return;
+    double mx = 0.0;
+    for (size_t i = 0; i < n; i++)
+        mx += alex__rel(keys[i], base);
+    mx /= (double)n;
+    double my = (double)(n - 1) / 2.0, sxx = 0.0, sxy = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double dx = alex__rel(keys[i], base) - mx;
+        sxx += dx * dx;
+        sxy += dx * ((double)i - my);
+    }
+    double slope = sxx > 0.0 ? sxy / sxx : 0.0;
+    if (!(slope > 0.0) || !isfinite(slope)) {
+        double span = alex__rel(keys[n - 1], base) - alex__rel(keys[0], base);
+        if (!(span > 0.0))
+            return;
+        slope = (double)(n - 1) / span;
+        *a = slope * scale;
+        *b = -alex__rel(keys[0], base) * slope * scale;
+        return;
+    }
+    *a = slope * scale;
+    *b = (my - slope * mx) * scale;
+    if (!isfinite(*b)) {
+        *a = 0.0;
+        *b = 0.0;
+    }
+}
+
+/* log2(d + 1), tabulated for the small errors that dominate. */
+static double alex_log2_1p(unsigned d)
+{
+    static double tab[256];
+    static int ready;
+    if (d < 256) {
+        if (!ready) {
+            for (int i = 0; i < 256; i++)
+                tab[i] = log2((double)i + 1.0);
+            ready = 1;
+        }
+        return tab[d];
+    }
+    return log2((double)d + 1.0);
+}
+
+/* Expected cost of a data node of `cap` slots holding keys placed model-based, exactly as
+ * alex__dn_build places them: search error plus shifts (each run of L filled slots costs L^2/4). */
+double alex__expected_cost(const int64_t *keys, size_t n, double a, double b, int64_t base, int cap)
+{
+    if (n == 0)
+        return 0.0;
+    long last = -1, run = 0;
+    double search = 0.0, shifts = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        long pred = alex__route(a, b, base, cap, keys[i]);
+        long pos = pred > last + 1 ? pred : last + 1;
+        long room = (long)cap - (long)(n - i);
+        if (pos > room)
+            pos = room;
+        long err = pos > pred ? pos - pred : pred - pos;
+        search += alex_log2_1p((unsigned)err);
+        if (pos == last + 1) {
+            run++;
+        } else {
+            shifts += (double)run * (double)run / 4.0;
+            run = 1;
+        }
+        last = pos;
+    }
+    shifts += (double)run * (double)run / 4.0;
+    return ALEX_W_SEARCH * search / (double)n + ALEX_W_SHIFT * shifts / (double)n;
+}
+
+int alex__cap_for(size_t n, double density, size_t max_slots)
+{
+    size_t cap = (size_t)((double)n / density);
+    if (cap < n + 1)
+        cap = n + 1;
+    if (cap < ALEX_MIN_CAP)
+        cap = ALEX_MIN_CAP;
+    if (cap > max_slots && max_slots >= n + 1)
+        cap = max_slots;
+    return (int)cap;
+}
+
+/* Expected cost of one data node built from these keys at this density. */
+double alex__leaf_cost(const int64_t *keys, size_t n, double density)
+{
+    if (n == 0)
+        return 0.0;
+    int cap = alex__cap_for(n, density, (size_t)1 << 30);
+    double a, b;
+    alex__fit(keys, n, keys[0], (double)cap / (double)n, &a, &b);
+    return alex__expected_cost(keys, n, a, b, keys[0], cap);
+}
+
+/* bounds[i] = first index whose key routes to bucket >= i; bounds[0] = 0, bounds[nb] = n. Routing
+ * is monotone in the key, so each bucket is a contiguous index range. */
+void alex__partition(const int64_t *keys, size_t n, double a, double b, int64_t base, int nb,
+                     size_t *bounds)
+{
+    bounds[0] = 0;
+    if ((size_t)nb * 4 >= n) {
+        int filled = 0;
+        for (size_t i = 0; i < n; i++) {
+            int r = alex__route(a, b, base, nb, keys[i]);
+            while (filled < r)
+                bounds[++filled] = i;
+        }
+        while (filled < nb)
+            bounds[++filled] = n;
+        return;
+    }
+    for (int bk = 1; bk < nb; bk++) {
+        size_t lo = bounds[bk - 1], hi = n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (alex__route(a, b, base, nb, keys[mid]) >= bk)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        bounds[bk] = lo;
+    }
+    bounds[nb] = n;
+}

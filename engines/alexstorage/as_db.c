@@ -1,0 +1,268 @@
+/* as_db.c - open/close a store: options, the LOCK file, the segment table, error text and stats. */
+#include "as_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *as_strerror(int status)
+{
+    switch (status) {
+    case AS_OK: return "AS_OK: success";
+    case AS_NOTFOUND: return "AS_NOTFOUND: key not found";
+    case AS_EINVAL: return "AS_EINVAL: invalid argument";
+    case AS_EIO: return "AS_EIO: I/O error";
+    case AS_ECORRUPT: return "AS_ECORRUPT: stored data is corrupt";
+    case AS_ENOMEM: return "AS_ENOMEM: out of memory";
+    case AS_ENOSPC: return "AS_ENOSPC: no space left (disk full or file size limit)";
+    case AS_EBUSY: return "AS_EBUSY: store is locked by another process";
+    case AS_ERDONLY: return "AS_ERDONLY: store is open read-only";
+    case AS_EINTERNAL: return "AS_EINTERNAL: internal error (a bug)";
+    default: return "unknown AlexStorage status";
+    }
+}
+
+void as_options_default(as_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->sync_mode = AS_SYNC_NONE;
+    o->segment_bytes = 1ull << 30;
+    o->map_chunk_bytes = 16ull << 20;
+    o->reserve_bytes = 0; /* = segment_bytes */
+    o->create_if_missing = 1;
+    o->verify_reads = 1;
+}
+
+int as_db_seterr(as_db *db, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(db->err, sizeof(db->err), fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+int as_sess_seterr(as_session *s, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof(s->err), fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+const char *as_errmsg(const as_db *db) { return db ? db->err : "no store handle"; }
+const char *as_session_errmsg(const as_session *s) { return s ? s->err : "no session handle"; }
+
+/* A segment must hold at least its header and one record of the largest size. */
+uint64_t as_db_reserve_bytes(const as_db *db)
+{
+    uint64_t r = db->opt.reserve_bytes ? db->opt.reserve_bytes : db->opt.segment_bytes;
+    uint64_t min = AS_SEG_HEADER_BYTES + as_rec_bytes(AS_MAX_VALUE_BYTES);
+    if (r < db->opt.segment_bytes)
+        r = db->opt.segment_bytes;
+    return r < min ? min : r;
+}
+
+int as_db_seg_put(as_db *db, as_segment *sg)
+{
+    uint64_t hi = (sg->id >> AS_SEGDIR_BITS) & (AS_SEGDIR_SIZE - 1);
+    _Atomic(as_segment *) *leaf = atomic_load_explicit(&db->segdir[hi], memory_order_acquire);
+    if (!leaf) {
+        leaf = calloc(AS_SEGDIR_SIZE, sizeof(*leaf));
+        if (!leaf)
+            return AS_ENOMEM;
+        atomic_store_explicit(&db->segdir[hi], leaf, memory_order_release);
+    }
+    atomic_store_explicit(&leaf[sg->id & (AS_SEGDIR_SIZE - 1)], sg, memory_order_release);
+    atomic_fetch_add(&db->num_segments, 1);
+    return AS_OK;
+}
+
+void as_db_lock_all(as_db *db)
+{
+    pthread_mutex_lock(&db->sess_mu);
+    for (as_session *s = db->sessions; s; s = s->next)
+        pthread_mutex_lock(&s->lock);
+}
+
+void as_db_unlock_all(as_db *db)
+{
+    for (as_session *s = db->sessions; s; s = s->next)
+        pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&db->sess_mu);
+}
+
+static int as_check_options(const as_options *o, char *why, size_t len)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (o->sync_mode != AS_SYNC_NONE && o->sync_mode != AS_SYNC_EACH && o->sync_mode != AS_SYNC_GROUP)
+        snprintf(why, len, "sync_mode %d is not one of AS_SYNC_NONE/EACH/GROUP", (int)o->sync_mode);
+    else if (o->map_chunk_bytes == 0 || o->map_chunk_bytes % (uint64_t)page)
+        snprintf(why, len, "map_chunk_bytes %llu must be a positive multiple of the page size %ld",
+                 (unsigned long long)o->map_chunk_bytes, page);
+    else if (o->segment_bytes < 4096 || o->segment_bytes > AS_LOC_MAX_OFF / 2)
+        snprintf(why, len, "segment_bytes %llu must be between 4096 and %llu", (unsigned long long)o->segment_bytes,
+                 (unsigned long long)(AS_LOC_MAX_OFF / 2));
+    else if (o->reserve_bytes > (1ull << 46))
+        snprintf(why, len, "reserve_bytes %llu is more address space than a process has",
+                 (unsigned long long)o->reserve_bytes);
+    else
+        return AS_OK;
+    return AS_EINVAL;
+}
+
+static int as_open_dir(as_db *db, const char *dir)
+{
+    if (!db->opt.read_only && db->opt.create_if_missing && mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return as_db_seterr(db, as_errno_status(errno), "create directory %s: %s", dir, strerror(errno));
+    db->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (db->dirfd < 0)
+        return as_db_seterr(db, as_errno_status(errno), "open store directory %s: %s", dir, strerror(errno));
+    return AS_OK;
+}
+
+/* Writers take LOCK exclusively; read-only opens share it (and create nothing if it is absent). */
+static int as_take_lock(as_db *db)
+{
+    int ro = db->opt.read_only;
+    db->lockfd = openat(db->dirfd, AS_LOCK_NAME, (ro ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC, 0644);
+    if (db->lockfd < 0) {
+        if (ro && errno == ENOENT)
+            return AS_OK;
+        return as_db_seterr(db, as_errno_status(errno), "open %s/%s: %s", db->dir, AS_LOCK_NAME, strerror(errno));
+    }
+    if (flock(db->lockfd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            return as_db_seterr(db, AS_EBUSY, "store %s is locked by another process (or another open handle)",
+                                db->dir);
+        return as_db_seterr(db, AS_EIO, "flock %s/%s: %s", db->dir, AS_LOCK_NAME, strerror(errno));
+    }
+    return AS_OK;
+}
+
+static void as_db_free(as_db *db)
+{
+    while (db->sessions) {
+        as_session *s = db->sessions;
+        db->sessions = s->next;
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+    }
+    for (uint32_t hi = 0; hi < AS_SEGDIR_SIZE; hi++) {
+        _Atomic(as_segment *) *leaf = db->segdir[hi];
+        if (!leaf)
+            continue;
+        for (uint32_t lo = 0; lo < AS_SEGDIR_SIZE; lo++)
+            as_seg_close(leaf[lo]);
+        free(leaf);
+    }
+    if (db->index)
+        alex_destroy(db->index);
+    if (db->lockfd >= 0)
+        close(db->lockfd); /* releases the flock */
+    if (db->dirfd >= 0)
+        close(db->dirfd);
+    pthread_mutex_destroy(&db->write_mu);
+    pthread_mutex_destroy(&db->sess_mu);
+    pthread_mutex_destroy(&db->sync_mu);
+    pthread_cond_destroy(&db->sync_cv);
+    free(db->wbuf);
+    free(db);
+}
+
+int as_open(const char *dir, const as_options *opt, as_db **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    as_db *db = calloc(1, sizeof(*db));
+    if (!db) {
+        if (err)
+            snprintf(err, errlen, "out of memory opening store %s", dir);
+        return AS_ENOMEM;
+    }
+    db->dirfd = db->lockfd = -1;
+    pthread_mutex_init(&db->write_mu, NULL);
+    pthread_mutex_init(&db->sess_mu, NULL);
+    pthread_mutex_init(&db->sync_mu, NULL);
+    pthread_cond_init(&db->sync_cv, NULL);
+    atomic_init(&db->epoch, 1);
+    if (opt)
+        db->opt = *opt;
+    else
+        as_options_default(&db->opt);
+    snprintf(db->dir, sizeof(db->dir), "%s", dir);
+    char why[512];
+    int rc = as_check_options(&db->opt, why, sizeof(why));
+    if (rc != AS_OK)
+        as_db_seterr(db, rc, "open %s: %s", dir, why);
+    if (rc == AS_OK)
+        rc = as_open_dir(db, dir);
+    if (rc == AS_OK)
+        rc = as_take_lock(db);
+    if (rc == AS_OK && alex_create(&db->index, NULL) != ALEX_OK)
+        rc = as_db_seterr(db, AS_ENOMEM, "open %s: cannot create the index", dir);
+    if (rc == AS_OK)
+        rc = as_recover(db); /* sets db->err to the recovery report on success too */
+    if (err)
+        snprintf(err, errlen, "%s", db->err);
+    if (rc != AS_OK) {
+        as_db_free(db);
+        return rc;
+    }
+    *out = db;
+    return AS_OK;
+}
+
+int as_close(as_db *db)
+{
+    if (!db)
+        return AS_OK;
+    int rc = AS_OK;
+    as_segment *last = db->last_seg ? as_db_seg(db, db->last_seg) : NULL;
+    if (!db->opt.read_only && db->opt.sync_mode != AS_SYNC_NONE && last && !db->failed)
+        rc = as_seg_sync(last, db->err, sizeof(db->err));
+    as_db_free(db);
+    return rc;
+}
+
+int as_get_stats(as_db *db, as_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    alex_stats ax;
+    as_db_lock_all(db); /* alex counters move under readers too; stop everyone for a consistent copy */
+    alex_get_stats(db->index, &ax);
+    uint64_t gets = atomic_load(&db->n_gets);
+    for (as_session *s = db->sessions; s; s = s->next)
+        gets += atomic_load(&s->n_gets);
+    as_db_unlock_all(db);
+    st->num_keys = ax.num_keys;
+    st->num_segments = atomic_load(&db->num_segments);
+    st->disk_bytes = atomic_load(&db->disk_bytes);
+    st->live_bytes = atomic_load(&db->live_bytes);
+    st->index_bytes = ax.index_bytes;
+    st->index_bytes_per_key = ax.num_keys ? (double)ax.index_bytes / (double)ax.num_keys : 0.0;
+    st->index_depth = ax.max_depth;
+    st->index_model_nodes = ax.num_model_nodes;
+    st->index_data_nodes = ax.num_data_nodes;
+    st->avg_search_steps = ax.num_lookups ? (double)ax.num_search_steps / (double)ax.num_lookups : 0.0;
+    st->avg_shifts = ax.num_inserts ? (double)ax.num_shifts / (double)ax.num_inserts : 0.0;
+    st->records_replayed = db->records_replayed;
+    st->bytes_dropped = db->bytes_dropped;
+    st->records_dropped = db->records_dropped;
+    st->bytes_salvaged = db->bytes_salvaged;
+    st->num_puts = atomic_load(&db->n_puts);
+    st->num_dels = atomic_load(&db->n_dels);
+    st->num_gets = gets;
+    st->num_syncs = atomic_load(&db->n_syncs);
+    st->index_lookups = ax.num_lookups;
+    st->index_inserts = ax.num_inserts;
+    st->index_expansions = ax.num_expansions;
+    st->index_splits = ax.num_splits_sideways + ax.num_splits_down;
+    return AS_OK;
+}

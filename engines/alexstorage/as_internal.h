@@ -1,0 +1,243 @@
+/* as_internal.h - AlexStorage internals shared by the as_*.c files: on-disk layout, segments, the db.
+ *
+ * Layers, bottom up (each file uses only the ones below it):
+ *   as_format.c   pure encode/decode/verify of segment headers and records (no I/O; fuzz target)
+ *   as_segment.c  one segment file: create/open, virtual reservation + chunked mapping, pwrite append
+ *   as_recovery.c open-time scan of every segment -> sorted (key, locator) pairs + torn-tail cut
+ *   as_db.c       as_open/as_close, options, lock file, error text, stats
+ *   as_write.c    the single-writer path: append, index repoint under the reader locks, rotation,
+ *                 group commit, as_sync
+ *   as_bulk.c     as_bulk_load: batched sequential pwrites, then one alex_bulk_load
+ *   as_read.c     sessions, epochs, get/scan (reads through the mapping, verified)
+ * Later layers (compaction, index checkpoints, fault injection) are meant to slot in as new files:
+ * see FORMAT.md "Room for later" and the hooks marked LATER below.
+ *
+ * Concurrency (see as_read.c / as_write.c):
+ *   - db->write_mu serialises writers (put/del/bulk_load/sync/rotation).
+ *   - The ALEX index is guarded by a "big reader lock": one mutex per session. A reader takes only
+ *     its own (uncontended); the writer takes every session's mutex (under db->sess_mu, which also
+ *     guards the session list) only around the ALEX mutation. The record append and any fdatasync
+ *     happen before that, so readers never wait for I/O.
+ *   - Records are immutable once appended and a mapping never moves, so a reader dereferences a
+ *     locator after dropping its lock. seg->size (atomic) bounds every read so a corrupt length can
+ *     never fault past EOF.
+ *   - Epochs: db->epoch is a global counter; a session stores the epoch it saw at the start of each
+ *     call in s->epoch (0 = never called). A pointer handed out by a call stays valid until the
+ *     session's next call, so the session "leaves" an epoch only when it enters the next one (or
+ *     closes). LATER (compaction): retire a segment by bumping db->epoch to E and unmap it once every
+ *     session in db->sessions has epoch 0 or > E; an idle session holds reclamation back, so a
+ *     compaction may want an as_session_quiesce().
+ *   - Group commit (AS_SYNC_GROUP): append + index update under write_mu, then outside it the
+ *     leader/follower wait on sync_mu/sync_cv for synced_seq >= own seq. Rotation fdatasyncs the
+ *     sealed segment first, so the leader only ever syncs the current one.
+ *   - Failure model: a failed pwrite is cut back (ftruncate) so the log never holds a partial record
+ *     in the middle; if that fails too, or an fdatasync fails, db->failed makes later writes fail
+ *     until the store is reopened (recovery then cuts any torn tail).
+ */
+#ifndef AS_INTERNAL_H
+#define AS_INTERNAL_H
+
+#include "alexstorage.h"
+#include "alex_index.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "AlexStorage's on-disk format is little-endian and read in place; big-endian hosts are not supported"
+#endif
+
+/* ---- on-disk format (FORMAT.md is the spec; keep both in step) ---- */
+
+#define AS_SEG_MAGIC 0x3147455353414c41ull /* "ALASSEG1" read as little-endian bytes */
+#define AS_FORMAT_VERSION 1u
+#define AS_SEG_HEADER_BYTES 64u
+#define AS_REC_HEADER_BYTES 32u
+#define AS_REC_ALIGN 8u
+#define AS_REC_PUT 1u
+#define AS_REC_TOMBSTONE 2u
+#define AS_SEG_NAME_FMT "seg-%06llu.log"
+#define AS_LOCK_NAME "LOCK"
+
+typedef struct as_seg_header {
+    uint64_t magic;        /* AS_SEG_MAGIC */
+    uint32_t version;      /* AS_FORMAT_VERSION */
+    uint32_t header_bytes; /* AS_SEG_HEADER_BYTES: where the first record starts */
+    uint64_t segment_id;   /* must equal the id in the file name */
+    uint64_t first_seq;    /* sequence the store was at when the segment was created (informational) */
+    uint32_t flags;        /* 0 today; LATER: AS_SEG_COMPACTED for segments written by compaction */
+    uint32_t reserved0;
+    uint64_t oldest_seg;   /* oldest segment id the store needed when this one was created: ids
+                            * [oldest_seg, segment_id) must exist (catches a lost first segment) */
+    uint64_t reserved1;    /* zero; room for a later field without a version bump */
+    uint64_t checksum;     /* XXH3-64 of the 56 bytes before it */
+} as_seg_header;
+
+typedef struct as_rec_header {
+    uint64_t checksum;  /* XXH3-64 of bytes [8, 32 + value_len): the rest of the header + value */
+    uint32_t value_len; /* bytes of value after the header; 0 for a tombstone */
+    uint16_t flags;     /* AS_REC_PUT or AS_REC_TOMBSTONE */
+    uint16_t reserved;  /* zero */
+    int64_t key;
+    uint64_t seq;       /* store-wide, strictly increasing in append order */
+} as_rec_header;
+
+_Static_assert(sizeof(as_seg_header) == AS_SEG_HEADER_BYTES, "segment header layout");
+_Static_assert(sizeof(as_rec_header) == AS_REC_HEADER_BYTES, "record header layout");
+
+/* Locator = segment id (high 24 bits) | byte offset in the segment (low 40 bits). */
+#define AS_LOC_OFF_BITS 40
+#define AS_LOC_MAX_SEG ((1ull << (64 - AS_LOC_OFF_BITS)) - 1)
+#define AS_LOC_MAX_OFF ((1ull << AS_LOC_OFF_BITS) - 1)
+static inline uint64_t as_loc_make(uint64_t seg, uint64_t off) { return (seg << AS_LOC_OFF_BITS) | off; }
+static inline uint64_t as_loc_seg(uint64_t loc) { return loc >> AS_LOC_OFF_BITS; }
+static inline uint64_t as_loc_off(uint64_t loc) { return loc & AS_LOC_MAX_OFF; }
+
+static inline uint64_t as_rec_bytes(uint64_t value_len)
+{
+    return (AS_REC_HEADER_BYTES + value_len + AS_REC_ALIGN - 1) & ~(uint64_t)(AS_REC_ALIGN - 1);
+}
+
+/* ---- as_format.c ---- */
+
+enum as_rec_verdict {
+    AS_REC_OK = 0,
+    AS_REC_SHORT = 1,    /* header or value runs past the bytes available (torn tail candidate) */
+    AS_REC_BADHDR = 2,   /* impossible flags/length/reserved bits */
+    AS_REC_BADSUM = 3,   /* checksum mismatch */
+};
+void as_seg_header_encode(as_seg_header *h, uint64_t seg_id, uint64_t first_seq, uint64_t oldest_seg);
+/* AS_OK or AS_ECORRUPT with the reason in why (magic, version, checksum, id mismatch). */
+int as_seg_header_check(const as_seg_header *h, uint64_t expect_id, char *why, size_t whylen);
+/* Fill header + value + zero padding into dst (as_rec_bytes(len) bytes); returns that size. */
+size_t as_rec_encode(void *dst, int64_t key, uint64_t seq, unsigned flags, const void *val, uint32_t len);
+/* Check the record at p with `avail` readable bytes; verify_sum = 0 skips the checksum. */
+enum as_rec_verdict as_rec_check(const void *p, uint64_t avail, int verify_sum);
+const char *as_rec_verdict_name(enum as_rec_verdict v);
+
+/* ---- as_segment.c ---- */
+
+typedef struct as_segment {
+    uint64_t id;
+    int fd;
+    char path[4096];
+    unsigned char *base;      /* start of the reserved range; never moves */
+    uint64_t reserved_bytes;  /* length of the reservation */
+    uint64_t mapped_bytes;    /* prefix mapped from the file (writer-only; readers use size) */
+    _Atomic uint64_t size;    /* valid bytes (header + complete records); readers never go past it */
+    uint64_t chunk_bytes;
+} as_segment;
+
+/* Create a new segment file (O_EXCL), write its header; sync_dir=1 fsyncs file and directory. */
+int as_seg_create(as_segment **out, int dirfd, const char *dir, uint64_t id, uint64_t first_seq, uint64_t oldest_seg,
+                  uint64_t reserve, uint64_t chunk, int sync_dir, char *err, size_t errlen);
+/* Open an existing segment, map its current file size. writable=0 opens O_RDONLY. */
+int as_seg_open(as_segment **out, int dirfd, const char *dir, uint64_t id, int writable,
+                uint64_t reserve, uint64_t chunk, char *err, size_t errlen);
+/* Make [0, end) mapped, growing by whole chunks inside the reservation. */
+int as_seg_map_to(as_segment *sg, uint64_t end, char *err, size_t errlen);
+/* pwrite buf at off (looping over short writes). On failure the file is cut back to `off`; if even
+ * that fails *stuck = 1 (the caller must stop writing: the file may hold a partial record). */
+int as_seg_write(as_segment *sg, uint64_t off, const void *buf, size_t len, int *stuck, char *err,
+                 size_t errlen);
+int as_seg_sync(as_segment *sg, char *err, size_t errlen);
+/* Cut the file to `len` bytes (torn-tail repair); fsyncs the file. */
+int as_seg_truncate(as_segment *sg, uint64_t len, char *err, size_t errlen);
+void as_seg_close(as_segment *sg);
+/* Map an errno from a write path to an AS_* status (ENOSPC/EFBIG/EDQUOT -> AS_ENOSPC). */
+int as_errno_status(int e);
+
+/* ---- the store ---- */
+
+#define AS_SEGDIR_BITS 12 /* two-level segment table: 4096 x 4096 slots = every 24-bit id */
+#define AS_SEGDIR_SIZE (1u << AS_SEGDIR_BITS)
+
+struct as_session {
+    pthread_mutex_t lock;        /* this session's share of the big reader lock */
+    as_db *db;
+    struct as_session *next;     /* db->sessions list (guarded by db->sess_mu) */
+    _Atomic uint64_t epoch;      /* db epoch at the start of the latest call; 0 = idle/closed */
+    _Atomic uint64_t n_gets;     /* per session so readers share no written cache line */
+    char err[512];
+} __attribute__((aligned(64)));
+
+struct as_db {
+    as_options opt;
+    char dir[4096];
+    int dirfd;
+    int lockfd;
+
+    /* segments: table by id; only the writer adds entries (atomic so readers need no lock) */
+    _Atomic(as_segment *) *_Atomic segdir[AS_SEGDIR_SIZE];
+    uint64_t first_seg;            /* ids present: [first_seg, last_seg] */
+    _Atomic uint64_t last_seg;     /* the segment appended to (changed by the writer only) */
+    uint64_t unsynced_seg;         /* first segment that may hold data not yet fdatasync'd (writer) */
+    _Atomic uint64_t num_segments;
+
+    alex_index *index;
+
+    pthread_mutex_t write_mu;     /* one writer at a time */
+    pthread_mutex_t sess_mu;      /* session list + taking all reader locks */
+    as_session *sessions;
+    _Atomic uint64_t epoch;
+
+    uint64_t seq;                 /* last sequence used (writer) */
+    _Atomic int failed;           /* sticky write error (a write or fdatasync could not be undone) or 0 */
+    unsigned char *wbuf;          /* writer's record buffer (under write_mu) */
+    size_t wbuf_cap;
+
+    /* group commit */
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv;
+    _Atomic uint64_t appended_seq; /* last seq fully written (release after pwrite) */
+    uint64_t synced_seq;           /* under sync_mu */
+    int sync_leader;               /* under sync_mu */
+    uint64_t sync_failed_seq;      /* under sync_mu: records <= this saw a failed group fdatasync */
+
+    /* counters (atomic: read by as_get_stats while others run) */
+    _Atomic uint64_t disk_bytes, live_bytes;
+    uint64_t records_replayed, records_dropped, bytes_dropped, bytes_salvaged;
+    _Atomic uint64_t n_puts, n_dels, n_gets, n_syncs; /* n_gets: of closed sessions (see s->n_gets) */
+
+    char err[1024];
+};
+
+/* Segment by id, or NULL. Lock-free. */
+static inline as_segment *as_db_seg(as_db *db, uint64_t id)
+{
+    _Atomic(as_segment *) *leaf = atomic_load_explicit(&db->segdir[(id >> AS_SEGDIR_BITS) & (AS_SEGDIR_SIZE - 1)],
+                                                       memory_order_acquire);
+    if (!leaf || id > AS_LOC_MAX_SEG)
+        return NULL;
+    return atomic_load_explicit(&leaf[id & (AS_SEGDIR_SIZE - 1)], memory_order_acquire);
+}
+/* Publish a segment in the table (writer or open only). AS_OK or AS_ENOMEM. */
+int as_db_seg_put(as_db *db, as_segment *sg);
+
+/* as_db.c */
+int as_db_seterr(as_db *db, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int as_sess_seterr(as_session *s, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+uint64_t as_db_reserve_bytes(const as_db *db);
+void as_db_lock_all(as_db *db);   /* writer side of the big reader lock */
+void as_db_unlock_all(as_db *db);
+
+/* as_write.c: seal the current segment and start the next (under write_mu; errors in s->err). */
+int as_rotate(as_db *db, as_session *s);
+/* as_write.c: refuse writes on read-only/failed stores and bad values (AS_OK or error in s->err). */
+int as_write_check(as_session *s, size_t len, const void *val);
+
+/* as_recovery.c: scan all segments listed in the directory, build the index. */
+int as_recover(as_db *db);
+
+/* as_read.c: publish the session's epoch at the start of a call. */
+static inline void as_sess_enter(as_session *s)
+{
+    atomic_store_explicit(&s->epoch, atomic_load_explicit(&s->db->epoch, memory_order_acquire),
+                          memory_order_release);
+}
+/* as_read.c: verify and resolve a locator; AS_OK, or AS_ECORRUPT with file+offset in s->err. */
+int as_resolve(as_session *s, uint64_t loc, int64_t key, const void **val, size_t *len);
+
+#endif

@@ -1,0 +1,355 @@
+/* as_recovery.c - open-time rebuild: validate every segment and record, cut a torn tail, bulk load ALEX. */
+#include "as_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* One record seen by the scan. */
+typedef struct as_rentry {
+    int64_t key;
+    uint64_t seq;
+    uint64_t loc;
+    uint32_t bytes; /* record bytes incl. padding */
+    uint32_t flags;
+} as_rentry;
+
+typedef struct as_rscan {
+    as_rentry *e;
+    size_t n, cap;
+    uint64_t max_seq;
+} as_rscan;
+
+static int as_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Segment ids present in the directory, sorted. */
+static int as_list_segments(as_db *db, uint64_t **ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    int fd = dup(db->dirfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return as_db_seterr(db, AS_EIO, "list store directory %s: %s", db->dir, strerror(errno));
+    }
+    rewinddir(d);
+    size_t cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        unsigned long long id;
+        char canon[64];
+        if (strncmp(de->d_name, "seg-", 4) != 0 || de->d_name[4] < '0' || de->d_name[4] > '9' ||
+            sscanf(de->d_name, "seg-%llu.log", &id) != 1)
+            continue;
+        snprintf(canon, sizeof(canon), AS_SEG_NAME_FMT, id);
+        if (strcmp(canon, de->d_name) != 0)
+            continue; /* only names this code writes: no duplicate ids from "seg-1.log" next to seg-000001.log */
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            uint64_t *p = realloc(*ids, cap * sizeof(*p));
+            if (!p) {
+                closedir(d);
+                return as_db_seterr(db, AS_ENOMEM, "out of memory listing %s", db->dir);
+            }
+            *ids = p;
+        }
+        (*ids)[(*n)++] = id;
+    }
+    closedir(d);
+    if (*n)
+        qsort(*ids, *n, sizeof(**ids), as_cmp_u64);
+    return AS_OK;
+}
+
+static int as_rscan_add(as_db *db, as_rscan *sc, const as_rec_header *h, uint64_t loc)
+{
+    if (sc->n == sc->cap) {
+        size_t cap = sc->cap ? 2 * sc->cap : 1 << 16;
+        as_rentry *p = realloc(sc->e, cap * sizeof(*p));
+        if (!p)
+            return as_db_seterr(db, AS_ENOMEM, "out of memory scanning %s (%zu records)", db->dir, sc->n);
+        sc->e = p;
+        sc->cap = cap;
+    }
+    sc->e[sc->n++] = (as_rentry){h->key, h->seq, loc, (uint32_t)as_rec_bytes(h->value_len), h->flags};
+    if (h->seq > sc->max_seq)
+        sc->max_seq = h->seq;
+    return AS_OK;
+}
+
+/* First offset > off where a complete, checksum-valid record starts, or 0 if none: tells a torn
+ * tail (nothing valid follows) from damage in the middle (valid records follow). */
+static uint64_t as_next_valid(const as_segment *sg, uint64_t off, uint64_t size)
+{
+    for (uint64_t p = off + AS_REC_ALIGN; p + AS_REC_HEADER_BYTES <= size; p += AS_REC_ALIGN)
+        if (as_rec_check(sg->base + p, size - p, 1) == AS_REC_OK)
+            return p;
+    return 0;
+}
+
+/* Walk one segment's records. A bad record with nothing valid after it in the last segment is a
+ * torn tail (cut); anywhere else it is corruption (or skipped with opt.salvage). */
+static int as_scan_segment(as_db *db, as_segment *sg, int is_last, as_rscan *sc, char *note, size_t notelen)
+{
+    uint64_t size = atomic_load(&sg->size), off = AS_SEG_HEADER_BYTES;
+    while (off < size) {
+        enum as_rec_verdict v = as_rec_check(sg->base + off, size - off, 1);
+        if (v == AS_REC_OK) {
+            const as_rec_header *h = (const void *)(sg->base + off);
+            int rc = as_rscan_add(db, sc, h, as_loc_make(sg->id, off));
+            if (rc != AS_OK)
+                return rc;
+            off += as_rec_bytes(h->value_len);
+            continue;
+        }
+        uint64_t next = as_next_valid(sg, off, size);
+        if (!next && is_last) {
+            db->bytes_dropped += size - off;
+            db->records_dropped += 1;
+            snprintf(note, notelen, "torn tail cut: %llu bytes (1 record: %s) at %.400s offset %llu",
+                     (unsigned long long)(size - off), as_rec_verdict_name(v), sg->path, (unsigned long long)off);
+            if (db->opt.read_only) {
+                atomic_store(&sg->size, off); /* ignore it in memory; the file stays untouched */
+                return AS_OK;
+            }
+            return as_seg_truncate(sg, off, db->err, sizeof(db->err));
+        }
+        if (!db->opt.salvage)
+            return as_db_seterr(db, AS_ECORRUPT,
+                                "%s offset %llu: %s (%s); open with the salvage option to skip it", sg->path,
+                                (unsigned long long)off, as_rec_verdict_name(v),
+                                next ? "valid records follow, so this is not a torn tail"
+                                     : "in a segment that is not the last one");
+        uint64_t end = next ? next : size;
+        db->bytes_salvaged += end - off;
+        db->records_dropped += 1;
+        snprintf(note, notelen, "salvage skipped %llu corrupt bytes at %.400s offset %llu",
+                 (unsigned long long)(end - off), sg->path, (unsigned long long)off);
+        if (!next) {
+            atomic_store(&sg->size, off); /* sealed segment: never appended to again */
+            return AS_OK;
+        }
+        off = next;
+    }
+    return AS_OK;
+}
+
+/* Stable LSD radix sort by key, 11-bit digits (sign bit flipped so INT64_MIN sorts first); all six
+ * histograms come from one pass, and a digit that is the same for every key is skipped. */
+#define AS_RADIX_BITS 11
+#define AS_RADIX_PASSES 6
+static inline unsigned as_digit(const as_rentry *e, int pass)
+{
+    return (unsigned)((((uint64_t)e->key ^ (1ull << 63)) >> (pass * AS_RADIX_BITS)) & ((1u << AS_RADIX_BITS) - 1));
+}
+
+static int as_sort_entries(as_rscan *sc)
+{
+    if (sc->n < 2)
+        return AS_OK;
+    size_t(*count)[1u << AS_RADIX_BITS] = calloc(AS_RADIX_PASSES, sizeof(*count));
+    as_rentry *tmp = malloc(sc->n * sizeof(*tmp));
+    if (!tmp || !count) {
+        free(tmp);
+        free(count);
+        return AS_ENOMEM;
+    }
+    for (size_t i = 0; i < sc->n; i++)
+        for (int p = 0; p < AS_RADIX_PASSES; p++)
+            count[p][as_digit(&sc->e[i], p)]++;
+    as_rentry *src = sc->e, *dst = tmp;
+    for (int p = 0; p < AS_RADIX_PASSES; p++) {
+        if (count[p][as_digit(&src[0], p)] == sc->n)
+            continue;
+        size_t sum = 0;
+        for (unsigned b = 0; b < (1u << AS_RADIX_BITS); b++) {
+            size_t c = count[p][b];
+            count[p][b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < sc->n; i++)
+            dst[count[p][as_digit(&src[i], p)]++] = src[i];
+        as_rentry *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != sc->e)
+        memcpy(sc->e, src, sc->n * sizeof(*src));
+    free(tmp);
+    free(count);
+    return AS_OK;
+}
+
+/* Newest sequence per key wins; tombstones remove; then one bulk load. */
+static int as_build_index(as_db *db, as_rscan *sc)
+{
+    if (as_sort_entries(sc) != AS_OK)
+        return as_db_seterr(db, AS_ENOMEM, "out of memory sorting %zu records of %s", sc->n, db->dir);
+    int64_t *keys = malloc((sc->n ? sc->n : 1) * sizeof(*keys));
+    uint64_t *locs = malloc((sc->n ? sc->n : 1) * sizeof(*locs));
+    if (!keys || !locs) {
+        free(keys);
+        free(locs);
+        return as_db_seterr(db, AS_ENOMEM, "out of memory building the index of %s", db->dir);
+    }
+    size_t n = 0;
+    uint64_t live = 0;
+    for (size_t i = 0; i < sc->n;) {
+        size_t best = i, j = i + 1;
+        for (; j < sc->n && sc->e[j].key == sc->e[i].key; j++)
+            if (sc->e[j].seq > sc->e[best].seq)
+                best = j;
+        if (sc->e[best].flags == AS_REC_PUT) {
+            keys[n] = sc->e[best].key;
+            locs[n++] = sc->e[best].loc;
+            live += sc->e[best].bytes;
+        }
+        i = j;
+    }
+    int arc = alex_bulk_load(db->index, keys, locs, n);
+    free(keys);
+    free(locs);
+    if (arc != ALEX_OK)
+        return as_db_seterr(db, arc == ALEX_ENOMEM ? AS_ENOMEM : AS_EINTERNAL,
+                            "bulk load of %zu keys into the index failed (alex status %d)", n, arc);
+    atomic_store(&db->live_bytes, live);
+    return AS_OK;
+}
+
+/* A last segment shorter than its header was torn while being created: start it again. */
+static int as_redo_torn_header(as_db *db, as_segment **sgp, uint64_t id, uint64_t first_id, char *note,
+                               size_t notelen)
+{
+    as_segment *sg = *sgp;
+    uint64_t size = atomic_load(&sg->size);
+    db->bytes_dropped += size;
+    snprintf(note, notelen, "torn segment header cut: %.400s had %llu bytes", sg->path, (unsigned long long)size);
+    if (db->opt.read_only)
+        return AS_OK;
+    const char *name = strrchr(sg->path, '/') + 1;
+    if (unlinkat(db->dirfd, name, 0) != 0)
+        return as_db_seterr(db, AS_EIO, "remove torn segment %s: %s", sg->path, strerror(errno));
+    as_seg_close(sg);
+    *sgp = NULL;
+    return as_seg_create(sgp, db->dirfd, db->dir, id, db->seq, first_id, as_db_reserve_bytes(db),
+                         db->opt.map_chunk_bytes, 1, db->err, sizeof(db->err));
+}
+
+/* Open segment `id` and check its header; first_id is the oldest segment present in the directory. */
+static int as_open_segment(as_db *db, uint64_t id, uint64_t first_id, int is_last, as_segment **out, char *note,
+                           size_t notelen)
+{
+    int writable = is_last && !db->opt.read_only;
+    uint64_t reserve = writable ? as_db_reserve_bytes(db) : 0;
+    int rc = as_seg_open(out, db->dirfd, db->dir, id, writable, reserve, db->opt.map_chunk_bytes, db->err,
+                         sizeof(db->err));
+    if (rc != AS_OK)
+        return rc;
+    as_segment *sg = *out;
+    if (atomic_load(&sg->size) < AS_SEG_HEADER_BYTES) {
+        if (is_last)
+            return as_redo_torn_header(db, out, id, first_id, note, notelen);
+        return as_db_seterr(db, AS_ECORRUPT, "%s offset 0: file has %llu bytes, shorter than the %u-byte header",
+                            sg->path, (unsigned long long)atomic_load(&sg->size), AS_SEG_HEADER_BYTES);
+    }
+    char why[256];
+    const as_seg_header *h = (const as_seg_header *)sg->base;
+    if (as_seg_header_check(h, id, why, sizeof(why)) != AS_OK)
+        return as_db_seterr(db, AS_ECORRUPT, "%s offset 0: %s", sg->path, why);
+    if (first_id > h->oldest_seg) /* LATER (compaction): first_id < oldest_seg = leftovers to delete */
+        return as_db_seterr(db, AS_ECORRUPT, "%s: missing segment " AS_SEG_NAME_FMT " (the header of %s says the "
+                            "store starts at segment %llu, but the oldest file is " AS_SEG_NAME_FMT ")", db->dir,
+                            (unsigned long long)h->oldest_seg, strrchr(sg->path, '/') + 1,
+                            (unsigned long long)h->oldest_seg, (unsigned long long)first_id);
+    return AS_OK;
+}
+
+static int as_check_sequence(as_db *db, const uint64_t *ids, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (ids[i] != ids[i - 1] + 1)
+            return as_db_seterr(db, AS_ECORRUPT, "%s: missing segment " AS_SEG_NAME_FMT " (found "
+                                AS_SEG_NAME_FMT " and then " AS_SEG_NAME_FMT ")", db->dir,
+                                (unsigned long long)(ids[i - 1] + 1), (unsigned long long)ids[i - 1],
+                                (unsigned long long)ids[i]);
+    if (n && ids[n - 1] > AS_LOC_MAX_SEG)
+        return as_db_seterr(db, AS_ECORRUPT, "%s: segment id %llu is beyond the largest (%llu)", db->dir,
+                            (unsigned long long)ids[n - 1], (unsigned long long)AS_LOC_MAX_SEG);
+    return AS_OK;
+}
+
+static int as_scan_all(as_db *db, const uint64_t *ids, size_t n, as_rscan *sc, char *note, size_t notelen)
+{
+    for (size_t i = 0; i < n; i++) {
+        as_segment *sg = NULL;
+        int is_last = i + 1 == n;
+        int rc = as_open_segment(db, ids[i], ids[0], is_last, &sg, note, notelen);
+        if (rc == AS_OK && sg)
+            rc = as_db_seg_put(db, sg) == AS_OK ? AS_OK : as_db_seterr(db, AS_ENOMEM, "out of memory");
+        if (rc != AS_OK) {
+            if (sg && as_db_seg(db, ids[i]) != sg)
+                as_seg_close(sg);
+            return rc;
+        }
+        if (!sg)
+            continue;
+        rc = as_scan_segment(db, sg, is_last, sc, note, notelen);
+        if (rc != AS_OK)
+            return rc;
+        atomic_fetch_add(&db->disk_bytes, atomic_load(&sg->size));
+    }
+    return AS_OK;
+}
+
+int as_recover(as_db *db)
+{
+    uint64_t *ids;
+    size_t n;
+    int rc = as_list_segments(db, &ids, &n);
+    if (rc != AS_OK)
+        return rc;
+    rc = as_check_sequence(db, ids, n);
+    as_rscan sc = {0};
+    char note[700] = "";
+    if (rc == AS_OK)
+        rc = as_scan_all(db, ids, n, &sc, note, sizeof(note));
+    if (rc == AS_OK) {
+        db->seq = sc.max_seq;
+        atomic_store(&db->appended_seq, sc.max_seq);
+        db->synced_seq = sc.max_seq;
+        db->records_replayed = sc.n;
+        db->first_seg = n ? ids[0] : 0;
+        db->last_seg = n ? ids[n - 1] : 0;
+        rc = as_build_index(db, &sc);
+    }
+    if (rc == AS_OK && n == 0 && !db->opt.read_only) {
+        as_segment *sg;
+        rc = as_seg_create(&sg, db->dirfd, db->dir, 1, 0, 1, as_db_reserve_bytes(db), db->opt.map_chunk_bytes,
+                           db->opt.sync_mode != AS_SYNC_NONE, db->err, sizeof(db->err));
+        if (rc == AS_OK && as_db_seg_put(db, sg) != AS_OK) {
+            as_seg_close(sg);
+            rc = as_db_seterr(db, AS_ENOMEM, "out of memory");
+        }
+        if (rc == AS_OK) {
+            db->first_seg = 1;
+            atomic_store(&db->last_seg, 1);
+            atomic_fetch_add(&db->disk_bytes, AS_SEG_HEADER_BYTES);
+        }
+    }
+    if (rc == AS_OK)
+        as_db_seterr(db, AS_OK, "opened %s: %zu segments, %zu records replayed, %zu keys%s%s", db->dir, n, sc.n,
+                     alex_size(db->index), note[0] ? "; " : "", note);
+    free(sc.e);
+    free(ids);
+    return rc;
+}

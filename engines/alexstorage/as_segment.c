@@ -1,0 +1,219 @@
+/* as_segment.c - one segment file: a fixed virtual reservation, chunked read-only mapping, pwrite appends. */
+#include "as_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int as_errno_status(int e)
+{
+    switch (e) {
+    case ENOSPC:
+    case EFBIG:
+    case EDQUOT: return AS_ENOSPC;
+    case ENOMEM: return AS_ENOMEM;
+    default: return AS_EIO;
+    }
+}
+
+static uint64_t as_round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
+
+/* Reserve the whole virtual range once so later chunks land at fixed addresses after it. */
+static int as_seg_reserve(as_segment *sg, uint64_t reserve, char *err, size_t errlen)
+{
+    sg->reserved_bytes = as_round_up(reserve ? reserve : sg->chunk_bytes, sg->chunk_bytes);
+    void *p = mmap(NULL, sg->reserved_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        int e = errno;
+        snprintf(err, errlen, "mmap reserve %llu bytes for %s: %s", (unsigned long long)sg->reserved_bytes,
+                 sg->path, strerror(e));
+        return e == ENOMEM ? AS_ENOMEM : AS_EIO;
+    }
+    sg->base = p;
+    sg->mapped_bytes = 0;
+    return AS_OK;
+}
+
+int as_seg_map_to(as_segment *sg, uint64_t end, char *err, size_t errlen)
+{
+    if (end <= sg->mapped_bytes)
+        return AS_OK;
+    uint64_t want = as_round_up(end, sg->chunk_bytes);
+    if (want > sg->reserved_bytes)
+        want = sg->reserved_bytes;
+    if (end > want) {
+        snprintf(err, errlen, "%s: %llu bytes do not fit its %llu-byte address reservation", sg->path,
+                 (unsigned long long)end, (unsigned long long)sg->reserved_bytes);
+        return AS_EINTERNAL;
+    }
+    /* Only the new tail is mapped: pages already handed to readers keep their mapping. */
+    void *p = mmap(sg->base + sg->mapped_bytes, want - sg->mapped_bytes, PROT_READ, MAP_SHARED | MAP_FIXED,
+                   sg->fd, (off_t)sg->mapped_bytes);
+    if (p == MAP_FAILED) {
+        int e = errno;
+        snprintf(err, errlen, "mmap %s at offset %llu (+%llu bytes): %s", sg->path,
+                 (unsigned long long)sg->mapped_bytes, (unsigned long long)(want - sg->mapped_bytes),
+                 strerror(e));
+        return e == ENOMEM ? AS_ENOMEM : AS_EIO;
+    }
+    sg->mapped_bytes = want;
+    return AS_OK;
+}
+
+static as_segment *as_seg_new(const char *dir, uint64_t id, uint64_t chunk)
+{
+    as_segment *sg = calloc(1, sizeof(*sg));
+    if (!sg)
+        return NULL;
+    sg->id = id;
+    sg->fd = -1;
+    sg->chunk_bytes = chunk;
+    char name[64];
+    snprintf(name, sizeof(name), AS_SEG_NAME_FMT, (unsigned long long)id);
+    snprintf(sg->path, sizeof(sg->path), "%s/%s", dir, name);
+    return sg;
+}
+
+int as_seg_create(as_segment **out, int dirfd, const char *dir, uint64_t id, uint64_t first_seq, uint64_t oldest_seg,
+                  uint64_t reserve, uint64_t chunk, int sync_dir, char *err, size_t errlen)
+{
+    *out = NULL;
+    as_segment *sg = as_seg_new(dir, id, chunk);
+    if (!sg) {
+        snprintf(err, errlen, "out of memory creating segment %llu", (unsigned long long)id);
+        return AS_ENOMEM;
+    }
+    const char *name = strrchr(sg->path, '/') + 1;
+    sg->fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (sg->fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "create %s: %s", sg->path, strerror(e));
+        free(sg);
+        return as_errno_status(e);
+    }
+    as_seg_header h;
+    as_seg_header_encode(&h, id, first_seq, oldest_seg);
+    int stuck = 0;
+    int rc = as_seg_write(sg, 0, &h, sizeof(h), &stuck, err, errlen);
+    if (rc == AS_OK && sync_dir) {
+        rc = as_seg_sync(sg, err, errlen);
+        if (rc == AS_OK && fsync(dirfd) != 0) {
+            int e = errno;
+            snprintf(err, errlen, "fsync directory %s: %s", dir, strerror(e));
+            rc = AS_EIO;
+        }
+    }
+    if (rc == AS_OK)
+        rc = as_seg_reserve(sg, reserve, err, errlen);
+    if (rc == AS_OK)
+        rc = as_seg_map_to(sg, sizeof(h), err, errlen);
+    if (rc != AS_OK) {
+        unlinkat(dirfd, name, 0); /* an unfinished segment would be read as a torn one: remove it */
+        as_seg_close(sg);
+        return rc;
+    }
+    atomic_store_explicit(&sg->size, sizeof(h), memory_order_release);
+    *out = sg;
+    return AS_OK;
+}
+
+int as_seg_open(as_segment **out, int dirfd, const char *dir, uint64_t id, int writable,
+                uint64_t reserve, uint64_t chunk, char *err, size_t errlen)
+{
+    *out = NULL;
+    as_segment *sg = as_seg_new(dir, id, chunk);
+    if (!sg) {
+        snprintf(err, errlen, "out of memory opening segment %llu", (unsigned long long)id);
+        return AS_ENOMEM;
+    }
+    const char *name = strrchr(sg->path, '/') + 1;
+    sg->fd = openat(dirfd, name, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    struct stat st;
+    if (sg->fd < 0 || fstat(sg->fd, &st) != 0) {
+        int e = errno;
+        snprintf(err, errlen, "open %s: %s", sg->path, strerror(e));
+        as_seg_close(sg);
+        return as_errno_status(e);
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    if (size > AS_LOC_MAX_OFF) {
+        snprintf(err, errlen, "%s: %llu bytes is larger than a segment can be", sg->path,
+                 (unsigned long long)size);
+        as_seg_close(sg);
+        return AS_ECORRUPT;
+    }
+    int rc = as_seg_reserve(sg, reserve > size ? reserve : size, err, errlen);
+    if (rc == AS_OK && size)
+        rc = as_seg_map_to(sg, size, err, errlen);
+    if (rc != AS_OK) {
+        as_seg_close(sg);
+        return rc;
+    }
+    /* Recovery lowers this to the end of the last valid record. */
+    atomic_store_explicit(&sg->size, size, memory_order_release);
+    *out = sg;
+    return AS_OK;
+}
+
+int as_seg_write(as_segment *sg, uint64_t off, const void *buf, size_t len, int *stuck, char *err,
+                 size_t errlen)
+{
+    const unsigned char *p = buf;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pwrite(sg->fd, p + done, len - done, (off_t)(off + done));
+        if (n > 0) {
+            done += (size_t)n;
+            continue;
+        }
+        int e = n < 0 ? errno : ENOSPC; /* pwrite returning 0 for a non-empty write: treat as full */
+        if (e == EINTR)
+            continue;
+        snprintf(err, errlen, "write %s at offset %llu (%zu bytes): %s", sg->path,
+                 (unsigned long long)(off + done), len - done, strerror(e));
+        if (done && ftruncate(sg->fd, (off_t)off) != 0) {
+            size_t l = strlen(err);
+            snprintf(err + l, errlen - l, "; then cutting the partial record failed: %s", strerror(errno));
+            *stuck = 1;
+        }
+        return as_errno_status(e);
+    }
+    return AS_OK;
+}
+
+int as_seg_sync(as_segment *sg, char *err, size_t errlen)
+{
+    if (fdatasync(sg->fd) != 0) {
+        int e = errno;
+        snprintf(err, errlen, "fdatasync %s: %s", sg->path, strerror(e));
+        return as_errno_status(e);
+    }
+    return AS_OK;
+}
+
+int as_seg_truncate(as_segment *sg, uint64_t len, char *err, size_t errlen)
+{
+    if (ftruncate(sg->fd, (off_t)len) != 0 || fsync(sg->fd) != 0) {
+        int e = errno;
+        snprintf(err, errlen, "cut %s to %llu bytes: %s", sg->path, (unsigned long long)len, strerror(e));
+        return as_errno_status(e);
+    }
+    atomic_store_explicit(&sg->size, len, memory_order_release);
+    return AS_OK;
+}
+
+void as_seg_close(as_segment *sg)
+{
+    if (!sg)
+        return;
+    if (sg->base)
+        munmap(sg->base, sg->reserved_bytes);
+    if (sg->fd >= 0)
+        close(sg->fd);
+    free(sg);
+}

@@ -1,0 +1,288 @@
+/* as_write.c - the single-writer path: append a record, repoint the index, rotate segments, group commit. */
+#include "as_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+static int as_wbuf_reserve(as_db *db, size_t need)
+{
+    if (need <= db->wbuf_cap)
+        return AS_OK;
+    size_t cap = db->wbuf_cap ? db->wbuf_cap : 4096;
+    while (cap < need)
+        cap *= 2;
+    unsigned char *p = realloc(db->wbuf, cap);
+    if (!p)
+        return AS_ENOMEM;
+    db->wbuf = p;
+    db->wbuf_cap = cap;
+    return AS_OK;
+}
+
+/* Seal the current segment and start the next one. Under write_mu. */
+int as_rotate(as_db *db, as_session *s)
+{
+    uint64_t cur_id = atomic_load(&db->last_seg);
+    as_segment *cur = as_db_seg(db, cur_id);
+    int durable = db->opt.sync_mode != AS_SYNC_NONE;
+    /* In sync modes everything before the new segment is made durable first, so group commit only
+     * ever has to fdatasync the segment that is current when it starts. */
+    if (durable) {
+        int rc = as_seg_sync(cur, s->err, sizeof(s->err));
+        if (rc != AS_OK)
+            return rc;
+    }
+    if (cur_id + 1 > AS_LOC_MAX_SEG)
+        return as_sess_seterr(s, AS_ENOSPC, "%s: segment ids exhausted (%llu)", db->dir, (unsigned long long)cur_id);
+    as_segment *sg;
+    int rc = as_seg_create(&sg, db->dirfd, db->dir, cur_id + 1, db->seq, db->first_seg,
+                           as_db_reserve_bytes(db), db->opt.map_chunk_bytes, durable, s->err, sizeof(s->err));
+    if (rc != AS_OK)
+        return rc;
+    if (as_db_seg_put(db, sg) != AS_OK) {
+        as_seg_close(sg);
+        return as_sess_seterr(s, AS_ENOMEM, "out of memory adding a segment");
+    }
+    atomic_store(&db->last_seg, cur_id + 1);
+    atomic_fetch_add(&db->disk_bytes, AS_SEG_HEADER_BYTES);
+    /* The sealed segment never grows: give back the unused part of its reservation. Readers never
+     * touch bytes past size <= mapped_bytes, so this cannot pull memory from under them. */
+    if (cur->mapped_bytes < cur->reserved_bytes) {
+        munmap(cur->base + cur->mapped_bytes, cur->reserved_bytes - cur->mapped_bytes);
+        cur->reserved_bytes = cur->mapped_bytes;
+    }
+    return AS_OK;
+}
+
+/* Reserve room for `bytes` in the current segment (rotating if it would pass segment_bytes);
+ * returns the segment and the offset to write at. Under write_mu. */
+static int as_place(as_db *db, as_session *s, uint64_t bytes, as_segment **sgp, uint64_t *off)
+{
+    as_segment *sg = as_db_seg(db, atomic_load(&db->last_seg));
+    uint64_t size = atomic_load(&sg->size);
+    if (size > AS_SEG_HEADER_BYTES && size + bytes > db->opt.segment_bytes) {
+        int rc = as_rotate(db, s);
+        if (rc != AS_OK)
+            return rc;
+        sg = as_db_seg(db, atomic_load(&db->last_seg));
+        size = atomic_load(&sg->size);
+    }
+    int rc = as_seg_map_to(sg, size + bytes, s->err, sizeof(s->err));
+    if (rc != AS_OK)
+        return rc;
+    *sgp = sg;
+    *off = size;
+    return AS_OK;
+}
+
+/* Write `len` encoded bytes at (sg, off) and publish them to readers. Under write_mu. */
+static int as_commit_bytes(as_db *db, as_session *s, as_segment *sg, uint64_t off, const void *buf, size_t len)
+{
+    int stuck = 0;
+    int rc = as_seg_write(sg, off, buf, len, &stuck, s->err, sizeof(s->err));
+    if (rc != AS_OK) {
+        if (stuck)
+            atomic_store(&db->failed, rc);
+        return rc;
+    }
+    if (db->opt.sync_mode == AS_SYNC_EACH) {
+        rc = as_seg_sync(sg, s->err, sizeof(s->err));
+        if (rc != AS_OK) {
+            atomic_store(&db->failed, rc); /* after a failed fdatasync the page cache state is unknown */
+            return rc;
+        }
+        atomic_fetch_add_explicit(&db->n_syncs, 1, memory_order_relaxed);
+    }
+    atomic_store_explicit(&sg->size, off + len, memory_order_release);
+    atomic_fetch_add_explicit(&db->disk_bytes, len, memory_order_relaxed);
+    return AS_OK;
+}
+
+/* Append one record; *loc gets its locator. Under write_mu, outside every reader lock. */
+static int as_append(as_db *db, as_session *s, int64_t key, unsigned flags, const void *val, size_t len,
+                     uint64_t *loc)
+{
+    uint64_t bytes = as_rec_bytes(len);
+    if (as_wbuf_reserve(db, bytes) != AS_OK)
+        return as_sess_seterr(s, AS_ENOMEM, "out of memory for a %zu-byte record", len);
+    as_segment *sg;
+    uint64_t off;
+    int rc = as_place(db, s, bytes, &sg, &off);
+    if (rc != AS_OK)
+        return rc;
+    as_rec_encode(db->wbuf, key, db->seq + 1, flags, val, (uint32_t)len);
+    rc = as_commit_bytes(db, s, sg, off, db->wbuf, bytes);
+    if (rc != AS_OK)
+        return rc;
+    db->seq++;
+    *loc = as_loc_make(sg->id, off);
+    return AS_OK;
+}
+
+static uint64_t as_loc_bytes(as_db *db, uint64_t loc)
+{
+    as_segment *sg = as_db_seg(db, as_loc_seg(loc));
+    const as_rec_header *h = (const void *)(sg->base + as_loc_off(loc));
+    return as_rec_bytes(h->value_len);
+}
+
+/* Leader/follower group commit: the first waiter fdatasyncs for everyone appended so far. */
+static int as_group_commit(as_db *db, as_session *s, uint64_t seq)
+{
+    int rc = AS_OK;
+    pthread_mutex_lock(&db->sync_mu);
+    while (db->synced_seq < seq) {
+        if (db->sync_failed_seq >= seq) {
+            rc = as_sess_seterr(s, AS_EIO, "group fdatasync failed for record %llu (see the store's log)",
+                                (unsigned long long)seq);
+            break;
+        }
+        if (db->sync_leader) {
+            pthread_cond_wait(&db->sync_cv, &db->sync_mu);
+            continue;
+        }
+        db->sync_leader = 1;
+        uint64_t target = atomic_load_explicit(&db->appended_seq, memory_order_acquire);
+        as_segment *sg = as_db_seg(db, atomic_load(&db->last_seg)); /* earlier ones were synced at rotation */
+        pthread_mutex_unlock(&db->sync_mu);
+        rc = as_seg_sync(sg, s->err, sizeof(s->err));
+        pthread_mutex_lock(&db->sync_mu);
+        db->sync_leader = 0;
+        if (rc == AS_OK) {
+            if (target > db->synced_seq)
+                db->synced_seq = target;
+            atomic_fetch_add_explicit(&db->n_syncs, 1, memory_order_relaxed);
+        } else {
+            db->sync_failed_seq = target;
+            atomic_store(&db->failed, rc);
+        }
+        pthread_cond_broadcast(&db->sync_cv);
+        if (rc != AS_OK)
+            break;
+    }
+    pthread_mutex_unlock(&db->sync_mu);
+    return rc;
+}
+
+int as_write_check(as_session *s, size_t len, const void *val)
+{
+    as_db *db = s->db;
+    if (db->opt.read_only)
+        return as_sess_seterr(s, AS_ERDONLY, "%s is open read-only", db->dir);
+    if (len > AS_MAX_VALUE_BYTES)
+        return as_sess_seterr(s, AS_EINVAL, "value of %zu bytes is larger than the limit of %u bytes", len,
+                              AS_MAX_VALUE_BYTES);
+    if (len && !val)
+        return as_sess_seterr(s, AS_EINVAL, "NULL value with length %zu", len);
+    int f = atomic_load(&db->failed);
+    if (f)
+        return as_sess_seterr(s, f, "%s: an earlier write or sync failed and could not be undone (%s); "
+                              "reopen the store to recover", db->dir, as_strerror(f));
+    return AS_OK;
+}
+
+/* Finish a write after write_mu is released: wait for the group fdatasync in group mode. */
+static int as_write_done(as_session *s, uint64_t seq)
+{
+    if (s->db->opt.sync_mode == AS_SYNC_GROUP)
+        return as_group_commit(s->db, s, seq);
+    return AS_OK;
+}
+
+int as_put(as_session *s, int64_t key, const void *val, size_t len)
+{
+    as_db *db = s->db;
+    as_sess_enter(s);
+    int rc = as_write_check(s, len, val);
+    if (rc != AS_OK)
+        return rc;
+    pthread_mutex_lock(&db->write_mu);
+    uint64_t loc, old = 0;
+    int existed = 0;
+    rc = as_append(db, s, key, AS_REC_PUT, val, len, &loc);
+    if (rc == AS_OK) {
+        as_db_lock_all(db);
+        int arc = alex_upsert(db->index, key, loc, &old, &existed);
+        as_db_unlock_all(db);
+        if (arc != ALEX_OK)
+            rc = as_sess_seterr(s, arc == ALEX_ENOMEM ? AS_ENOMEM : AS_EINTERNAL,
+                                "index insert of key %lld failed (alex status %d); the record is on disk and "
+                                "comes back on reopen", (long long)key, arc);
+    }
+    uint64_t seq = db->seq;
+    if (rc == AS_OK) {
+        atomic_fetch_add_explicit(&db->live_bytes, as_rec_bytes(len), memory_order_relaxed);
+        if (existed)
+            atomic_fetch_sub_explicit(&db->live_bytes, as_loc_bytes(db, old), memory_order_relaxed);
+        atomic_fetch_add_explicit(&db->n_puts, 1, memory_order_relaxed);
+        atomic_store_explicit(&db->appended_seq, seq, memory_order_release);
+    }
+    pthread_mutex_unlock(&db->write_mu);
+    return rc == AS_OK ? as_write_done(s, seq) : rc;
+}
+
+int as_del(as_session *s, int64_t key)
+{
+    as_db *db = s->db;
+    as_sess_enter(s);
+    int rc = as_write_check(s, 0, NULL);
+    if (rc != AS_OK)
+        return rc;
+    pthread_mutex_lock(&db->write_mu);
+    uint64_t loc, old;
+    pthread_mutex_lock(&s->lock); /* the index only changes under write_mu, which we hold */
+    int found = alex_find(db->index, key, &old) == ALEX_OK;
+    pthread_mutex_unlock(&s->lock);
+    if (!found) {
+        pthread_mutex_unlock(&db->write_mu);
+        return AS_OK; /* nothing to delete: no tombstone needed */
+    }
+    rc = as_append(db, s, key, AS_REC_TOMBSTONE, NULL, 0, &loc);
+    uint64_t seq = db->seq;
+    if (rc == AS_OK) {
+        as_db_lock_all(db);
+        int arc = alex_erase(db->index, key, NULL);
+        as_db_unlock_all(db);
+        if (arc != ALEX_OK) /* it was found above under write_mu: the index broke */
+            rc = as_sess_seterr(s, AS_EINTERNAL, "index erase of key %lld failed (alex status %d)",
+                                (long long)key, arc);
+    }
+    if (rc == AS_OK) {
+        atomic_fetch_sub_explicit(&db->live_bytes, as_loc_bytes(db, old), memory_order_relaxed);
+        atomic_fetch_add_explicit(&db->n_dels, 1, memory_order_relaxed);
+        atomic_store_explicit(&db->appended_seq, seq, memory_order_release);
+    }
+    pthread_mutex_unlock(&db->write_mu);
+    return rc == AS_OK ? as_write_done(s, seq) : rc;
+}
+
+/* Sync every segment that may hold unsynced data (in none mode rotation does not sync). */
+int as_sync(as_session *s)
+{
+    as_db *db = s->db;
+    as_sess_enter(s);
+    if (db->opt.read_only)
+        return AS_OK;
+    int f = atomic_load(&db->failed);
+    if (f)
+        return as_sess_seterr(s, f, "%s: an earlier write or sync failed; reopen the store", db->dir);
+    pthread_mutex_lock(&db->write_mu);
+    int rc = AS_OK;
+    uint64_t last = atomic_load(&db->last_seg);
+    uint64_t from = db->unsynced_seg && db->unsynced_seg >= db->first_seg ? db->unsynced_seg : db->first_seg;
+    for (uint64_t id = from; id <= last && rc == AS_OK; id++)
+        rc = as_seg_sync(as_db_seg(db, id), s->err, sizeof(s->err));
+    if (rc == AS_OK) {
+        db->unsynced_seg = last;
+        atomic_fetch_add_explicit(&db->n_syncs, 1, memory_order_relaxed);
+        pthread_mutex_lock(&db->sync_mu);
+        db->synced_seq = db->seq;
+        pthread_mutex_unlock(&db->sync_mu);
+    } else {
+        atomic_store(&db->failed, rc);
+    }
+    pthread_mutex_unlock(&db->write_mu);
+    return rc;
+}

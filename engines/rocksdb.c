@@ -1,0 +1,426 @@
+/* rocksdb.c - RocksDB engine (C API): block-based table, bloom filter, data set-sized block cache. */
+#include "engine.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <rocksdb/c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct rocks_engine {
+    kv_engine base;
+    rocksdb_t *db;
+    rocksdb_options_t *opts;
+    rocksdb_cache_t *cache;
+    rocksdb_readoptions_t *ropts;
+    rocksdb_writeoptions_t *wopts;
+    char dir[4096];
+    enum kv_durability durability;
+    uint64_t block_cache, write_buffer, block_size;
+    uint64_t bloom_bits;
+    int cache_index_filter, hash_index, memtable_bloom;
+} rocks_engine;
+
+typedef struct rocks_session {
+    kv_session base;
+    rocksdb_pinnableslice_t *pin; /* the last get's value, released at the next call */
+    unsigned char key[8];
+} rocks_session;
+
+#define ROCKS_ROW_OVERHEAD 40 /* per-entry key + block/index overhead for ~100-byte values */
+#define ROCKS_MIN_CACHE (64ull << 20)
+
+static const kv_option_spec kv_rocksdb_options[] = {
+    {"block_cache", "LRU block cache bytes (K/M/G); default memory budget, else 1.5 x the data set, min 64M"},
+    {"bloom_bits", "bloom filter bits per key (0 = no filter); default 10"},
+    {"write_buffer", "memtable size in bytes (K/M/G); default 64M"},
+    {"block_size", "data block size in bytes (K/M/G); default 4K"},
+    {"cache_index_filter", "1: index and filter blocks live in the block cache; 0: held by table readers "
+                           "(default)"},
+    {"hash_index", "1: data block hash index for point lookups (default); 0: binary search only"},
+    {"memtable_bloom", "1: whole-key bloom filter in the memtable (default); 0: none"},
+    {"compression", "only 'none' is accepted: values are incompressible"},
+    {NULL, NULL},
+};
+
+/* The C API has no version call and rocksdb/version.h is C++, so ask the dynamic loader which
+ * librocksdb file is mapped into this process and take the version from its resolved name. */
+static const char *kv_rocksdb_lib_version(void)
+{
+    static char ver[64];
+    if (ver[0])
+        return ver;
+    Dl_info info;
+    char real[PATH_MAX];
+    const char *p = NULL;
+    if (dladdr((void *)rocksdb_open, &info) && info.dli_fname && realpath(info.dli_fname, real))
+        p = strstr(real, ".so.");
+    if (p)
+        snprintf(ver, sizeof(ver), "%s", p + 4);
+    else
+        snprintf(ver, sizeof(ver), "unknown (statically linked)");
+    return ver;
+}
+
+static void kv_rocksdb_enc(unsigned char out[8], int64_t k)
+{
+    uint64_t u = __builtin_bswap64((uint64_t)k ^ (1ull << 63)); /* byte order == signed numeric order */
+    memcpy(out, &u, 8);
+}
+
+static int64_t kv_rocksdb_dec(const char *p)
+{
+    uint64_t u;
+    memcpy(&u, p, 8);
+    return (int64_t)(__builtin_bswap64(u) ^ (1ull << 63));
+}
+
+/* Map a RocksDB status string to a KV code, copy it into err and free it. */
+static int kv_rocksdb_err(char *err, size_t errlen, char *msg, const char *what)
+{
+    int st = KV_EIO;
+    if (strstr(msg, "No space left") || strstr(msg, "NoSpace"))
+        st = KV_ENOSPC;
+    else if (strstr(msg, "lock") && strstr(msg, "IO error"))
+        st = KV_EBUSY;
+    else if (strncmp(msg, "Corruption", 10) == 0)
+        st = KV_ECORRUPT;
+    else if (strncmp(msg, "Invalid argument", 16) == 0)
+        st = KV_EINVAL;
+    kv_seterr(err, errlen, st, "rocksdb: %s: %s", what, msg);
+    rocksdb_free(msg);
+    return st;
+}
+
+static int kv_rocksdb_parse(const kv_config *cfg, rocks_engine *r, char *err, size_t errlen)
+{
+    uint64_t data = cfg->expected_keys * ((cfg->value_size ? cfg->value_size : 100) + ROCKS_ROW_OVERHEAD);
+    r->block_cache = cfg->memory_budget ? cfg->memory_budget : data + data / 2;
+    if (r->block_cache < ROCKS_MIN_CACHE)
+        r->block_cache = ROCKS_MIN_CACHE;
+    r->bloom_bits = 10;
+    r->write_buffer = 64ull << 20;
+    r->block_size = 4096;
+    r->hash_index = 1;
+    r->memtable_bloom = 1;
+    int rc = kv_config_opt_u64(cfg, "block_cache", &r->block_cache, err, errlen);
+    if (rc == KV_OK) rc = kv_config_opt_u64(cfg, "bloom_bits", &r->bloom_bits, err, errlen);
+    if (rc == KV_OK) rc = kv_config_opt_u64(cfg, "write_buffer", &r->write_buffer, err, errlen);
+    if (rc == KV_OK) rc = kv_config_opt_u64(cfg, "block_size", &r->block_size, err, errlen);
+    if (rc == KV_OK) rc = kv_config_opt_bool(cfg, "cache_index_filter", &r->cache_index_filter, err, errlen);
+    if (rc == KV_OK) rc = kv_config_opt_bool(cfg, "hash_index", &r->hash_index, err, errlen);
+    if (rc == KV_OK) rc = kv_config_opt_bool(cfg, "memtable_bloom", &r->memtable_bloom, err, errlen);
+    if (rc != KV_OK)
+        return rc;
+    const char *comp = kv_config_opt(cfg, "compression");
+    if (comp && strcmp(comp, "none") != 0)
+        return kv_seterr(err, errlen, KV_EINVAL, "rocksdb: option compression=%s: only 'none' is supported",
+                         comp);
+    if (r->bloom_bits > 64 || r->write_buffer < (1u << 20) || r->block_size < 256 ||
+        r->block_size > (1u << 30))
+        return kv_seterr(err, errlen, KV_EINVAL,
+                         "rocksdb: bloom_bits must be <= 64, write_buffer >= 1M, block_size 256..1G");
+    return KV_OK;
+}
+
+static void kv_rocksdb_tune(rocks_engine *r, int threads)
+{
+    rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
+    r->cache = rocksdb_cache_create_lru((size_t)r->block_cache);
+    rocksdb_block_based_options_set_block_cache(t, r->cache);
+    rocksdb_block_based_options_set_block_size(t, (size_t)r->block_size);
+    if (r->bloom_bits) /* the table options take ownership of the policy */
+        rocksdb_block_based_options_set_filter_policy(
+            t, rocksdb_filterpolicy_create_bloom_full((double)r->bloom_bits));
+    rocksdb_block_based_options_set_cache_index_and_filter_blocks(t, (unsigned char)r->cache_index_filter);
+    if (r->cache_index_filter)
+        rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(t, 1);
+    if (r->hash_index) { /* only Get uses the hash; iterators still binary-search, so scans stay ordered */
+        rocksdb_block_based_options_set_data_block_index_type(
+            t, rocksdb_block_based_table_data_block_index_type_binary_search_and_hash);
+        rocksdb_block_based_options_set_data_block_hash_ratio(t, 0.75);
+    }
+    rocksdb_options_set_block_based_table_factory(r->opts, t);
+    rocksdb_block_based_options_destroy(t);
+
+    rocksdb_options_set_create_if_missing(r->opts, 1);
+    rocksdb_options_set_compression(r->opts, rocksdb_no_compression);
+    rocksdb_options_set_max_background_jobs(r->opts, 2);
+    rocksdb_options_set_write_buffer_size(r->opts, (size_t)r->write_buffer);
+    rocksdb_options_set_max_write_buffer_number(r->opts, 3); /* a full memtable flushes while the next fills */
+    rocksdb_options_set_target_file_size_base(r->opts, 64ull << 20);
+    rocksdb_options_set_max_bytes_for_level_base(r->opts, 4 * r->write_buffer);
+    rocksdb_options_set_level_compaction_dynamic_level_bytes(r->opts, 1);
+    rocksdb_options_set_max_open_files(r->opts, -1); /* table readers (index, filter) stay open */
+    rocksdb_options_set_bytes_per_sync(r->opts, 1u << 20);
+    if (r->memtable_bloom) {
+        rocksdb_options_set_memtable_prefix_bloom_size_ratio(r->opts, 0.02);
+        rocksdb_options_set_memtable_whole_key_filtering(r->opts, 1);
+    }
+    rocksdb_options_set_info_log_level(r->opts, 2); /* WARN: no chatty LOG on the benchmark's disk */
+    rocksdb_options_set_keep_log_file_num(r->opts, 2);
+    (void)threads; /* RocksDB's write group batches concurrent writers without extra knobs */
+
+    r->ropts = rocksdb_readoptions_create();
+    r->wopts = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(r->wopts, r->durability != KV_DUR_NONE);
+}
+
+static int kv_rocksdb_close(kv_engine *e)
+{
+    rocks_engine *r = (rocks_engine *)e;
+    int rc = KV_OK;
+    if (r->db) {
+        char *msg = NULL;
+        rocksdb_flush_wal(r->db, r->durability != KV_DUR_NONE, &msg);
+        if (msg)
+            rc = kv_rocksdb_err(e->err, sizeof(e->err), msg, "flush WAL on close");
+        rocksdb_close(r->db);
+    }
+    if (r->ropts) rocksdb_readoptions_destroy(r->ropts);
+    if (r->wopts) rocksdb_writeoptions_destroy(r->wopts);
+    if (r->opts) rocksdb_options_destroy(r->opts);
+    if (r->cache) rocksdb_cache_destroy(r->cache);
+    free(r);
+    return rc;
+}
+
+static int kv_rocksdb_open(const kv_config *cfg, kv_engine **out, char *err, size_t errlen)
+{
+    rocks_engine *r = calloc(1, sizeof(*r));
+    if (!r)
+        return kv_seterr(err, errlen, KV_ENOMEM, "rocksdb: out of memory");
+    int rc = kv_rocksdb_parse(cfg, r, err, errlen);
+    if (rc != KV_OK) {
+        free(r);
+        return rc;
+    }
+    r->durability = cfg->durability;
+    snprintf(r->dir, sizeof(r->dir), "%s", cfg->dir);
+    r->opts = rocksdb_options_create();
+    kv_rocksdb_tune(r, cfg->threads);
+    char *msg = NULL;
+    r->db = rocksdb_open(r->opts, cfg->dir, &msg);
+    if (msg) {
+        char what[4200];
+        snprintf(what, sizeof(what), "open %s", cfg->dir);
+        rc = kv_rocksdb_err(err, errlen, msg, what);
+        r->db = NULL;
+        kv_rocksdb_close(&r->base);
+        return rc;
+    }
+    *out = &r->base;
+    return KV_OK;
+}
+
+static void kv_rocksdb_describe(kv_engine *e, kv_pair_cb cb, void *arg)
+{
+    rocks_engine *r = (rocks_engine *)e;
+    cb(arg, "table", "block-based, format_version default (5)");
+    kv_describe_u64(cb, arg, "block_cache_bytes", r->block_cache);
+    kv_describe_u64(cb, arg, "block_size", r->block_size);
+    kv_describe_u64(cb, arg, "bloom_bits_per_key", r->bloom_bits);
+    cb(arg, "bloom_kind", r->bloom_bits ? "full filter (whole key)" : "off");
+    cb(arg, "cache_index_and_filter_blocks", r->cache_index_filter ? "1 (L0 pinned)" : "0");
+    cb(arg, "data_block_index", r->hash_index ? "binary search + hash (ratio 0.75)" : "binary search");
+    cb(arg, "memtable_bloom", r->memtable_bloom ? "whole key, prefix_bloom_size_ratio 0.02" : "off");
+    cb(arg, "compression", "none (values are incompressible)");
+    kv_describe_u64(cb, arg, "write_buffer_size", r->write_buffer);
+    kv_describe_u64(cb, arg, "max_write_buffer_number", 3);
+    kv_describe_u64(cb, arg, "max_bytes_for_level_base", 4 * r->write_buffer);
+    kv_describe_u64(cb, arg, "target_file_size_base", 64ull << 20);
+    cb(arg, "level_compaction_dynamic_level_bytes", "1");
+    kv_describe_u64(cb, arg, "max_background_jobs", 2);
+    cb(arg, "max_open_files", "-1");
+    cb(arg, "key_encoding", "8-byte big-endian, sign bit flipped, bytewise comparator");
+    cb(arg, "get", "rocksdb_get_pinned: value pinned, no copy; the C API allocates the slice holder");
+    cb(arg, "wal", "on");
+    cb(arg, "write_sync", r->durability == KV_DUR_NONE ? "false" : "true");
+    cb(arg, "group_commit",
+       r->durability == KV_DUR_GROUP ? "RocksDB write group (concurrent writers share a sync)" : "n/a");
+}
+
+static void kv_rocksdb_stats(kv_engine *e, kv_pair_cb cb, void *arg)
+{
+    rocks_engine *r = (rocks_engine *)e;
+    static const char *ints[] = {
+        "rocksdb.estimate-num-keys", "rocksdb.num-running-compactions", "rocksdb.num-running-flushes",
+        "rocksdb.compaction-pending", "rocksdb.estimate-pending-compaction-bytes",
+        "rocksdb.total-sst-files-size", "rocksdb.live-sst-files-size", "rocksdb.block-cache-usage",
+        "rocksdb.block-cache-capacity", "rocksdb.estimate-table-readers-mem", "rocksdb.cur-size-all-mem-tables",
+        "rocksdb.background-errors", "rocksdb.is-write-stopped", "rocksdb.actual-delayed-write-rate",
+        "rocksdb.num-immutable-mem-table", "rocksdb.num-live-versions",
+    };
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        uint64_t v;
+        if (rocksdb_property_int(r->db, ints[i], &v) == 0)
+            kv_describe_u64(cb, arg, ints[i] + 8, v);
+    }
+    char name[64], *lv;
+    for (int level = 0; level < 7; level++) { /* a string property, not an int one, in 7.8 */
+        snprintf(name, sizeof(name), "rocksdb.num-files-at-level%d", level);
+        if ((lv = rocksdb_property_value(r->db, name)) != NULL) {
+            cb(arg, name + 8, lv);
+            rocksdb_free(lv);
+        }
+    }
+    /* cumulative compaction and stall lines from the human-readable stats dump */
+    char *s = rocksdb_property_value(r->db, "rocksdb.stats");
+    if (!s)
+        return;
+    static const char *lines[][2] = {
+        {"Cumulative compaction:", "cumulative_compaction"},
+        {"Cumulative writes:", "cumulative_writes"},
+        {"Cumulative stall:", "cumulative_stall"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        const char *p = strstr(s, lines[i][0]);
+        if (!p)
+            continue;
+        p += strlen(lines[i][0]);
+        while (*p == ' ')
+            p++;
+        char buf[256];
+        size_t n = strcspn(p, "\n");
+        snprintf(buf, sizeof(buf), "%.*s", (int)(n < sizeof(buf) - 1 ? n : sizeof(buf) - 1), p);
+        cb(arg, lines[i][1], buf);
+    }
+    rocksdb_free(s);
+}
+
+static int kv_rocksdb_session_open(kv_engine *e, kv_session **out)
+{
+    rocks_session *s = calloc(1, sizeof(*s));
+    if (!s)
+        return kv_seterr(e->err, sizeof(e->err), KV_ENOMEM, "rocksdb: out of memory");
+    s->base.engine = e;
+    *out = &s->base;
+    return KV_OK;
+}
+
+static inline void kv_rocksdb_release(rocks_session *s)
+{
+    if (s->pin) {
+        rocksdb_pinnableslice_destroy(s->pin);
+        s->pin = NULL;
+    }
+}
+
+static void kv_rocksdb_session_close(kv_session *ss)
+{
+    kv_rocksdb_release((rocks_session *)ss);
+    free(ss);
+}
+
+static int kv_rocksdb_get(kv_session *ss, int64_t key, kv_slice *val)
+{
+    rocks_session *s = (rocks_session *)ss;
+    rocks_engine *r = (rocks_engine *)ss->engine;
+    kv_rocksdb_release(s);
+    kv_rocksdb_enc(s->key, key);
+    char *msg = NULL;
+    s->pin = rocksdb_get_pinned(r->db, r->ropts, (const char *)s->key, 8, &msg);
+    if (msg)
+        return kv_rocksdb_err(ss->err, sizeof(ss->err), msg, "get");
+    if (!s->pin)
+        return KV_NOTFOUND;
+    size_t n;
+    const char *p = rocksdb_pinnableslice_value(s->pin, &n);
+    val->data = p ? (const void *)p : (const void *)"";
+    val->len = n;
+    return KV_OK;
+}
+
+static int kv_rocksdb_put(kv_session *ss, int64_t key, const void *val, size_t len)
+{
+    rocks_session *s = (rocks_session *)ss;
+    rocks_engine *r = (rocks_engine *)ss->engine;
+    kv_rocksdb_release(s);
+    unsigned char k[8];
+    kv_rocksdb_enc(k, key);
+    char *msg = NULL;
+    rocksdb_put(r->db, r->wopts, (const char *)k, 8, len ? val : "", len, &msg);
+    return msg ? kv_rocksdb_err(ss->err, sizeof(ss->err), msg, "put") : KV_OK;
+}
+
+static int kv_rocksdb_del(kv_session *ss, int64_t key)
+{
+    rocks_session *s = (rocks_session *)ss;
+    rocks_engine *r = (rocks_engine *)ss->engine;
+    kv_rocksdb_release(s);
+    unsigned char k[8];
+    kv_rocksdb_enc(k, key);
+    char *msg = NULL;
+    rocksdb_delete(r->db, r->wopts, (const char *)k, 8, &msg);
+    return msg ? kv_rocksdb_err(ss->err, sizeof(ss->err), msg, "del") : KV_OK;
+}
+
+static int kv_rocksdb_scan(kv_session *ss, int64_t from, size_t count, kv_scan_cb cb, void *arg,
+                           size_t *visited)
+{
+    rocks_session *s = (rocks_session *)ss;
+    rocks_engine *r = (rocks_engine *)ss->engine;
+    kv_rocksdb_release(s);
+    *visited = 0;
+    unsigned char k[8];
+    kv_rocksdb_enc(k, from);
+    rocksdb_iterator_t *it = rocksdb_create_iterator(r->db, r->ropts);
+    for (rocksdb_iter_seek(it, (const char *)k, 8); *visited < count && rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const char *kp = rocksdb_iter_key(it, &kl);
+        const char *vp = rocksdb_iter_value(it, &vl);
+        if (kl != 8) {
+            rocksdb_iter_destroy(it);
+            return kv_seterr(ss->err, sizeof(ss->err), KV_ECORRUPT, "rocksdb: scan: key of %zu bytes (want 8)",
+                             kl);
+        }
+        (*visited)++;
+        if (cb(arg, kv_rocksdb_dec(kp), (kv_slice){vp ? (const void *)vp : (const void *)"", vl}))
+            break;
+    }
+    char *msg = NULL;
+    rocksdb_iter_get_error(it, &msg);
+    rocksdb_iter_destroy(it);
+    return msg ? kv_rocksdb_err(ss->err, sizeof(ss->err), msg, "scan") : KV_OK;
+}
+
+static int kv_rocksdb_sync(kv_session *ss)
+{
+    char *msg = NULL;
+    rocksdb_flush_wal(((rocks_engine *)ss->engine)->db, 1, &msg);
+    return msg ? kv_rocksdb_err(ss->err, sizeof(ss->err), msg, "sync WAL") : KV_OK;
+}
+
+static int kv_rocksdb_disk_bytes(kv_engine *e, uint64_t *bytes)
+{
+    rocks_engine *r = (rocks_engine *)e;
+    *bytes = 0;
+    if (kv_dir_bytes(r->dir, bytes) != KV_OK)
+        return kv_seterr(e->err, sizeof(e->err), KV_EIO, "rocksdb: cannot measure %s", r->dir);
+    return KV_OK;
+}
+
+const kv_engine_ops kv_rocksdb_ops = {
+    .abi_version = KV_ENGINE_ABI,
+    .struct_size = sizeof(kv_engine_ops),
+    .name = "rocksdb",
+    .description = "RocksDB LSM tree: block-based table, bloom filter, block cache sized to the data set",
+    .caps = KV_CAP_SCAN | KV_CAP_THREADS | KV_CAP_PERSISTENT | KV_CAP_DUR_NONE | KV_CAP_DUR_SYNC |
+            KV_CAP_DUR_GROUP,
+    .options = kv_rocksdb_options,
+    .lib_version = kv_rocksdb_lib_version,
+    .open = kv_rocksdb_open,
+    .close = kv_rocksdb_close,
+    .describe = kv_rocksdb_describe,
+    .session_open = kv_rocksdb_session_open,
+    .session_close = kv_rocksdb_session_close,
+    .get = kv_rocksdb_get,
+    .put = kv_rocksdb_put,
+    .del = kv_rocksdb_del,
+    .scan = kv_rocksdb_scan,
+    .sync = kv_rocksdb_sync,
+    .stats = kv_rocksdb_stats,
+    .disk_bytes = kv_rocksdb_disk_bytes,
+};

@@ -1,0 +1,68 @@
+/* bench.h - the options of a kvbench run and the plan shared by the CLI, the runner and the child. */
+#ifndef KVB_BENCH_H
+#define KVB_BENCH_H
+
+#include "engine.h"
+#include "workload.h"
+
+#include <stdint.h>
+
+#define KVB_MAX_ENGINES 32
+#define KVB_MAX_WORKLOADS 16
+#define KVB_MAX_NS 32
+#define KVB_MAX_OPTS 64
+
+/* Exit codes of kvbench (and of each repetition's child process). */
+enum { KVB_EXIT_OK = 0, KVB_EXIT_ENGINE = 1, KVB_EXIT_USAGE = 2, KVB_EXIT_INVALID = 3 };
+
+/* Harness self-test: corrupt one answer as the verifier sees it (after the engine returned it). */
+enum kvb_fault { KVB_FAULT_NONE = 0, KVB_FAULT_WRONG, KVB_FAULT_STALE, KVB_FAULT_MISSING };
+
+typedef struct kvb_opts {
+    const kv_engine_ops *engines[KVB_MAX_ENGINES];
+    size_t nengines;
+    kv_workload workloads[KVB_MAX_WORKLOADS]; /* copies, with --mix / --scan-len applied */
+    size_t nworkloads;
+    uint64_t ns[KVB_MAX_NS];
+    size_t nns;
+    int reps;
+    uint64_t ops;      /* 0 = default for each N: min(max(N, 100000), 1000000) */
+    uint64_t warmup;   /* UINT64_MAX = default: 10% of ops */
+    int threads;
+    enum kv_durability durability;
+    size_t value_size;
+    enum kv_keyset keyset;
+    enum kv_access access;
+    double theta;
+    uint64_t seed;
+    int bulk_load;
+    const char *dir;   /* parent of the per-repetition data directories */
+    const char *out;   /* results root */
+    int keep, quiet;
+    enum kvb_fault fault;
+    kv_option opts[KVB_MAX_OPTS];
+    size_t nopts;
+    char *command;     /* the command line, shell-quoted */
+} kvb_opts;
+
+/* One repetition: what the child process runs. */
+typedef struct kvb_rep {
+    const kvb_opts *o;
+    const kv_engine_ops *engine;
+    const kv_workload *workload;
+    uint64_t n, ops, warmup;
+    int rep;
+    const char *run_id;
+    const char *data_dir;    /* fresh, empty */
+    const char *result_path; /* where the child writes its JSON */
+} kvb_rep;
+
+/* The -o options for engine e: unscoped ones, and `e.key=value` ones with the prefix dropped.
+ * out has room for KVB_MAX_OPTS; returns the count. */
+size_t kvb_engine_opts(const kvb_opts *o, const kv_engine_ops *e, kv_option *out);
+
+/* Effective ops / warm-up for a given N. */
+uint64_t kvb_ops_for(const kvb_opts *o, uint64_t n);
+uint64_t kvb_warmup_for(const kvb_opts *o, uint64_t n);
+
+#endif

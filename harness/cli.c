@@ -1,0 +1,518 @@
+/* cli.c - parses `kvbench run|sweep|list|env|help` and its options; every bad input exits 2 with a hint. */
+#include "cli.h"
+
+#include "bench.h"
+#include "env.h"
+#include "listing.h"
+#include "runner.h"
+#include "timer.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char run_usage[] =
+    "usage: kvbench run -e ENGINE[,ENGINE...] -w WORKLOAD[,WORKLOAD...] -n N [options]\n"
+    "       kvbench sweep -e ... -w ... [-n N1,N2,... (default 100000,1000000,10000000)] [options]\n"
+    "\n"
+    "Runs every (engine, workload, N, repetition) in a fresh process with a fresh data directory:\n"
+    "load (keys in data set order, each put timed), untimed warm-up, then the measured phase named\n"
+    "after the workload: a per-op timed pass and the same number of ops untimed (throughput).\n"
+    "Every read is verified; a wrong, missing, stale or ghost answer makes the run invalid (exit 3).\n"
+    "\n"
+    "options (numbers take K/M/G suffixes: 1K = 1000, 1M = 1000000):\n"
+    "  -e, --engine LIST      engines (see `kvbench list`)\n"
+    "  -w, --workload LIST    workloads (see `kvbench list`)\n"
+    "  -n, --keys-count LIST  keys loaded before the measured phase (run: one or more; sweep: list)\n"
+    "  -r, --reps R           repetitions per cell (default 3)\n"
+    "      --ops OPS          ops in the measured phase (default min(max(N,100000),1000000))\n"
+    "      --warmup W         untimed warm-up ops (default 10% of --ops)\n"
+    "  -t, --threads T        threads, each with its own session and op stream (default 1)\n"
+    "      --durability D     none | sync | group (default none); persistent engines load with none,\n"
+    "                         sync, and reopen at D for the measured phase\n"
+    "      --value-size V     value bytes, >= 16 (default 100)\n"
+    "      --keys K           key set: uniform | sequential | clustered (default uniform)\n"
+    "      --dist D           access: uniform | zipf | latest | seq (default uniform)\n"
+    "      --theta X          zipf skew (default 0.99)\n"
+    "      --mix SPEC         override the op mix, e.g. get=0.8,update=0.1,insert=0.1\n"
+    "      --scan-len K       records per scan (default 100)\n"
+    "      --seed S           seed of keys, values and op streams (default 42)\n"
+    "      --bulk-load        load with the engine's bulk_load when it has one\n"
+    "      --dir DIR          parent of the data directories (default $TMPDIR or /tmp)\n"
+    "      --out DIR          results root (default results); writes DIR/<run-id>/\n"
+    "      --keep             keep the data directories\n"
+    "  -q, --quiet            no progress output on stderr\n"
+    "  -o key=value           engine option (see `kvbench list`); repeatable; -o ENGINE.key=value\n"
+    "                         gives it to that engine only\n"
+    "      --inject-fault F   harness self-test: corrupt one answer the verifier sees (after the engine\n"
+    "                         returned it): wrong | stale | missing; the run must come out invalid\n"
+    "\n"
+    "exit codes: 0 ok, 1 engine error, 2 bad usage, 3 verification failed (results still written).\n"
+    "The last line of output is `results: <run directory>`.\n";
+
+static const char main_usage[] =
+    "usage: kvbench <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run     run engines x workloads at one or more N (see `kvbench help run`)\n"
+    "  sweep   like run, over a list of N (default 100000,1000000,10000000)\n"
+    "  list    engines (library versions, capabilities, options) and workloads (mixes)\n"
+    "  env     print the machine/build manifest as JSON\n"
+    "  help    this text, or `kvbench help CMD`\n";
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("kvbench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n", stderr);
+    return KVB_EXIT_USAGE;
+}
+
+/* Unsigned number with optional K/M/G (powers of 1000). 0 or -1. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    uint64_t mul = 1;
+    if (*end == 'K' || *end == 'k')
+        mul = 1000, end++;
+    else if (*end == 'M' || *end == 'm')
+        mul = 1000000, end++;
+    else if (*end == 'G' || *end == 'g')
+        mul = 1000000000, end++;
+    if (*end || (v && mul > UINT64_MAX / v))
+        return -1;
+    *out = v * mul;
+    return 0;
+}
+
+static int parse_positive(const char *what, const char *s, uint64_t max, uint64_t *out)
+{
+    if (parse_u64(s, out) != 0 || *out == 0 || *out > max)
+        return usage_error("%s '%s': expected a whole number from 1 to %llu (K/M/G suffixes allowed)", what, s,
+                           (unsigned long long)max);
+    return 0;
+}
+
+static int add_engines(kvb_opts *o, char *list)
+{
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        const kv_engine_ops *e = kv_engine_find(tok);
+        if (!e) {
+            char names[512] = "";
+            size_t used = 0;
+            for (size_t i = 0; kv_engines[i] && used < sizeof(names); i++)
+                used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "",
+                                         kv_engines[i]->name);
+            return usage_error("unknown engine '%s' (available: %s; see `kvbench list`)", tok, names);
+        }
+        if (o->nengines == KVB_MAX_ENGINES)
+            return usage_error("too many engines (at most %d)", KVB_MAX_ENGINES);
+        o->engines[o->nengines++] = e;
+    }
+    return 0;
+}
+
+static int add_workloads(kvb_opts *o, char *list)
+{
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        const kv_workload *w = kv_workload_find(tok);
+        if (!w) {
+            char names[512] = "";
+            size_t used = 0;
+            for (size_t i = 0; kv_workloads[i] && used < sizeof(names); i++)
+                used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "",
+                                         kv_workloads[i]->name);
+            return usage_error("unknown workload '%s' (available: %s; see `kvbench list`)", tok, names);
+        }
+        if (o->nworkloads == KVB_MAX_WORKLOADS)
+            return usage_error("too many workloads (at most %d)", KVB_MAX_WORKLOADS);
+        o->workloads[o->nworkloads++] = *w;
+    }
+    return 0;
+}
+
+static int add_ns(kvb_opts *o, char *list)
+{
+    o->nns = 0;
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        if (o->nns == KVB_MAX_NS)
+            return usage_error("too many values of -n (at most %d)", KVB_MAX_NS);
+        if (parse_positive("-n", tok, 4000000000ull, &o->ns[o->nns]) != 0)
+            return KVB_EXIT_USAGE;
+        o->nns++;
+    }
+    if (!o->nns)
+        return usage_error("-n needs a number of keys, e.g. -n 1M");
+    return 0;
+}
+
+static int add_opt(kvb_opts *o, char *kv)
+{
+    char *eq = strchr(kv, '=');
+    if (!eq || eq == kv)
+        return usage_error("-o '%s': expected key=value", kv);
+    if (o->nopts == KVB_MAX_OPTS)
+        return usage_error("too many -o options (at most %d)", KVB_MAX_OPTS);
+    *eq = '\0';
+    o->opts[o->nopts++] = (kv_option){kv, eq + 1};
+    return 0;
+}
+
+static int engine_has_option(const kv_engine_ops *e, const char *key)
+{
+    for (const kv_option_spec *s = e->options; s && s->key; s++)
+        if (strcmp(s->key, key) == 0)
+            return 1;
+    return 0;
+}
+
+/* An unscoped -o key goes to every selected engine, so each must accept it; `engine.key` goes to that
+ * engine only, which must be selected and accept key. */
+static int check_opt_keys(const kvb_opts *o)
+{
+    for (size_t i = 0; i < o->nopts; i++) {
+        const char *k = o->opts[i].key, *dot = strchr(k, '.');
+        int scoped_ok = 0;
+        for (size_t e = 0; e < o->nengines; e++) {
+            const kv_engine_ops *eng = o->engines[e];
+            size_t len = strlen(eng->name);
+            if (dot && (size_t)(dot - k) == len && strncmp(k, eng->name, len) == 0) {
+                if (!engine_has_option(eng, dot + 1))
+                    return usage_error("engine %s has no option '%s' (its options are in `kvbench list`)",
+                                       eng->name, dot + 1);
+                scoped_ok = 1;
+            } else if (!dot && !engine_has_option(eng, k)) {
+                return usage_error("engine %s has no option '%s' (its options are in `kvbench list`; "
+                                   "use -o ENGINE.%s=... to give it to one engine only)", eng->name, k, k);
+            }
+        }
+        if (dot && !scoped_ok)
+            return usage_error("-o %s: '%.*s' is not one of the engines given with -e", k, (int)(dot - k), k);
+    }
+    return 0;
+}
+
+/* The directory must exist (or be creatable) and accept new files. */
+static int check_dir(const char *flag, const char *dir, int create)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (create)
+            return 0; /* created later with its parents; failures reported then */
+        return usage_error("%s %s: %s; pass an existing writable directory", flag, dir, strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode))
+        return usage_error("%s %s: not a directory; pass a writable directory", flag, dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return usage_error("%s %s: not writable (%s); pass a writable directory", flag, dir, strerror(errno));
+    return 0;
+}
+
+/* --out may not exist yet, but no component of it may be a regular file. */
+static int check_out(const char *out)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", out);
+    for (char *p = buf + strlen(buf);;) {
+        struct stat st;
+        if (stat(buf, &st) == 0) {
+            if (!S_ISDIR(st.st_mode))
+                return usage_error("--out %s: %s is not a directory; pass a writable directory", out, buf);
+            if (access(buf, W_OK | X_OK) != 0)
+                return usage_error("--out %s: %s is not writable; pass a writable directory", out, buf);
+            return 0;
+        }
+        if (errno == ENOTDIR)
+            return usage_error("--out %s: a path component is a regular file; pass a writable directory", out);
+        p = strrchr(buf, '/');
+        if (!p || p == buf)
+            return 0; /* relative path whose first component does not exist: created under . */
+        *p = '\0';
+    }
+}
+
+static void build_command(kvb_opts *o, int argc, char **argv)
+{
+    size_t len = 16;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) * 4 + 3;
+    o->command = malloc(len);
+    if (!o->command)
+        return;
+    char *p = o->command;
+    p += sprintf(p, "kvbench");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int plain = *a && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:+@%") ==
+                              strlen(a);
+        if (plain) {
+            p += sprintf(p, " %s", a);
+            continue;
+        }
+        *p++ = ' ', *p++ = '\'';
+        for (; *a; a++) {
+            if (*a == '\'')
+                p += sprintf(p, "'\\''");
+            else
+                *p++ = *a;
+        }
+        *p++ = '\'';
+        *p = '\0';
+    }
+}
+
+enum {
+    OPT_OPS = 1000, OPT_WARMUP, OPT_DURABILITY, OPT_VALUE_SIZE, OPT_KEYS, OPT_DIST, OPT_THETA, OPT_MIX,
+    OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP
+};
+
+static const struct option long_opts[] = {
+    {"engine", required_argument, NULL, 'e'}, {"workload", required_argument, NULL, 'w'},
+    {"keys-count", required_argument, NULL, 'n'}, {"reps", required_argument, NULL, 'r'},
+    {"ops", required_argument, NULL, OPT_OPS}, {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"threads", required_argument, NULL, 't'}, {"durability", required_argument, NULL, OPT_DURABILITY},
+    {"value-size", required_argument, NULL, OPT_VALUE_SIZE}, {"keys", required_argument, NULL, OPT_KEYS},
+    {"dist", required_argument, NULL, OPT_DIST}, {"theta", required_argument, NULL, OPT_THETA},
+    {"mix", required_argument, NULL, OPT_MIX}, {"scan-len", required_argument, NULL, OPT_SCAN_LEN},
+    {"seed", required_argument, NULL, OPT_SEED}, {"bulk-load", no_argument, NULL, OPT_BULK},
+    {"dir", required_argument, NULL, OPT_DIR}, {"out", required_argument, NULL, OPT_OUT},
+    {"keep", no_argument, NULL, OPT_KEEP}, {"quiet", no_argument, NULL, 'q'},
+    {"inject-fault", required_argument, NULL, OPT_FAULT}, {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+typedef struct raw_args {
+    const char *mix, *scan_len;
+} raw_args;
+
+static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
+{
+    uint64_t v;
+    switch (c) {
+    case 'e': return add_engines(o, arg);
+    case 'w': return add_workloads(o, arg);
+    case 'n': return add_ns(o, arg);
+    case 'r': if (parse_positive("--reps", arg, 1000, &v)) return 2; o->reps = (int)v; return 0;
+    case OPT_OPS: return parse_positive("--ops", arg, 10000000000ull, &o->ops) ? 2 : 0;
+    case OPT_WARMUP:
+        if (parse_u64(arg, &o->warmup) != 0)
+            return usage_error("--warmup '%s': expected a whole number >= 0 (K/M suffixes allowed)", arg);
+        return 0;
+    case 't': if (parse_positive("--threads", arg, 256, &v)) return 2; o->threads = (int)v; return 0;
+    case OPT_DURABILITY:
+        if (kv_durability_parse(arg, &o->durability) != KV_OK)
+            return usage_error("--durability '%s': expected none, sync or group", arg);
+        return 0;
+    case OPT_VALUE_SIZE:
+        if (parse_u64(arg, &v) != 0 || v < KV_VALUE_MIN || v > (64u << 20))
+            return usage_error("--value-size '%s': expected %d to 67108864 bytes (values carry a %d-byte "
+                               "verification header)", arg, KV_VALUE_MIN, KV_VALUE_MIN);
+        o->value_size = (size_t)v;
+        return 0;
+    case OPT_KEYS:
+        if (kv_keyset_parse(arg, &o->keyset) != 0)
+            return usage_error("--keys '%s': expected uniform, sequential or clustered", arg);
+        return 0;
+    case OPT_DIST:
+        if (kv_access_parse(arg, &o->access) != 0)
+            return usage_error("--dist '%s': expected uniform, zipf, latest or seq", arg);
+        return 0;
+    case OPT_THETA: {
+        char *end;
+        errno = 0;
+        o->theta = strtod(arg, &end);
+        if (errno || end == arg || *end || !(o->theta > 0) || !isfinite(o->theta))
+            return usage_error("--theta '%s': expected a number > 0 (e.g. 0.99)", arg);
+        return 0;
+    }
+    case OPT_MIX: raw->mix = arg; return 0;
+    case OPT_SCAN_LEN: raw->scan_len = arg; return 0;
+    case OPT_SEED:
+        if (parse_u64(arg, &o->seed) != 0)
+            return usage_error("--seed '%s': expected a whole number >= 0", arg);
+        return 0;
+    case OPT_BULK: o->bulk_load = 1; return 0;
+    case OPT_DIR: o->dir = arg; return 0;
+    case OPT_OUT: o->out = arg; return 0;
+    case OPT_KEEP: o->keep = 1; return 0;
+    case 'q': o->quiet = 1; return 0;
+    case 'o': return add_opt(o, arg);
+    case OPT_FAULT:
+        if (strcmp(arg, "wrong") == 0) o->fault = KVB_FAULT_WRONG;
+        else if (strcmp(arg, "stale") == 0) o->fault = KVB_FAULT_STALE;
+        else if (strcmp(arg, "missing") == 0) o->fault = KVB_FAULT_MISSING;
+        else return usage_error("--inject-fault '%s': expected wrong, stale or missing", arg);
+        return 0;
+    default: return usage_error("unknown option; see `kvbench help run`");
+    }
+}
+
+/* Apply --mix / --scan-len to every selected workload. */
+static int apply_workload_overrides(kvb_opts *o, const raw_args *raw)
+{
+    uint64_t len = 0;
+    if (raw->scan_len && parse_positive("--scan-len", raw->scan_len, 1000000, &len) != 0)
+        return KVB_EXIT_USAGE;
+    for (size_t i = 0; i < o->nworkloads; i++) {
+        kv_workload *w = &o->workloads[i];
+        char err[512];
+        if (raw->mix && kv_workload_set_mix(w, raw->mix, err, sizeof(err)) != 0)
+            return usage_error("--mix: %s", err);
+        if (len)
+            w->scan_len = (uint32_t)len;
+        if (strcmp(w->name, "load") == 0 && raw->mix)
+            return usage_error("--mix does not apply to the load workload (it inserts every key once)");
+    }
+    return 0;
+}
+
+static int check_complete(kvb_opts *o)
+{
+    if (!o->nengines)
+        return usage_error("no engine given: add -e ENGINE (see `kvbench list`)");
+    if (!o->nworkloads)
+        return usage_error("no workload given: add -w WORKLOAD (see `kvbench list`)");
+    if (!o->nns)
+        return usage_error("no key count given: add -n N (e.g. -n 1M)");
+    for (size_t i = 0; i < o->nns; i++)
+        if (o->ns[i] < (uint64_t)o->threads)
+            return usage_error("-n %llu is less than --threads %d: every thread needs keys of its own",
+                               (unsigned long long)o->ns[i], o->threads);
+    if (check_opt_keys(o) || check_dir("--dir", o->dir, 0) || check_out(o->out))
+        return KVB_EXIT_USAGE;
+    return 0;
+}
+
+static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
+{
+    kvb_opts o = *op;
+    o.reps = 3, o.threads = 1, o.value_size = 100, o.theta = 0.99, o.seed = 42, o.warmup = UINT64_MAX;
+    o.durability = KV_DUR_NONE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
+    const char *tmp = getenv("TMPDIR");
+    o.dir = tmp && *tmp ? tmp : "/tmp";
+    o.out = "results";
+    if (sweep) {
+        static const uint64_t def[] = {100000, 1000000, 10000000};
+        memcpy(o.ns, def, sizeof(def));
+        o.nns = 3;
+    }
+    raw_args raw = {NULL, NULL};
+    build_command(&o, argc + 1, argv - 1); /* before parsing: the parsers cut their arguments up */
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":e:w:n:r:t:o:q", long_opts, NULL)) != -1) {
+        int rc = 0;
+        if (c == OPT_HELP)
+            fputs(run_usage, stdout);
+        else if (c == '?')
+            rc = usage_error("unknown option '%s'; see `kvbench help run`", argv[optind - 1]);
+        else if (c == ':')
+            rc = usage_error("option '%s' needs a value; see `kvbench help run`", argv[optind - 1]);
+        else
+            rc = parse_one(&o, &raw, c, optarg);
+        if (c == OPT_HELP || rc) {
+            op->command = o.command;
+            return rc;
+        }
+    }
+    op->command = o.command;
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'; see `kvbench help run`", argv[optind]);
+    int rc = apply_workload_overrides(&o, &raw);
+    if (!rc)
+        rc = check_complete(&o);
+    if (!rc)
+        rc = kvb_runner_run(&o);
+    return rc;
+}
+
+static int cmd_run(int argc, char **argv, int sweep)
+{
+    kvb_opts o;
+    memset(&o, 0, sizeof(o));
+    int rc = parse_and_run(&o, argc, argv, sweep);
+    free(o.command);
+    return rc;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "help") == 0) {
+        fputs(main_usage, stdout);
+        return KVB_EXIT_OK;
+    }
+    if (strcmp(argv[1], "run") == 0 || strcmp(argv[1], "sweep") == 0) {
+        fputs(run_usage, stdout);
+        return KVB_EXIT_OK;
+    }
+    if (strcmp(argv[1], "list") == 0) {
+        puts("usage: kvbench list\n\nEngines (library version, capabilities, -o options) and workloads (op mixes).");
+        return KVB_EXIT_OK;
+    }
+    if (strcmp(argv[1], "env") == 0) {
+        puts("usage: kvbench env [--dir DIR]\n\nPrints the manifest (build, machine, kernel, THP, clock source, timer "
+             "calibration,\nfilesystem of DIR) as JSON.");
+        return KVB_EXIT_OK;
+    }
+    return usage_error("no such command '%s'; commands: run, sweep, list, env, help", argv[1]);
+}
+
+static int cmd_env(int argc, char **argv)
+{
+    const char *tmp = getenv("TMPDIR");
+    const char *dir = tmp && *tmp ? tmp : "/tmp";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0)
+            return cmd_help(2, (char *[]){"help", "env", NULL});
+        if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+            dir = argv[++i];
+        else
+            return usage_error("env: unknown argument '%s'; see `kvbench help env`", argv[i]);
+    }
+    kvb_timer_init();
+    json_t *m = kvb_env_manifest(dir, NULL);
+    if (!m)
+        return usage_error("out of memory");
+    json_dumpf(m, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    putchar('\n');
+    json_decref(m);
+    return KVB_EXIT_OK;
+}
+
+int kvb_cli_main(int argc, char **argv)
+{
+    if (argc < 2)
+        return fputs(main_usage, stderr), KVB_EXIT_USAGE;
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "sweep") == 0)
+        return cmd_run(argc - 1, argv + 1, cmd[0] == 's');
+    if (strcmp(cmd, "list") == 0) {
+        if (argc > 2 && strcmp(argv[2], "--help") == 0)
+            return cmd_help(2, (char *[]){"help", "list", NULL});
+        if (argc > 2)
+            return usage_error("list: unexpected argument '%s'", argv[2]);
+        return kvb_list(stdout);
+    }
+    if (strcmp(cmd, "env") == 0)
+        return cmd_env(argc - 1, argv + 1);
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+        return cmd_help(argc - 1, argv + 1);
+    return usage_error("unknown command '%s'; commands: run, sweep, list, env, help (see `kvbench help`)", cmd);
+}

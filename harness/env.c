@@ -1,0 +1,139 @@
+/* env.c - collects the manifest: build definitions, CPU, memory, kernel, THP, clock source, filesystem. */
+#include "env.h"
+
+#include "timer.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef KV_VERSION
+#define KV_VERSION "unknown"
+#endif
+#ifndef KV_GIT_COMMIT
+#define KV_GIT_COMMIT "unknown"
+#endif
+#ifndef KV_COMPILER
+#define KV_COMPILER "unknown"
+#endif
+#ifndef KV_CFLAGS
+#define KV_CFLAGS "unknown"
+#endif
+#ifndef KV_BUILD_TYPE
+#define KV_BUILD_TYPE "unknown"
+#endif
+#ifndef KV_ALLOCATOR
+#define KV_ALLOCATOR "unknown"
+#endif
+
+/* First line of a small file, newline stripped; "unknown" when unreadable. */
+static void read_line(const char *path, char *buf, size_t buflen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(buf, (int)buflen, f))
+        snprintf(buf, buflen, "unknown");
+    else
+        buf[strcspn(buf, "\n")] = '\0';
+    if (f)
+        fclose(f);
+}
+
+static void cpu_model(char *buf, size_t buflen)
+{
+    snprintf(buf, buflen, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[1024];
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "model name", 10) != 0)
+            continue;
+        char *colon = strchr(line, ':');
+        if (colon) {
+            colon += strspn(colon + 1, " \t") + 1;
+            colon[strcspn(colon, "\n")] = '\0';
+            snprintf(buf, buflen, "%s", colon);
+        }
+        break;
+    }
+    fclose(f);
+}
+
+const char *kvb_env_fs_name(const char *path, char *buf, size_t buflen)
+{
+    static const struct {
+        unsigned long magic;
+        const char *name;
+    } fs[] = {
+        {0xEF53, "ext4"}, {0x01021994, "tmpfs"}, {0x58465342, "xfs"}, {0x9123683E, "btrfs"},
+        {0x794C7630, "overlayfs"}, {0x2FC12FC1, "zfs"}, {0x6969, "nfs"}, {0xF2F52010, "f2fs"},
+        {0x65735546, "fuse"}, {0x858458F6, "ramfs"}, {0x01021997, "9p"}, {0x73717368, "squashfs"},
+        {0x4d44, "vfat"}, {0x5346544e, "ntfs"}, {0xFF534D42, "cifs"}, {0x62656572, "sysfs"},
+    };
+    struct statfs st;
+    if (!path || statfs(path, &st) != 0) {
+        snprintf(buf, buflen, "unknown");
+        return buf;
+    }
+    for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++)
+        if ((unsigned long)st.f_type == fs[i].magic) {
+            snprintf(buf, buflen, "%s", fs[i].name);
+            return buf;
+        }
+    snprintf(buf, buflen, "unknown (0x%lx)", (unsigned long)st.f_type);
+    return buf;
+}
+
+void kvb_env_utc_now(char *buf, size_t buflen)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, buflen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *timer_json(void)
+{
+    const kvb_timer_info *t = &kvb_timer;
+    return json_pack("{s:s, s:f, s:f, s:f, s:f, s:s}", "source", t->use_tsc ? "tsc" : "clock_gettime",
+                     "tsc_hz", t->tsc_hz, "cost_ns", t->cost_ns, "tsc_cost_ns", t->tsc_cost_ns,
+                     "clock_gettime_cost_ns", t->clock_gettime_cost_ns, "reason", t->reason);
+}
+
+json_t *kvb_env_manifest(const char *data_dir, const char *command)
+{
+    char cpu[256], kernel[512], thp[256], clocksrc[128], host[256], start[64], fsname[64];
+    cpu_model(cpu, sizeof(cpu));
+    struct utsname u;
+    if (uname(&u) == 0)
+        snprintf(kernel, sizeof(kernel), "%s %s %s", u.sysname, u.release, u.machine);
+    else
+        snprintf(kernel, sizeof(kernel), "unknown");
+    read_line("/sys/kernel/mm/transparent_hugepage/enabled", thp, sizeof(thp));
+    read_line("/sys/devices/system/clocksource/clocksource0/current_clocksource", clocksrc, sizeof(clocksrc));
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "unknown");
+    host[sizeof(host) - 1] = '\0';
+    kvb_env_utc_now(start, sizeof(start));
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    json_int_t mem = pages > 0 && psize > 0 ? (json_int_t)pages * psize : 0;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+    json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:s, s:s}",
+                          "tool", "kvbench", "tool_version", KV_VERSION, "git_commit", KV_GIT_COMMIT,
+                          "compiler", KV_COMPILER, "cflags", KV_CFLAGS + strspn(KV_CFLAGS, " "), "build_type", KV_BUILD_TYPE,
+                          "allocator", KV_ALLOCATOR, "cpu_model", cpu, "cpu_cores", (int)cores,
+                          "memory_bytes", mem, "kernel", kernel, "thp", thp, "clocksource", clocksrc,
+                          "start_time", start, "hostname", host);
+    if (!m)
+        return NULL;
+    json_object_set_new(m, "data_dir", data_dir ? json_string(data_dir) : json_null());
+    json_object_set_new(m, "data_dir_fs",
+                        json_string(data_dir ? kvb_env_fs_name(data_dir, fsname, sizeof(fsname)) : "unknown"));
+    json_object_set_new(m, "timer", timer_json());
+    json_object_set_new(m, "command", command ? json_string(command) : json_null());
+    return m;
+}

@@ -1,0 +1,41 @@
+/* phase.h - runs one pass (load, warm-up, timed or untimed) over T worker threads and merges results. */
+#ifndef KVB_PHASE_H
+#define KVB_PHASE_H
+
+#include "perf.h"
+#include "progress.h"
+#include "worker.h"
+
+enum kvb_pass_kind { KVB_PASS_LOAD = 0, KVB_PASS_OPS };
+
+typedef struct kvb_pass {
+    enum kvb_pass_kind kind;
+    uint64_t total;      /* ops (all threads) or keys to load */
+    int timed;           /* record per-op latency */
+    kvb_progress *progress;
+} kvb_pass;
+
+/* One phase as written to the result JSON. */
+typedef struct kvb_phase_result {
+    char name[32];
+    int timed;
+    int bulk;                    /* the load was one bulk_load call */
+    uint64_t ops;
+    uint64_t elapsed_ns;         /* timed pass (or the only pass) */
+    int has_untimed;
+    uint64_t untimed_elapsed_ns;
+    kvb_hist *all;               /* NULL when not timed */
+    kvb_hist *by_op[KV_OP__COUNT];
+    int has_perf;
+    kvb_perf_value perf[KVB_PERF__COUNT];
+    char perf_reason[KVB_PERF__COUNT][96];
+} kvb_phase_result;
+
+/* Run a pass on workers[0..T): each starts at a barrier; returns the wall time in *elapsed_ns.
+ * Timed passes reset each worker's histograms first. 0, or -1 when a worker failed (its w->err). */
+int kvb_pass_run(kvb_worker *workers, int nthreads, const kvb_pass *pass, uint64_t *elapsed_ns);
+/* Merge the workers' histograms into r (allocating r's). 0, or -1 on ENOMEM. */
+int kvb_phase_take_hists(kvb_phase_result *r, kvb_worker *workers, int nthreads);
+void kvb_phase_free(kvb_phase_result *r);
+
+#endif

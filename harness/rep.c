@@ -1,0 +1,367 @@
+/* rep.c - the body of a repetition: data set, engine, workers, phases, then the result JSON. */
+#include "rep.h"
+
+#include "env.h"
+#include "phase.h"
+#include "result.h"
+#include "timer.h"
+
+#include <math.h>
+
+/* Keys read back (spread over the data set) after the phases: every write workload gets verified. */
+#define KVB_READBACK_KEYS 20000
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct rep_ctx {
+    const kvb_rep *rep;
+    const kvb_opts *o;
+    const kv_engine_ops *ops;
+    kv_dataset *ds;
+    kvb_sorted_key *sorted;
+    kv_engine *eng;
+    kvb_worker *w;
+    int nthreads;
+    kvb_perf perf;
+    kvb_phase_result phases[4];
+    int nphases;
+    enum kv_durability load_durability;
+    uint64_t readback; /* keys read back after the phases */
+    char err[1024];
+} rep_ctx;
+
+static int cmp_sorted(const void *a, const void *b)
+{
+    int64_t x = ((const kvb_sorted_key *)a)->key, y = ((const kvb_sorted_key *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+/* Inserts the op streams may need over warm-up + both passes, with slack for the random mix. */
+static uint64_t max_inserts(const kvb_rep *r, int nthreads)
+{
+    double p = r->workload->mix[KV_OP_INSERT];
+    if (p <= 0 || strcmp(r->workload->name, "load") == 0)
+        return 0;
+    double total = (double)(r->warmup + 2 * r->ops);
+    double per_thread = total / nthreads;
+    return (uint64_t)(p * total) + (uint64_t)nthreads * (uint64_t)(8 * sqrt(per_thread) + 1000);
+}
+
+static int open_engine(rep_ctx *c, enum kv_durability d)
+{
+    kv_option opts[KVB_MAX_OPTS];
+    kv_config cfg = {.dir = c->rep->data_dir, .durability = d, .expected_keys = c->rep->n,
+                     .value_size = c->o->value_size, .threads = c->nthreads, .opts = opts,
+                     .nopts = kvb_engine_opts(c->o, c->ops, opts)};
+    char err[512] = "";
+    int rc = kv_engine_open(c->ops, &cfg, &c->eng, err, sizeof(err));
+    if (rc != KV_OK) {
+        snprintf(c->err, sizeof(c->err), "engine %s: open %s failed: %s (%s)", c->ops->name, cfg.dir,
+                 err[0] ? err : "no message", kv_strerror(rc));
+        return -1;
+    }
+    for (int t = 0; t < c->nthreads; t++) {
+        rc = c->ops->session_open(c->eng, &c->w[t].s);
+        if (rc != KV_OK) {
+            snprintf(c->err, sizeof(c->err), "engine %s: session_open failed: %s (%s)", c->ops->name,
+                     c->eng->err, kv_strerror(rc));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int close_engine(rep_ctx *c)
+{
+    if (!c->eng)
+        return 0;
+    for (int t = 0; t < c->nthreads; t++)
+        if (c->w[t].s) {
+            c->ops->session_close(c->w[t].s);
+            c->w[t].s = NULL;
+        }
+    kv_engine *e = c->eng;
+    c->eng = NULL;
+    int rc = c->ops->close(e);
+    if (rc != KV_OK) {
+        /* the handle is gone: its message cannot be read any more, only the status */
+        snprintf(c->err, sizeof(c->err), "engine %s: close failed: %s", c->ops->name, kv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static int setup(rep_ctx *c)
+{
+    const kvb_rep *r = c->rep;
+    uint64_t extra = max_inserts(r, c->nthreads);
+    if (kv_dataset_create(&c->ds, c->o->keyset, r->n, extra, c->o->seed, c->o->value_size) != 0) {
+        snprintf(c->err, sizeof(c->err), "cannot create the data set of %llu keys (+%llu for inserts): out of "
+                 "memory or bad parameters", (unsigned long long)r->n, (unsigned long long)extra);
+        return -1;
+    }
+    if (r->workload->mix[KV_OP_SCAN] > 0) {
+        c->sorted = malloc(c->ds->capacity * sizeof(*c->sorted));
+        if (!c->sorted) {
+            snprintf(c->err, sizeof(c->err), "out of memory for the sorted key list");
+            return -1;
+        }
+        for (uint64_t i = 0; i < c->ds->capacity; i++)
+            c->sorted[i] = (kvb_sorted_key){c->ds->keys[i], i};
+        qsort(c->sorted, c->ds->capacity, sizeof(*c->sorted), cmp_sorted);
+    }
+    c->w = calloc((size_t)c->nthreads, sizeof(*c->w));
+    if (!c->w) {
+        snprintf(c->err, sizeof(c->err), "out of memory");
+        return -1;
+    }
+    for (int t = 0; t < c->nthreads; t++) {
+        kvb_worker *w = &c->w[t];
+        if (kvb_worker_init(w, c->o->value_size, r->workload->scan_len) != 0) {
+            snprintf(c->err, sizeof(c->err), "out of memory for worker buffers");
+            return -1;
+        }
+        w->ops = c->ops, w->ds = c->ds, w->thread = t, w->nthreads = c->nthreads, w->seed = c->o->seed;
+        w->verify = !(c->ops->caps & KV_CAP_DISCARDS);
+        w->sorted = c->sorted, w->nsorted = c->sorted ? c->ds->capacity : 0;
+    }
+    return 0;
+}
+
+static const char *worker_error(rep_ctx *c)
+{
+    for (int t = 0; t < c->nthreads; t++)
+        if (c->w[t].err[0])
+            return c->w[t].err;
+    return "unknown worker error";
+}
+
+static kvb_phase_result *new_phase(rep_ctx *c, const char *name, int timed, uint64_t ops)
+{
+    kvb_phase_result *p = &c->phases[c->nphases++];
+    memset(p, 0, sizeof(*p));
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    p->timed = timed;
+    p->ops = ops;
+    return p;
+}
+
+static void perf_end(rep_ctx *c, kvb_phase_result *p)
+{
+    kvb_perf_end(&c->perf, p->perf);
+    p->has_perf = 1;
+    for (int i = 0; i < KVB_PERF__COUNT; i++) /* keep the reason text alive with the phase */
+        if (!p->perf[i].available) {
+            snprintf(p->perf_reason[i], sizeof(p->perf_reason[i]), "%s",
+                     p->perf[i].reason ? p->perf[i].reason : "unavailable");
+            p->perf[i].reason = p->perf_reason[i];
+        }
+}
+
+/* Values for bulk_load: version 1 of each key, written into one reused buffer. */
+typedef struct bulk_arg {
+    uint64_t seed;
+    size_t len;
+    unsigned char *buf;
+} bulk_arg;
+
+static kv_slice bulk_value(void *arg, int64_t key)
+{
+    bulk_arg *b = arg;
+    kv_value_make(b->seed, key, 1, b->buf, b->len);
+    return (kv_slice){b->buf, b->len};
+}
+
+static int load_bulk(rep_ctx *c, kvb_phase_result *p)
+{
+    int64_t *keys = kv_dataset_sorted_loaded(c->ds);
+    if (!keys) {
+        snprintf(c->err, sizeof(c->err), "out of memory for the sorted keys of the bulk load");
+        return -1;
+    }
+    bulk_arg b = {c->o->seed, c->o->value_size, c->w[0].valbuf};
+    kvb_perf_begin(&c->perf);
+    uint64_t t0 = kvb_monotonic_ns();
+    int rc = c->ops->bulk_load(c->w[0].s, keys, c->rep->n, bulk_value, &b);
+    p->elapsed_ns = kvb_monotonic_ns() - t0;
+    perf_end(c, p);
+    free(keys);
+    if (rc != KV_OK) {
+        snprintf(c->err, sizeof(c->err), "engine %s: bulk_load of %llu keys failed: %s (%s)", c->ops->name,
+                 (unsigned long long)c->rep->n, c->w[0].s->err, kv_strerror(rc));
+        return -1;
+    }
+    for (uint64_t i = 0; i < c->rep->n; i++)
+        c->ds->versions[i] = 1, c->ds->deleted[i] = 0;
+    p->bulk = 1;
+    return 0;
+}
+
+static int phase_load(rep_ctx *c)
+{
+    int bulk = c->o->bulk_load && (c->ops->caps & KV_CAP_BULK_LOAD);
+    kvb_phase_result *p = new_phase(c, "load", !bulk, c->rep->n);
+    if (bulk)
+        return load_bulk(c, p);
+    kvb_progress prog;
+    char label[96];
+    snprintf(label, sizeof(label), "%s %s n=%llu load", c->ops->name, c->rep->workload->name,
+             (unsigned long long)c->rep->n);
+    kvb_progress_start(&prog, label, c->rep->n, c->o->quiet);
+    kvb_pass pass = {.kind = KVB_PASS_LOAD, .total = c->rep->n, .timed = 1, .progress = &prog};
+    kvb_perf_begin(&c->perf);
+    int rc = kvb_pass_run(c->w, c->nthreads, &pass, &p->elapsed_ns);
+    perf_end(c, p);
+    if (rc != 0) {
+        snprintf(c->err, sizeof(c->err), "%s", worker_error(c));
+        return -1;
+    }
+    return kvb_phase_take_hists(p, c->w, c->nthreads);
+}
+
+/* Persistent engines load without fsync, then sync, close and reopen at the requested level. */
+static int switch_durability(rep_ctx *c)
+{
+    if (c->load_durability == c->o->durability)
+        return 0;
+    if (c->ops->sync) {
+        int rc = c->ops->sync(c->w[0].s);
+        if (rc != KV_OK) {
+            snprintf(c->err, sizeof(c->err), "engine %s: sync after load failed: %s (%s)", c->ops->name,
+                     c->w[0].s->err, kv_strerror(rc));
+            return -1;
+        }
+    }
+    if (close_engine(c) != 0)
+        return -1;
+    return open_engine(c, c->o->durability);
+}
+
+static int make_streams(rep_ctx *c)
+{
+    for (int t = 0; t < c->nthreads; t++)
+        if (kv_opstream_create(&c->w[t].stream, c->ds, c->rep->workload, c->o->access, c->o->theta, t,
+                               c->nthreads, c->o->seed) != 0) {
+            snprintf(c->err, sizeof(c->err), "cannot create the op stream of workload %s (thread %d)",
+                     c->rep->workload->name, t);
+            return -1;
+        }
+    return 0;
+}
+
+static int ops_pass(rep_ctx *c, const char *what, uint64_t total, int timed, uint64_t *elapsed)
+{
+    kvb_progress prog;
+    char label[96];
+    snprintf(label, sizeof(label), "%s %s n=%llu %s", c->ops->name, c->rep->workload->name,
+             (unsigned long long)c->rep->n, what);
+    kvb_progress_start(&prog, label, total, c->o->quiet);
+    kvb_pass pass = {.kind = KVB_PASS_OPS, .total = total, .timed = timed, .progress = &prog};
+    if (kvb_pass_run(c->w, c->nthreads, &pass, elapsed) != 0) {
+        snprintf(c->err, sizeof(c->err), "%s", worker_error(c));
+        return -1;
+    }
+    return 0;
+}
+
+static int phase_measured(rep_ctx *c)
+{
+    const kvb_rep *r = c->rep;
+    if (make_streams(c) != 0)
+        return -1;
+    if (r->warmup) {
+        kvb_phase_result *wu = new_phase(c, "warmup", 0, r->warmup);
+        kvb_perf_begin(&c->perf);
+        if (ops_pass(c, "warm-up", r->warmup, 0, &wu->elapsed_ns) != 0)
+            return -1;
+        perf_end(c, wu);
+    }
+    kvb_phase_result *p = new_phase(c, r->workload->name, 1, r->ops);
+    c->w[0].fault = c->o->fault; /* the self-test corrupts the first verified answer of the timed pass */
+    kvb_perf_begin(&c->perf);
+    if (ops_pass(c, "timed", r->ops, 1, &p->elapsed_ns) != 0)
+        return -1;
+    perf_end(c, p);
+    if (kvb_phase_take_hists(p, c->w, c->nthreads) != 0)
+        return -1;
+    p->has_untimed = 1;
+    return ops_pass(c, "untimed", r->ops, 0, &p->untimed_elapsed_ns);
+}
+
+static int run_phases(rep_ctx *c)
+{
+    int persistent = (c->ops->caps & KV_CAP_PERSISTENT) != 0;
+    c->load_durability = persistent ? KV_DUR_NONE : c->o->durability;
+    if (setup(c) != 0 || open_engine(c, c->load_durability) != 0)
+        return -1;
+    kvb_perf_open(&c->perf);
+    if (phase_load(c) != 0 || switch_durability(c) != 0)
+        return -1;
+    if (strcmp(c->rep->workload->name, "load") != 0 && phase_measured(c) != 0)
+        return -1;
+    if (c->w[0].verify && kvb_worker_readback(&c->w[0], KVB_READBACK_KEYS, &c->readback) != 0) {
+        snprintf(c->err, sizeof(c->err), "%s", c->w[0].err);
+        return -1;
+    }
+    return 0;
+}
+
+static void free_ctx(rep_ctx *c)
+{
+    for (int t = 0; c->w && t < c->nthreads; t++) {
+        if (c->w[t].stream)
+            kv_opstream_free(c->w[t].stream);
+        kvb_worker_free(&c->w[t]);
+    }
+    free(c->w);
+    free(c->sorted);
+    for (int i = 0; i < c->nphases; i++)
+        kvb_phase_free(&c->phases[i]);
+    if (c->ds)
+        kv_dataset_free(c->ds);
+    kvb_perf_close(&c->perf);
+}
+
+int kvb_rep_run(const kvb_rep *rep)
+{
+    rep_ctx c;
+    memset(&c, 0, sizeof(c));
+    for (int i = 0; i < KVB_PERF__COUNT; i++)
+        c.perf.fd[i] = -1;
+    c.rep = rep, c.o = rep->o, c.ops = rep->engine, c.nthreads = rep->o->threads;
+    int failed = run_phases(&c) != 0;
+    kvb_result res = {.rep = rep, .phases = c.phases, .nphases = c.nphases,
+                      .load_durability = c.load_durability, .readback = c.readback};
+    for (int t = 0; c.w && t < c.nthreads; t++) {
+        kvb_verify *v = &c.w[t].ver;
+        res.ver.checked += v->checked, res.ver.wrong += v->wrong, res.ver.missing += v->missing;
+        res.ver.stale += v->stale, res.ver.ghost += v->ghost;
+        res.sink += c.w[t].sink;
+    }
+    res.verify_skipped = (c.ops->caps & KV_CAP_DISCARDS) != 0;
+    int code = KVB_EXIT_OK;
+    if (!failed && c.eng) {
+        res.engine_config = kvb_result_engine_pairs(c.eng, 0);
+        res.engine_stats = kvb_result_engine_pairs(c.eng, 1);
+    }
+    if (close_engine(&c) != 0)
+        failed = 1;
+    if (failed) {
+        fprintf(stderr, "kvbench: %s\n", c.err);
+        code = KVB_EXIT_ENGINE;
+    } else {
+        char err[512];
+        int valid = 0;
+        if (kvb_result_write(&res, &valid, err, sizeof(err)) != 0) {
+            fprintf(stderr, "kvbench: %s\n", err);
+            code = KVB_EXIT_ENGINE;
+        } else if (!valid) {
+            code = KVB_EXIT_INVALID;
+        }
+    }
+    json_decref(res.engine_config);
+    json_decref(res.engine_stats);
+    free_ctx(&c);
+    return code;
+}

@@ -1,0 +1,178 @@
+/* result.c - turns a repetition's phases, verification counts and manifest into its result JSON. */
+#include "result.h"
+
+#include "env.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static void pair_cb(void *arg, const char *name, const char *value)
+{
+    json_object_set_new((json_t *)arg, name, json_string(value ? value : ""));
+}
+
+json_t *kvb_result_engine_pairs(kv_engine *e, int stats)
+{
+    json_t *o = json_object();
+    const kv_engine_ops *ops = e->ops;
+    if (!stats) {
+        ops->describe(e, pair_cb, o);
+        return o;
+    }
+    if (ops->stats)
+        ops->stats(e, pair_cb, o);
+    uint64_t bytes = 0;
+    if (ops->disk_bytes && ops->disk_bytes(e, &bytes) == KV_OK) {
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%llu", (unsigned long long)bytes);
+        json_object_set_new(o, "disk_bytes", json_string(buf));
+    }
+    return o;
+}
+
+static void bucket_cb(void *arg, uint64_t lo, uint64_t hi, uint64_t count)
+{
+    json_array_append_new((json_t *)arg, json_pack("[I, I, I]", (json_int_t)lo, (json_int_t)hi, (json_int_t)count));
+}
+
+json_t *kvb_result_latency(const kvb_hist *h)
+{
+    json_t *buckets = json_array();
+    kvb_hist_foreach(h, bucket_cb, buckets);
+    return json_pack("{s:I, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:{s:s, s:i, s:o}}",
+                     "count", (json_int_t)h->count, "min_ns", (json_int_t)(h->count ? h->min : 0),
+                     "mean_ns", kvb_hist_mean(h), "p50_ns", (json_int_t)kvb_hist_percentile(h, 50),
+                     "p90_ns", (json_int_t)kvb_hist_percentile(h, 90),
+                     "p99_ns", (json_int_t)kvb_hist_percentile(h, 99),
+                     "p999_ns", (json_int_t)kvb_hist_percentile(h, 99.9), "max_ns", (json_int_t)h->max,
+                     "histogram", "unit", "ns", "sub_bucket_count", (int)KVB_HIST_SUB_COUNT, "buckets", buckets);
+}
+
+static json_t *perf_json(const kvb_phase_result *p)
+{
+    json_t *o = json_object();
+    for (int i = 0; i < KVB_PERF__COUNT; i++) {
+        const kvb_perf_value *v = &p->perf[i];
+        json_t *c = v->available
+                        ? json_pack("{s:b, s:I, s:b}", "available", 1, "value", (json_int_t)v->value, "scaled",
+                                    v->scaled)
+                        : json_pack("{s:b, s:s}", "available", 0, "reason", v->reason ? v->reason : "unavailable");
+        json_object_set_new(o, kvb_perf_name((enum kvb_perf_id)i), c);
+    }
+    return o;
+}
+
+static double per_sec(uint64_t ops, uint64_t ns)
+{
+    return ns ? (double)ops * 1e9 / (double)ns : 0.0;
+}
+
+static json_t *phase_json(const kvb_phase_result *p)
+{
+    json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:f, s:f}", "name", p->name, "timed", p->timed, "ops",
+                          (json_int_t)p->ops, "elapsed_ns", (json_int_t)p->elapsed_ns, "ns_per_op",
+                          p->ops ? (double)p->elapsed_ns / (double)p->ops : 0.0, "ops_per_sec",
+                          per_sec(p->ops, p->elapsed_ns));
+    json_object_set_new(o, "ops_per_sec_untimed",
+                        p->has_untimed ? json_real(per_sec(p->ops, p->untimed_elapsed_ns)) : json_null());
+    json_object_set_new(o, "untimed_elapsed_ns",
+                        p->has_untimed ? json_integer((json_int_t)p->untimed_elapsed_ns) : json_null());
+    json_object_set_new(o, "bulk", json_boolean(p->bulk));
+    json_object_set_new(o, "latency", p->all ? kvb_result_latency(p->all) : json_null());
+    json_t *by = json_object();
+    for (int k = 0; k < KV_OP__COUNT; k++)
+        if (p->by_op[k])
+            json_object_set_new(by, kv_optype_name((enum kv_optype)k), kvb_result_latency(p->by_op[k]));
+    json_object_set_new(o, "by_op", by);
+    json_object_set_new(o, "perf", p->has_perf ? perf_json(p) : json_null());
+    return o;
+}
+
+static json_t *mix_json(const kv_workload *w)
+{
+    json_t *o = json_object();
+    for (int k = 0; k < KV_OP__COUNT; k++)
+        json_object_set_new(o, kv_optype_name((enum kv_optype)k), json_real(w->mix[k]));
+    return o;
+}
+
+/* Why the run is invalid, or NULL. */
+static const char *invalid_reason(const kvb_result *r, char *buf, size_t len)
+{
+    const kvb_verify *v = &r->ver;
+    if (r->verify_skipped || !(v->wrong || v->missing || v->stale || v->ghost))
+        return NULL;
+    snprintf(buf, len, "verification failed: %llu wrong, %llu missing, %llu stale, %llu ghost of %llu checked",
+             (unsigned long long)v->wrong, (unsigned long long)v->missing, (unsigned long long)v->stale,
+             (unsigned long long)v->ghost, (unsigned long long)v->checked);
+    return buf;
+}
+
+static json_t *result_json(const kvb_result *r, int *valid)
+{
+    const kvb_rep *rep = r->rep;
+    const kvb_opts *o = rep->o;
+    char reason[256];
+    const char *why = invalid_reason(r, reason, sizeof(reason));
+    *valid = why == NULL;
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:i, s:i, s:s, s:s, s:s, s:s, s:f, "
+                          "s:I, s:I, s:I, s:b, s:b}",
+                          "schema", "kvbench-result/1", "run_id", rep->run_id, "engine", rep->engine->name,
+                          "engine_version", rep->engine->lib_version(), "workload", rep->workload->name, "mix",
+                          mix_json(rep->workload), "n", (json_int_t)rep->n, "ops", (json_int_t)rep->ops,
+                          "warmup", (json_int_t)rep->warmup, "rep", rep->rep, "threads", o->threads,
+                          "durability", kv_durability_name(o->durability), "load_durability",
+                          kv_durability_name(r->load_durability), "keyset", kv_keyset_name(o->keyset),
+                          "access", kv_access_name(o->access), "zipf_theta", o->theta, "value_size",
+                          (json_int_t)o->value_size, "scan_len", (json_int_t)rep->workload->scan_len, "seed",
+                          (json_int_t)o->seed, "bulk_load", r->nphases > 0 && r->phases[0].bulk, "valid", *valid);
+    json_object_set_new(j, "invalid_reason", why ? json_string(why) : json_null());
+    json_object_set_new(j, "inject_fault", o->fault ? json_string(o->fault == KVB_FAULT_WRONG   ? "wrong"
+                                                                  : o->fault == KVB_FAULT_STALE ? "stale"
+                                                                                                : "missing")
+                                                    : json_null());
+    const kvb_verify *v = &r->ver;
+    json_object_set_new(j, "verification",
+                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:b, s:I}", "checked", (json_int_t)v->checked, "wrong",
+                                  (json_int_t)v->wrong, "missing", (json_int_t)v->missing, "stale",
+                                  (json_int_t)v->stale, "ghost", (json_int_t)v->ghost, "skipped",
+                                  r->verify_skipped, "readback", (json_int_t)r->readback));
+    json_t *m = kvb_env_manifest(rep->data_dir, o->command);
+    json_object_set(m, "engine_config", r->engine_config ? r->engine_config : json_object());
+    json_object_set_new(j, "manifest", m);
+    json_t *phases = json_array();
+    for (int i = 0; i < r->nphases; i++)
+        json_array_append_new(phases, phase_json(&r->phases[i]));
+    json_object_set_new(j, "phases", phases);
+    json_object_set(j, "engine_stats", r->engine_stats ? r->engine_stats : json_object());
+    json_object_set_new(j, "value_sink", json_integer((json_int_t)(r->sink & 0xffff)));
+    return j;
+}
+
+int kvb_json_write_file(json_t *j, const char *path, char *err, size_t errlen)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    if (json_dump_file(j, tmp, JSON_INDENT(1) | JSON_REAL_PRECISION(10)) != 0) {
+        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int kvb_result_write(const kvb_result *r, int *valid, char *err, size_t errlen)
+{
+    json_t *j = result_json(r, valid);
+    if (!j) {
+        snprintf(err, errlen, "out of memory building the result JSON");
+        return -1;
+    }
+    int rc = kvb_json_write_file(j, r->rep->result_path, err, errlen);
+    json_decref(j);
+    return rc;
+}

@@ -1,0 +1,326 @@
+/* runner.c - the parent process: pre-flight checks, run directory, one fork per repetition, reports. */
+#include "runner.h"
+
+#include "env.h"
+#include "rep.h"
+#include "report.h"
+#include "result.h"
+#include "timer.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t kvb_ops_for(const kvb_opts *o, uint64_t n)
+{
+    if (o->ops)
+        return o->ops;
+    uint64_t v = n > 100000 ? n : 100000;
+    return v < 1000000 ? v : 1000000;
+}
+
+uint64_t kvb_warmup_for(const kvb_opts *o, uint64_t n)
+{
+    return o->warmup != UINT64_MAX ? o->warmup : kvb_ops_for(o, n) / 10;
+}
+
+size_t kvb_engine_opts(const kvb_opts *o, const kv_engine_ops *e, kv_option *out)
+{
+    size_t n = 0, len = strlen(e->name);
+    for (size_t i = 0; i < o->nopts; i++) {
+        const char *k = o->opts[i].key, *dot = strchr(k, '.');
+        if (!dot)
+            out[n++] = o->opts[i];
+        else if ((size_t)(dot - k) == len && strncmp(k, e->name, len) == 0)
+            out[n++] = (kv_option){dot + 1, o->opts[i].value};
+    }
+    return n;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int rm_tree(const char *dir)
+{
+    return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* mkdir -p; 0 or -1 with errno. */
+static int mkdirs(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return -1;
+    struct stat st;
+    if (stat(buf, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+/* A fresh empty data directory under o->dir. */
+static int make_data_dir(const kvb_opts *o, const char *engine, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/kvbench-%s-XXXXXX", o->dir, engine);
+    return mkdtemp(out) ? 0 : -1;
+}
+
+/* Open (and close) every engine once with the run's config in a scratch directory, so a bad -o value
+ * or an unsupported durability stops the run before any work. */
+static int preflight(const kvb_opts *o)
+{
+    for (size_t i = 0; i < o->nengines; i++) {
+        const kv_engine_ops *ops = o->engines[i];
+        char err[512] = "";
+        if (kv_engine_check(ops, err, sizeof(err)) != KV_OK) {
+            fprintf(stderr, "kvbench: %s\n", err);
+            return KVB_EXIT_ENGINE;
+        }
+        if (!(ops->caps & KV_CAP_DUR(o->durability))) {
+            fprintf(stderr, "kvbench: engine %s cannot honour --durability %s; choose a level it supports "
+                    "(see `kvbench list`)\n", ops->name, kv_durability_name(o->durability));
+            return KVB_EXIT_USAGE;
+        }
+        if (o->threads > 1 && !(ops->caps & KV_CAP_THREADS)) {
+            fprintf(stderr, "kvbench: engine %s does not support several threads; use --threads 1\n", ops->name);
+            return KVB_EXIT_USAGE;
+        }
+        for (size_t w = 0; w < o->nworkloads; w++)
+            if (o->workloads[w].mix[KV_OP_SCAN] > 0 && !(ops->caps & KV_CAP_SCAN)) {
+                fprintf(stderr, "kvbench: engine %s cannot scan, so workload %s cannot run on it; drop one "
+                        "of them (see `kvbench list`)\n", ops->name, o->workloads[w].name);
+                return KVB_EXIT_USAGE;
+            }
+        if (o->bulk_load && !(ops->caps & KV_CAP_BULK_LOAD) && !o->quiet)
+            fprintf(stderr, "kvbench: note: engine %s has no bulk_load; it loads with put (bulk_load false in "
+                    "its results)\n", ops->name);
+        char dir[4200];
+        if (make_data_dir(o, ops->name, dir, sizeof(dir)) != 0) {
+            fprintf(stderr, "kvbench: cannot create a data directory in %s: %s; pass a writable --dir\n",
+                    o->dir, strerror(errno));
+            return KVB_EXIT_USAGE;
+        }
+        kv_option opts[KVB_MAX_OPTS];
+        kv_config cfg = {.dir = dir, .durability = o->durability, .expected_keys = 1000,
+                         .value_size = o->value_size, .threads = o->threads, .opts = opts,
+                         .nopts = kvb_engine_opts(o, ops, opts)};
+        kv_engine *e = NULL;
+        int rc = kv_engine_open(ops, &cfg, &e, err, sizeof(err));
+        if (rc == KV_OK)
+            rc = ops->close(e);
+        rm_tree(dir);
+        if (rc != KV_OK) {
+            fprintf(stderr, "kvbench: %s\n", err[0] ? err : kv_strerror(rc));
+            return rc == KV_EINVAL || rc == KV_ENOTSUP ? KVB_EXIT_USAGE : KVB_EXIT_ENGINE;
+        }
+    }
+    return KVB_EXIT_OK;
+}
+
+static int make_run_dir(const kvb_opts *o, char *run_id, size_t idlen, char *dir, size_t dirlen)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+    uint64_t salt = kvb_monotonic_ns() ^ ((uint64_t)getpid() << 20);
+    for (int attempt = 0; attempt < 16; attempt++) {
+        snprintf(run_id, idlen, "%s-%06llx", stamp, (unsigned long long)((kv_mix64(salt + attempt)) & 0xffffff));
+        snprintf(dir, dirlen, "%s/%s", o->out, run_id);
+        if (mkdirs(o->out) != 0)
+            break;
+        if (mkdir(dir, 0777) == 0)
+            return 0;
+        if (errno != EEXIST)
+            break;
+    }
+    fprintf(stderr, "kvbench: cannot create the results directory %s: %s; pass a writable --out\n", dir,
+            strerror(errno));
+    return -1;
+}
+
+static int write_manifest(const kvb_opts *o, const char *dir, const char *run_id)
+{
+    json_t *m = kvb_env_manifest(o->dir, o->command);
+    json_object_set_new(m, "run_id", json_string(run_id));
+    json_t *engines = json_array();
+    for (size_t i = 0; i < o->nengines; i++)
+        json_array_append_new(engines, json_pack("{s:s, s:s}", "name", o->engines[i]->name, "version",
+                                                 o->engines[i]->lib_version()));
+    json_object_set_new(m, "engines", engines);
+    char path[4400], err[512];
+    snprintf(path, sizeof(path), "%s/manifest.json", dir);
+    int rc = kvb_json_write_file(m, path, err, sizeof(err));
+    json_decref(m);
+    if (rc != 0)
+        fprintf(stderr, "kvbench: %s\n", err);
+    return rc;
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* Fork, run the repetition in the child, wait. Returns the child's KVB_EXIT_* code. */
+static int run_child(const kvb_rep *rep)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "kvbench: fork failed: %s\n", strerror(errno));
+        return KVB_EXIT_ENGINE;
+    }
+    if (pid == 0) {
+        int code = kvb_rep_run(rep);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(code);
+    }
+    /* Ctrl-C reaches the child (same process group); the parent survives it to clean up and report. */
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    int status = 0, rc;
+    while ((rc = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+        if (interrupted)
+            kill(pid, SIGTERM);
+    int werr = errno;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (rc < 0) {
+        fprintf(stderr, "kvbench: waitpid failed: %s\n", strerror(werr));
+        return KVB_EXIT_ENGINE;
+    }
+    if (interrupted) {
+        fprintf(stderr, "kvbench: interrupted; stopping after cleaning up\n");
+        return KVB_EXIT_ENGINE;
+    }
+    if (WIFSIGNALED(status)) {
+        fprintf(stderr, "kvbench: %s %s n=%llu rep %d: the child process was killed by signal %d (%s)\n",
+                rep->engine->name, rep->workload->name, (unsigned long long)rep->n, rep->rep, WTERMSIG(status),
+                strsignal(WTERMSIG(status)));
+        return KVB_EXIT_ENGINE;
+    }
+    return WEXITSTATUS(status);
+}
+
+typedef struct run_state {
+    kvb_opts *o;
+    char run_id[64], run_dir[4200];
+    kvb_report report;
+    int invalid;
+} run_state;
+
+static int run_one(run_state *st, const kv_engine_ops *eng, const kv_workload *w, uint64_t n, int rep)
+{
+    const kvb_opts *o = st->o;
+    char data_dir[4200], path[4600];
+    if (make_data_dir(o, eng->name, data_dir, sizeof(data_dir)) != 0) {
+        fprintf(stderr, "kvbench: cannot create a data directory in %s: %s\n", o->dir, strerror(errno));
+        return KVB_EXIT_ENGINE;
+    }
+    snprintf(path, sizeof(path), "%s/%s-%s-n%llu-t%d-%s-r%d.json", st->run_dir, eng->name, w->name,
+             (unsigned long long)n, o->threads, kv_durability_name(o->durability), rep);
+    kvb_rep r = {.o = o, .engine = eng, .workload = w, .n = n, .ops = kvb_ops_for(o, n),
+                 .warmup = kvb_warmup_for(o, n), .rep = rep, .run_id = st->run_id, .data_dir = data_dir,
+                 .result_path = path};
+    if (!o->quiet)
+        fprintf(stderr, "kvbench: %s %s n=%llu ops=%llu rep %d/%d\n", eng->name, w->name, (unsigned long long)n,
+                (unsigned long long)r.ops, rep + 1, o->reps);
+    int code = run_child(&r);
+    if (o->keep) {
+        if (!o->quiet)
+            fprintf(stderr, "kvbench: kept data directory %s\n", data_dir);
+    } else if (rm_tree(data_dir) != 0) {
+        fprintf(stderr, "kvbench: warning: cannot remove %s: %s\n", data_dir, strerror(errno));
+    }
+    if (code == KVB_EXIT_INVALID) {
+        st->invalid = 1;
+        fprintf(stderr, "kvbench: %s %s n=%llu rep %d: INVALID (wrong answers; see %s)\n", eng->name, w->name,
+                (unsigned long long)n, rep, path);
+    }
+    if (code != KVB_EXIT_OK && code != KVB_EXIT_INVALID)
+        return code == KVB_EXIT_USAGE ? KVB_EXIT_USAGE : KVB_EXIT_ENGINE;
+    char err[600];
+    if (kvb_report_add(&st->report, path, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kvbench: %s\n", err);
+        return KVB_EXIT_ENGINE;
+    }
+    return KVB_EXIT_OK;
+}
+
+static int run_plan(run_state *st)
+{
+    kvb_opts *o = st->o;
+    for (size_t e = 0; e < o->nengines; e++)
+        for (size_t w = 0; w < o->nworkloads; w++)
+            for (size_t i = 0; i < o->nns; i++)
+                for (int rep = 0; rep < o->reps; rep++) {
+                    int code = run_one(st, o->engines[e], &o->workloads[w], o->ns[i], rep);
+                    if (code != KVB_EXIT_OK)
+                        return code;
+                }
+    return KVB_EXIT_OK;
+}
+
+int kvb_runner_run(kvb_opts *o)
+{
+    kvb_timer_init();
+    int code = preflight(o);
+    if (code != KVB_EXIT_OK)
+        return code;
+    run_state st;
+    memset(&st, 0, sizeof(st));
+    st.o = o;
+    if (make_run_dir(o, st.run_id, sizeof(st.run_id), st.run_dir, sizeof(st.run_dir)) != 0)
+        return KVB_EXIT_USAGE;
+    char err[600];
+    if (write_manifest(o, st.run_dir, st.run_id) != 0)
+        return KVB_EXIT_USAGE;
+    if (kvb_report_open(&st.report, st.run_dir, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kvbench: %s; pass a writable --out\n", err);
+        return KVB_EXIT_USAGE;
+    }
+    code = run_plan(&st);
+    if (kvb_report_finish(&st.report, stdout, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kvbench: %s\n", err);
+        if (code == KVB_EXIT_OK)
+            code = KVB_EXIT_ENGINE;
+    }
+    if (code == KVB_EXIT_OK && st.invalid)
+        code = KVB_EXIT_INVALID;
+    printf("results: %s\n", st.run_dir);
+    fflush(stdout);
+    return code;
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# test_cli.sh - every bad kvbench invocation exits 2 with a message and writes nothing; list/env/help work.
+set -u
+KVBENCH=${KVBENCH:-${KV_BUILD_DIR:-build}/kvbench}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvb-cli-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+out="$tmp/out"
+
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# expect_usage DESCRIPTION WORD-IN-MESSAGE ARGS...: exit 2, a "kvbench:" message naming WORD, no results.
+expect_usage() {
+    local what=$1 word=$2
+    shift 2
+    "$KVBENCH" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
+    local rc=$?
+    if [ $rc -ne 2 ]; then fail "$what: exit $rc, want 2 ($*)"; cat "$tmp/stderr"; return; fi
+    if ! grep -q "kvbench:" "$tmp/stderr"; then fail "$what: no 'kvbench:' message on stderr"; return; fi
+    if ! grep -qi -- "$word" "$tmp/stderr"; then fail "$what: message does not mention '$word':"; cat "$tmp/stderr"; return; fi
+    if [ -d "$out" ] && [ -n "$(ls -A "$out")" ]; then fail "$what: wrote results despite bad usage"; rm -rf "$out"; fi
+    echo "ok: $what -> $(head -1 "$tmp/stderr")"
+}
+
+base=(run -n 1000 --reps 1 --ops 1000 --out "$out" -q)
+expect_usage "unknown engine" "unknown engine" run -e nosuch -w read -n 1000 --out "$out"
+expect_usage "unknown workload" "unknown workload" run -e null -w nosuch -n 1000 --out "$out"
+expect_usage "-n abc" "-n" run -e null -w read -n abc --out "$out"
+expect_usage "-n 0" "-n" run -e null -w read -n 0 --out "$out"
+expect_usage "-n 5X" "-n" run -e null -w read -n 5X --out "$out"
+expect_usage "--reps 0" "--reps" "${base[@]}" -e null -w read --reps 0
+expect_usage "bad --durability" "durability" "${base[@]}" -e null -w read --durability maybe
+expect_usage "durability the engine lacks" "cannot honour" "${base[@]}" -e memory -w read --durability sync
+expect_usage "unknown -o key" "option" "${base[@]}" -e null -w read -o nosuchkey=1
+expect_usage "bad -o value (checked by a pre-flight open)" "capacity" "${base[@]}" -e memory -w read -o capacity=abc
+expect_usage "-o scoped to an engine not given" "not one of the engines" "${base[@]}" -e null -w read -o memory.capacity=4096
+expect_usage "-o scoped, unknown key" "no option" "${base[@]}" -e null,memory -w read -o memory.nosuch=1
+expect_usage "-o without =" "key=value" "${base[@]}" -e null -w read -o justakey
+touch "$tmp/afile"
+expect_usage "--out under a regular file" "not a directory\|regular file" run -e null -w read -n 1000 --out "$tmp/afile/sub"
+expect_usage "--dir missing" "--dir" "${base[@]}" -e null -w read --dir "$tmp/nosuchdir"
+expect_usage "--value-size 8" "value-size" "${base[@]}" -e null -w read --value-size 8
+expect_usage "unknown flag" "unknown option" "${base[@]}" -e null -w read --bogus
+expect_usage "missing -e" "engine" run -w read -n 1000 --out "$out"
+expect_usage "missing value" "needs a value" run -e null -w read -n
+expect_usage "bad --mix" "mix" "${base[@]}" -e null -w mixed --mix get=0.5,update=0.2
+expect_usage "scan on an engine without scan" "cannot scan" "${base[@]}" -e memory -w scan
+expect_usage "bad --inject-fault" "inject-fault" "${base[@]}" -e null -w read --inject-fault everything
+expect_usage "unknown command" "unknown command" frobnicate
+
+# list: engines with versions and caps, workloads with mixes
+if "$KVBENCH" list >"$tmp/list" 2>&1; then
+    for want in "engines:" "null" "library:" "caps:" "workloads:" "read" "mix:" "get=1"; do
+        grep -q -- "$want" "$tmp/list" || fail "list: output lacks '$want'"
+    done
+    echo "ok: list"
+else
+    fail "list: non-zero exit"
+fi
+
+# env: JSON with the manifest fields
+if "$KVBENCH" env >"$tmp/env.json" 2>"$tmp/stderr"; then
+    for want in '"tool_version"' '"git_commit"' '"compiler"' '"cpu_model"' '"kernel"' '"thp"' '"clocksource"' \
+        '"data_dir_fs"' '"timer"' '"cost_ns"' '"start_time"' '"allocator"'; do
+        grep -q -- "$want" "$tmp/env.json" || fail "env: output lacks $want"
+    done
+    python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/env.json" || fail "env: not valid JSON"
+    echo "ok: env"
+else
+    fail "env: non-zero exit"
+fi
+
+# help everywhere
+for args in "help" "help run" "help sweep" "help list" "help env" "run --help" "--help"; do
+    # shellcheck disable=SC2086
+    "$KVBENCH" $args >"$tmp/help" 2>&1 || fail "'kvbench $args' exit $?"
+    grep -q "usage: kvbench" "$tmp/help" || fail "'kvbench $args' prints no usage"
+done
+echo "ok: help"
+
+if [ $fails -ne 0 ]; then
+    echo "$fails failure(s)"
+    exit 1
+fi
+echo "all CLI checks passed"

@@ -1,0 +1,247 @@
+/* opstream.c - per-thread deterministic operation streams over one thread's partition of the data set.
+ *
+ * Thread t of T owns the key indexes i = t + j*T; j is the thread-local ordinal. Loaded keys are the
+ * ordinals with i < n, the insert pool the ordinals with n <= i < capacity, so the thread's keys in
+ * insertion order are simply j = 0, 1, 2, ... and the present keys are the ordinals [0, cur) minus the
+ * deleted ones. Inserts take ordinal cur (the thread's next pool key); deleted keys are never
+ * re-inserted.
+ *
+ * Versions: the "load" stream writes version 1 for each loaded key. Streams of other workloads assume
+ * the load happened: on creation they raise every loaded key of their partition still at version 0
+ * to version 1 (as kv_dataset_mark_loaded does), and count as already inserted the leading pool keys
+ * that earlier phases wrote (versions > 0). */
+#include "workload.h"
+#include "wl_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KV_PICK_TRIES 64
+
+struct kv_opstream {
+    kv_dataset *ds;
+    kv_workload w;
+    enum kv_access access;
+    int is_load;
+    uint64_t thread, nthreads;
+    kv_rng rng;
+    double cum[KV_OP__COUNT]; /* cumulative mix; the last op type with a share catches rounding */
+    int last_type;
+    uint64_t n_loaded;  /* ordinals of loaded keys: [0, n_loaded) */
+    uint64_t n_local;   /* all ordinals of this thread: [0, n_local) */
+    uint64_t cur;       /* ordinals [0, cur) have been inserted */
+    uint64_t present;   /* inserted and not deleted */
+    uint64_t next_load; /* load stream: next loaded ordinal to insert */
+    uint64_t seq_next;  /* seq access: next ordinal in insertion order */
+    kv_zipf zipf;       /* ranks over all ordinals, so hot keys stay put while the thread inserts */
+    kv__perm perm;
+    kv_zipf latest;     /* ranks over [0, latest_n): re-initialised (O(1)) when cur has moved */
+    uint64_t latest_n;
+    int ahead_valid;    /* a candidate drawn one pick early so its cache lines arrive in time */
+    uint64_t ahead_j, ahead_cur;
+};
+
+static inline uint64_t kv_os_index(const kv_opstream *s, uint64_t j) { return s->thread + j * s->nthreads; }
+
+static uint64_t kv_os_count(uint64_t limit, uint64_t t, uint64_t T) { return limit > t ? (limit - 1 - t) / T + 1 : 0; }
+
+int kv_opstream_create(kv_opstream **out, kv_dataset *ds, const kv_workload *w, enum kv_access access,
+                       double zipf_theta, int thread, int nthreads, uint64_t seed)
+{
+    *out = NULL;
+    if (!ds || !w || nthreads < 1 || thread < 0 || thread >= nthreads || (unsigned)access > KV_ACCESS_SEQ ||
+        zipf_theta < 0 || zipf_theta != zipf_theta) {
+        errno = EINVAL;
+        return -1;
+    }
+    double sum = 0;
+    for (int t = 0; t < KV_OP__COUNT; t++) {
+        if (!(w->mix[t] >= 0)) {
+            errno = EINVAL;
+            return -1;
+        }
+        sum += w->mix[t];
+    }
+    if (sum < 1 - 1e-9 || sum > 1 + 1e-9) {
+        errno = EINVAL;
+        return -1;
+    }
+    kv_opstream *s = calloc(1, sizeof(*s));
+    if (!s) {
+        errno = ENOMEM;
+        return -1;
+    }
+    s->ds = ds;
+    s->w = *w;
+    s->access = access;
+    s->is_load = w->name && strcmp(w->name, "load") == 0;
+    s->thread = (uint64_t)thread;
+    s->nthreads = (uint64_t)nthreads;
+    kv_rng_seed(&s->rng, kv_mix64(kv_mix64(seed ^ 0x6f7073ULL) + (uint64_t)thread) ^ (uint64_t)nthreads);
+    double c = 0;
+    s->last_type = 0;
+    for (int t = 0; t < KV_OP__COUNT; t++) {
+        c += w->mix[t];
+        s->cum[t] = c;
+        if (w->mix[t] > 0)
+            s->last_type = t;
+    }
+    s->n_loaded = kv_os_count(ds->n, s->thread, s->nthreads);
+    s->n_local = kv_os_count(ds->capacity, s->thread, s->nthreads);
+    if (!s->is_load) {
+        for (uint64_t j = 0; j < s->n_loaded; j++) {
+            uint64_t i = kv_os_index(s, j);
+            if (ds->versions[i] == 0)
+                ds->versions[i] = 1;
+        }
+        s->cur = s->n_loaded;
+        while (s->cur < s->n_local && ds->versions[kv_os_index(s, s->cur)] > 0)
+            s->cur++;
+        for (uint64_t j = 0; j < s->cur; j++)
+            s->present += !ds->deleted[kv_os_index(s, j)];
+    }
+    double theta = zipf_theta > 0 ? zipf_theta : 0.99;
+    if (kv_zipf_init(&s->zipf, s->n_local ? s->n_local : 1, theta) != 0 ||
+        kv_zipf_init(&s->latest, s->cur ? s->cur : 1, theta) != 0) {
+        free(s);
+        errno = EINVAL;
+        return -1;
+    }
+    s->latest_n = s->cur ? s->cur : 1;
+    kv__perm_init(&s->perm, s->n_local ? s->n_local : 1, kv_mix64(seed ^ 0x7a697066ULL) + (uint64_t)thread);
+    *out = s;
+    return 0;
+}
+
+void kv_opstream_free(kv_opstream *s) { free(s); }
+
+/* One candidate ordinal by the access distribution; may be >= cur (zipf over all ordinals) or deleted. */
+static uint64_t kv_os_draw(kv_opstream *s)
+{
+    switch (s->access) {
+    case KV_ACCESS_ZIPF:
+        return kv__perm_apply(&s->perm, kv_zipf_next(&s->zipf, &s->rng));
+    case KV_ACCESS_LATEST:
+        if (s->latest_n != s->cur) {
+            kv_zipf_init(&s->latest, s->cur, s->latest.theta);
+            s->latest_n = s->cur;
+        }
+        return s->cur - 1 - kv_zipf_next(&s->latest, &s->rng);
+    case KV_ACCESS_UNIFORM:
+    default:
+        return kv_rng_below(&s->rng, s->cur);
+    }
+}
+
+static inline int kv_os_live(const kv_opstream *s, uint64_t j)
+{
+    return j < s->cur && !s->ds->deleted[kv_os_index(s, j)];
+}
+
+/* A present ordinal: draws are retried a bounded number of times, then the next present ordinal
+ * after a uniform start is taken, so a mostly-deleted partition still terminates deterministically. */
+static int kv_os_pick(kv_opstream *s, uint64_t *out)
+{
+    if (s->present == 0)
+        return -1;
+    if (s->access == KV_ACCESS_SEQ) {
+        for (;;) {
+            uint64_t j = s->seq_next++ % s->cur;
+            if (kv_os_live(s, j)) {
+                *out = j;
+                return 0;
+            }
+        }
+    }
+    uint64_t j = 0;
+    int found = 0;
+    /* The look-ahead candidate was drawn by the same distribution over the same cur (it is dropped
+     * when an insert has moved cur), so using it does not change the distribution. */
+    if (s->ahead_valid && s->ahead_cur == s->cur && kv_os_live(s, s->ahead_j)) {
+        j = s->ahead_j;
+        found = 1;
+    }
+    for (int k = 0; !found && k < KV_PICK_TRIES; k++) {
+        j = kv_os_draw(s);
+        found = kv_os_live(s, j);
+    }
+    if (!found) {
+        j = kv_rng_below(&s->rng, s->cur);
+        while (!kv_os_live(s, j))
+            j = (j + 1) % s->cur;
+    }
+    *out = j;
+    /* The next pick's keys[], versions[] and deleted[] lines are random accesses into arrays far
+     * larger than the cache: fetching them now overlaps the misses with the caller's engine op. */
+    s->ahead_j = kv_os_draw(s);
+    s->ahead_cur = s->cur;
+    s->ahead_valid = 1;
+    if (s->ahead_j < s->cur) {
+        uint64_t i = kv_os_index(s, s->ahead_j);
+        __builtin_prefetch(&s->ds->deleted[i]);
+        __builtin_prefetch(&s->ds->keys[i]);
+        __builtin_prefetch(&s->ds->versions[i], 1);
+    }
+    return 0;
+}
+
+int kv_opstream_next(kv_opstream *s, kv_op *op)
+{
+    kv_dataset *ds = s->ds;
+    if (s->is_load) {
+        if (s->next_load >= s->n_loaded) {
+            errno = ENOSPC;
+            return -1;
+        }
+        uint64_t i = kv_os_index(s, s->next_load++);
+        ds->versions[i] = 1;
+        ds->deleted[i] = 0;
+        *op = (kv_op){.type = KV_OP_INSERT, .version = 1, .scan_len = 0, .key = ds->keys[i], .index = i};
+        return 0;
+    }
+    double u = kv__rng_double(&s->rng);
+    int type = s->last_type;
+    for (int t = 0; t < KV_OP__COUNT; t++) {
+        if (s->w.mix[t] > 0 && u < s->cum[t]) {
+            type = t;
+            break;
+        }
+    }
+    uint64_t j;
+    if (type == KV_OP_INSERT) {
+        if (s->cur >= s->n_local) {
+            errno = ENOSPC;
+            return -1;
+        }
+        j = s->cur++;
+        s->present++;
+        uint64_t i = kv_os_index(s, j);
+        ds->versions[i] = 1;
+        ds->deleted[i] = 0;
+        *op = (kv_op){.type = KV_OP_INSERT, .version = 1, .scan_len = 0, .key = ds->keys[i], .index = i};
+        return 0;
+    }
+    if (kv_os_pick(s, &j) != 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    uint64_t i = kv_os_index(s, j);
+    *op = (kv_op){.type = (enum kv_optype)type, .version = ds->versions[i], .scan_len = 0, .key = ds->keys[i],
+                  .index = i};
+    switch (type) {
+    case KV_OP_UPDATE:
+        op->version = ++ds->versions[i];
+        break;
+    case KV_OP_DELETE:
+        ds->deleted[i] = 1;
+        s->present--;
+        break;
+    case KV_OP_SCAN:
+        op->scan_len = s->w.scan_len;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
