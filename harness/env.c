@@ -122,9 +122,11 @@ json_t *kvb_env_manifest(const char *data_dir, const char *command)
     json_int_t mem = pages > 0 && psize > 0 ? (json_int_t)pages * psize : 0;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
+    const char *cflags = KV_CFLAGS;
+    cflags += strspn(cflags, " ");
     json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:s, s:s}",
                           "tool", "kvbench", "tool_version", KV_VERSION, "git_commit", KV_GIT_COMMIT,
-                          "compiler", KV_COMPILER, "cflags", KV_CFLAGS + strspn(KV_CFLAGS, " "), "build_type", KV_BUILD_TYPE,
+                          "compiler", KV_COMPILER, "cflags", cflags, "build_type", KV_BUILD_TYPE,
                           "allocator", KV_ALLOCATOR, "cpu_model", cpu, "cpu_cores", (int)cores,
                           "memory_bytes", mem, "kernel", kernel, "thp", thp, "clocksource", clocksrc,
                           "start_time", start, "hostname", host);
