@@ -15,6 +15,7 @@ typedef struct lmdb_engine {
     int integerkey;  /* 1: native uint64 + MDB_INTEGERKEY; 0: big-endian + memcmp */
     int reuse_txn;   /* 1: keep the read txn while no write committed; 0: reset+renew every read */
     unsigned envflags;
+    unsigned maxreaders;
     enum kv_durability durability;
 } lmdb_engine;
 
@@ -129,8 +130,9 @@ static int kv_lmdb_open(const kv_config *cfg, kv_engine **out, char *err, size_t
     int r = mdb_env_create(&l->env);
     if (r == 0)
         r = mdb_env_set_mapsize(l->env, (size_t)l->mapsize);
+    l->maxreaders = 126 + (unsigned)(cfg->threads > 0 ? cfg->threads : 1); /* LMDB default + one per session */
     if (r == 0)
-        r = mdb_env_set_maxreaders(l->env, 126 + (unsigned)(cfg->threads > 0 ? cfg->threads : 1));
+        r = mdb_env_set_maxreaders(l->env, l->maxreaders);
     if (r == 0)
         r = mdb_env_open(l->env, cfg->dir, l->envflags, 0644);
     MDB_txn *txn = NULL;
@@ -157,6 +159,8 @@ static void kv_lmdb_describe(kv_engine *e, kv_pair_cb cb, void *arg)
 {
     lmdb_engine *l = (lmdb_engine *)e;
     kv_describe_u64(cb, arg, "mapsize", l->mapsize);
+    kv_describe_u64(cb, arg, "maxreaders", l->maxreaders);
+    cb(arg, "db", "main DB, no MDB_DUPSORT; file mode 0644; mdb_put flags 0");
     cb(arg, "key_encoding", l->integerkey ? "sign-flipped native uint64, MDB_INTEGERKEY"
                                           : "sign-flipped big-endian uint64, memcmp");
     cb(arg, "env_flags", l->durability == KV_DUR_NONE ? "MDB_NOTLS|MDB_NORDAHEAD|MDB_NOSYNC|MDB_NOMETASYNC"

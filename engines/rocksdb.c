@@ -233,6 +233,10 @@ static void kv_rocksdb_describe(kv_engine *e, kv_pair_cb cb, void *arg)
     cb(arg, "level_compaction_dynamic_level_bytes", "1");
     kv_describe_u64(cb, arg, "max_background_jobs", 2);
     cb(arg, "max_open_files", "-1");
+    kv_describe_u64(cb, arg, "bytes_per_sync", 1u << 20);
+    cb(arg, "info_log_level", "WARN (keep_log_file_num 2)");
+    cb(arg, "statistics", "off (properties only)");
+    cb(arg, "read_options", "defaults (verify_checksums on block reads, fill_cache)");
     cb(arg, "key_encoding", "8-byte big-endian, sign bit flipped, bytewise comparator");
     cb(arg, "get", "rocksdb_get_pinned: value pinned, no copy; the C API allocates the slice holder");
     cb(arg, "wal", "on");

@@ -12,6 +12,9 @@ typedef struct sqlite_engine {
     char path[4096];
     enum kv_durability durability;
     int64_t cache_kib;   /* per connection */
+    uint64_t data_bytes; /* expected size of the data set */
+    int cache_given;     /* cache_size came from the user */
+    uint64_t budget;     /* memory budget per connection; 0 = none */
     uint64_t mmap_size;  /* requested; SQLite caps it at its compile-time SQLITE_MAX_MMAP_SIZE */
     int64_t mmap_effective;
     uint64_t busy_ms;
@@ -31,11 +34,13 @@ typedef struct sqlite_session {
     size_t bufcap;
 } sqlite_session;
 
+#define SQLITE_SMALL_CACHE (8ull << 20)
 #define SQLITE_ROW_OVERHEAD 40 /* B-tree cell + page slack per ~100-byte row, measured by page count */
 
 static const kv_option_spec kv_sqlite_options[] = {
-    {"cache_size", "page cache per connection in bytes (K/M/G); default memory budget / threads, else "
-                   "1.5 x the data set, min 64M"},
+    {"cache_size", "page cache per connection in bytes (K/M/G); default 8M while mmap covers the data set "
+                   "(less if the memory budget / threads is smaller), else budget / threads or 1.5 x the "
+                   "data set (min 64M)"},
     {"mmap_size", "bytes of the database file read through mmap (K/M/G); default 2 x the data set, min "
                   "256M (capped by the library's SQLITE_MAX_MMAP_SIZE)"},
     {"zero_copy", "1: get returns a pointer into SQLite's row (statement stays stepped until the next "
@@ -130,9 +135,15 @@ static int kv_sqlite_parse(const kv_config *cfg, sqlite_engine *q, char *err, si
 {
     uint64_t data = cfg->expected_keys * ((cfg->value_size ? cfg->value_size : 100) + SQLITE_ROW_OVERHEAD);
     uint64_t threads = cfg->threads > 1 ? (uint64_t)cfg->threads : 1;
-    uint64_t cache = cfg->memory_budget ? cfg->memory_budget / threads : data + data / 2;
-    if (cache < (64u << 20))
-        cache = 64u << 20;
+    /* With the data set mmap'd, the page cache only holds dirty and in-use pages; a large one made gets
+     * and puts slower (bigger pcache hash, no recycling; see README), so it stays small unless the map
+     * turns out not to cover the data (checked after open) or the user asked. */
+    uint64_t cache = SQLITE_SMALL_CACHE;
+    q->budget = cfg->memory_budget / threads;
+    if (q->budget && q->budget < cache)
+        cache = q->budget;
+    q->cache_given = kv_config_opt(cfg, "cache_size") != NULL;
+    q->data_bytes = data;
     q->mmap_size = 2 * data < (256u << 20) ? (256u << 20) : 2 * data;
     q->busy_ms = 10000;
     q->zero_copy = 1;
@@ -183,6 +194,12 @@ static int kv_sqlite_open(const kv_config *cfg, kv_engine **out, char *err, size
         sqlite3_finalize(st);
     }
     q->mmap_effective = kv_sqlite_pragma_int(q->db, "PRAGMA mmap_size");
+    if (!q->cache_given && (uint64_t)(q->mmap_effective < 0 ? 0 : q->mmap_effective) < q->data_bytes) {
+        uint64_t cache = q->data_bytes + q->data_bytes / 2; /* reads go through the page cache */
+        if (cache < (64u << 20))
+            cache = 64u << 20;
+        q->cache_kib = (int64_t)((q->budget ? q->budget : cache) >> 10);
+    }
     if (q->exclusive) { /* the session connection will hold the only lock */
         sqlite3_close(q->db);
         q->db = NULL;

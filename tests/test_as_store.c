@@ -260,7 +260,7 @@ static void test_oracle_random_ops(void **state)
     for (size_t i = 0; i < NKEYS; i++)
         live += o.ver[i] != 0;
     assert_int_equal(st.num_keys, live);
-    assert_true(st.num_segments > 1);
+    assert_true(st.num_segments + st.compactions > 1); /* the log spanned segments (some compacted away) */
     assert_true(st.live_bytes > 0 && st.live_bytes < st.disk_bytes);
     assert_int_equal(st.disk_bytes, t_segment_bytes(dir));
     assert_true(st.num_puts > 0 && st.num_dels > 0 && st.num_gets > 0);
@@ -274,7 +274,8 @@ static void test_oracle_random_ops(void **state)
     assert_int_equal(st.num_keys, live);
     assert_int_equal(st.disk_bytes, t_segment_bytes(dir));
     assert_int_equal(st.bytes_dropped, 0);
-    assert_true(st.records_replayed >= live);
+    /* the close wrote an index checkpoint: the reopen loads it and replays only what came after */
+    assert_true(st.checkpoint_loaded ? st.records_replayed == 0 : st.records_replayed >= live);
     as_session_close(s);
     assert_int_equal(as_close(db), AS_OK);
     t_rmdir(dir);

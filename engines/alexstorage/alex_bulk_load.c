@@ -58,22 +58,26 @@ typedef struct alex_group {
     int big;          /* too many keys for one leaf: becomes a model node, never merged */
 } alex_group;
 
-/* The spline model mapping [keys[0], keys[n-1]] onto [0, nb). */
-static void alex_mn_model(const int64_t *keys, size_t n, int nb, alex_lm *m)
+/* The domain [lo, hi] of the node being built and the spline model mapping it onto [0, nb). */
+typedef struct alex_dom {
+    int64_t lo, hi;
+} alex_dom;
+
+static void alex_mn_model(const alex_dom *dm, int nb, alex_lm *m)
 {
-    m->base = keys[0];
-    m->a = (double)nb / (alex__rel(keys[n - 1], keys[0]) + 1.0);
+    m->base = dm->lo;
+    m->a = (double)nb / (alex__rel(dm->hi, dm->lo) + 1.0);
     m->b = 0.0;
 }
 
 /* Cost of splitting into 2^L equal-width buckets; fills groups (one per bucket). */
-static double alex_level_cost(alex_index *ix, const int64_t *keys, size_t n, int L, size_t *bounds,
-                              alex_group *g)
+static double alex_level_cost(alex_index *ix, const int64_t *keys, size_t n, const alex_dom *dm, int L,
+                              size_t *bounds, alex_group *g)
 {
     int nb = 1 << L;
     size_t leaf_max = (size_t)(ix->p.density_init * (double)ix->p.max_data_node_slots);
     alex_lm m;
-    alex_mn_model(keys, n, nb, &m);
+    alex_mn_model(dm, nb, &m);
     alex__partition(keys, n, m.a, m.b, m.base, nb, bounds);
     double total = 0.0;
     for (int i = 0; i < nb; i++) {
@@ -126,7 +130,8 @@ static alex_node *alex_build_leaf(alex_index *ix, const int64_t *keys, const uin
 }
 
 /* Choose the fanout level: the cheapest of 2^L buckets, stopping after two rises in a row. */
-static int alex_best_level(alex_index *ix, const int64_t *keys, size_t n, int L0, int Lmax, double *best_cost)
+static int alex_best_level(alex_index *ix, const int64_t *keys, size_t n, const alex_dom *dm, int L0, int Lmax,
+                           double *best_cost)
 {
     size_t *bounds = malloc(((size_t)1 << Lmax) * sizeof(size_t) + sizeof(size_t));
     alex_group *g = malloc(((size_t)1 << Lmax) * sizeof(alex_group));
@@ -139,7 +144,7 @@ static int alex_best_level(alex_index *ix, const int64_t *keys, size_t n, int L0
     double prev = INFINITY;
     *best_cost = INFINITY;
     for (int L = L0; L <= Lmax; L++) {
-        double c = alex_level_cost(ix, keys, n, L, bounds, g);
+        double c = alex_level_cost(ix, keys, n, dm, L, bounds, g);
         if (c < *best_cost) {
             *best_cost = c;
             best = L;
@@ -154,31 +159,43 @@ static int alex_best_level(alex_index *ix, const int64_t *keys, size_t n, int L0
     return best;
 }
 
-/* Build a subtree over n sorted keys. force_model: the root must be a model node with >= 2
- * children holding keys on both sides (used by split-down, so it always makes progress).
- * first/last get the subtree's leftmost/rightmost leaf, linked to each other through the chain. */
+/* Build a subtree over n sorted keys at tree depth `depth`. force_model: the root must be a model
+ * node with >= 2 children holding keys on both sides (split-down uses it, so it always makes
+ * progress). lo/hi: the key range the root's model spans (lo <= keys[0], hi >= keys[n-1]); a
+ * split-down passes its slot range so later inserts there spread over the new children.
+ * first/last get the subtree's leftmost/rightmost leaf, linked to each other through the chain.
+ * Below depth 8 the fanout is forced to the maximum so that every level cuts the key range by
+ * 2^max_fanout_log2, and small key sets become leaves whatever their cost: depth stays bounded. */
 alex_node *alex__build(alex_index *ix, const int64_t *keys, const uint64_t *pays, size_t n,
-                       int force_model, alex_data_node **first, alex_data_node **last)
+                       int force_model, unsigned depth, int64_t lo, int64_t hi, alex_data_node **first,
+                       alex_data_node **last)
 {
     size_t leaf_max = (size_t)(ix->p.density_init * (double)ix->p.max_data_node_slots);
+    int deep = depth >= 8;
     if (n < 2 || (!force_model && n <= leaf_max)) {
-        double c0 = alex__leaf_cost(keys, n, ix->p.density_init);
-        if (n < 2 || c0 < ALEX_W_TRAVERSE || n < 64)
+        if (n < 2 || n < 64 || deep || alex__leaf_cost(keys, n, ix->p.density_init) < ALEX_W_TRAVERSE)
             return alex_build_leaf(ix, keys, pays, n, first, last);
     }
+    if (lo > keys[0])
+        lo = keys[0];
+    if (hi < keys[n - 1])
+        hi = keys[n - 1];
+    alex_dom dm = { lo, hi };
     int Lmax = (int)ix->p.max_fanout_log2;
     int lg = 0;
     while (((size_t)1 << lg) < n && lg < 62)
         lg++;
-    if (Lmax > lg + 1)
+    if (Lmax > lg + 1 && !deep)
         Lmax = lg + 1;
     if (Lmax < 1)
         Lmax = 1;
     int L0 = 1;
     while (L0 < Lmax && ((size_t)1 << L0) * leaf_max < n)
         L0++;
+    if (deep)
+        L0 = Lmax;
     double best_cost;
-    int L = alex_best_level(ix, keys, n, L0, Lmax, &best_cost);
+    int L = alex_best_level(ix, keys, n, &dm, L0, Lmax, &best_cost);
     if (L < 0)
         return NULL;
     if (!force_model && n <= leaf_max) {
@@ -198,17 +215,21 @@ alex_node *alex__build(alex_index *ix, const int64_t *keys, const uint64_t *pays
         return NULL;
     }
     alex_lm lm;
-    alex_mn_model(keys, n, nb, &lm);
+    alex_mn_model(&dm, nb, &lm);
     m->a = lm.a;
     m->b = lm.b;
     m->base = lm.base;
-    alex_level_cost(ix, keys, n, L, bounds, g);
+    alex_level_cost(ix, keys, n, &dm, L, bounds, g);
     size_t cnt = alex_merge_groups(ix, keys, g, (size_t)nb, L);
     alex_data_node *prev_last = NULL;
     int ok = 1;
     for (size_t i = 0; i < cnt; i++) {
         alex_data_node *f = NULL, *l = NULL;
-        alex_node *c = ok ? alex__build(ix, keys + g[i].lo, pays + g[i].lo, g[i].hi - g[i].lo, 0, &f, &l) : NULL;
+        size_t cn = g[i].hi - g[i].lo;
+        alex_node *c = NULL;
+        if (ok)
+            c = alex__build(ix, keys + g[i].lo, pays + g[i].lo, cn, 0, depth + 1, cn ? keys[g[i].lo] : 0,
+                            cn ? keys[g[i].hi - 1] : 0, &f, &l);
         if (c == NULL) {
             ok = 0;
             continue;

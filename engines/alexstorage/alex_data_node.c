@@ -1,5 +1,6 @@
 /* alex_data_node.c - the ALEX leaf: a gapped array with model-based placement, exponential search,
  * insertion with minimal shifting toward the nearest gap, erase with back-fill, and resize. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,14 +42,23 @@ static int alex_dn_fill(alex_data_node *d, const int64_t *keys, const uint64_t *
     d->a = m->a;
     d->b = m->b;
     d->base = m->base;
-    long last = -1;
+    long last = -1, run = 0;
+    double search = 0.0, shifts = 0.0;
     for (size_t i = 0; i < n; i++) {
-        long pos = alex__route(m->a, m->b, m->base, cap, keys[i]);
+        long pred = alex__route(m->a, m->b, m->base, cap, keys[i]), pos = pred;
         if (pos < last + 1)
             pos = last + 1;
         long room = (long)cap - (long)(n - i);
         if (pos > room)
             pos = room;
+        /* the expected cost, as alex__expected_cost computes it, in the same pass */
+        search += alex__log2_1p((unsigned)(pos > pred ? pos - pred : pred - pos));
+        if (pos == last + 1) {
+            run++;
+        } else {
+            shifts += (double)run * (double)run / 4.0;
+            run = 1;
+        }
         k[pos] = keys[i];
         p[pos] = pays[i];
         bm[pos >> 6] |= 1ull << (pos & 63);
@@ -68,7 +78,8 @@ static int alex_dn_fill(alex_data_node *d, const int64_t *keys, const uint64_t *
     d->max_key = n ? keys[n - 1] : INT64_MIN;
     d->num_right_ood = d->num_left_ood = 0;
     d->num_inserts = d->num_shifts = d->num_search_iters = 0;
-    d->expected_cost = alex__expected_cost(keys, n, m->a, m->b, m->base, cap);
+    shifts += (double)run * (double)run / 4.0;
+    d->expected_cost = n ? ALEX_W_SEARCH * search / (double)n + ALEX_W_SHIFT * shifts / (double)n : 0.0;
     return ALEX_OK;
 }
 
@@ -106,44 +117,6 @@ void alex__dn_free(alex_index *ix, alex_data_node *d)
     ix->num_data_nodes--;
     alex_dn_free_arrays(d);
     free(d);
-}
-
-/* First slot whose key is > key (cap if none): model prediction, then exponential search toward
- * the key, then binary search inside the last bracket. Adds the steps taken to *iters. */
-int alex__dn_upper_bound(const alex_data_node *d, int64_t key, uint64_t *iters)
-{
-    const int64_t *k = d->keys;
-    int cap = d->cap;
-    int m = alex__route(d->a, d->b, d->base, cap, key);
-    int lo, hi;
-    unsigned it = 0;
-    if (k[m] > key) {
-        int bound = 1;
-        while (bound <= m && k[m - bound] > key) {
-            bound <<= 1;
-            it++;
-        }
-        lo = bound <= m ? m - bound + 1 : 0;
-        hi = m - (bound >> 1);
-    } else {
-        int bound = 1;
-        while (m + bound < cap && k[m + bound] <= key) {
-            bound <<= 1;
-            it++;
-        }
-        lo = m + (bound >> 1) + 1;
-        hi = m + bound < cap ? m + bound : cap;
-    }
-    while (lo < hi) {
-        int mid = lo + ((hi - lo) >> 1);
-        if (k[mid] > key)
-            hi = mid;
-        else
-            lo = mid + 1;
-        it++;
-    }
-    *iters += it;
-    return lo;
 }
 
 int alex__dn_next_set(const alex_data_node *d, int i)
@@ -225,12 +198,15 @@ static inline void alex_dn_set(alex_data_node *d, int i)
     d->bitmap[i >> 6] |= 1ull << (i & 63);
 }
 
-/* Insert an absent key; the caller guarantees num_keys < cap. Model-based: into a gap as near the
+/* Insert an absent key; the caller guarantees num_keys < cap. ub_hint: the key's upper bound in
+ * this node if the caller just searched it (its iterations in hint_iters), else -1. Model-based: into a gap as near the
  * prediction as order allows, else shift toward the nearest gap. Returns the slots shifted. */
-int alex__dn_insert(alex_data_node *d, int64_t key, uint64_t payload)
+int alex__dn_insert(alex_data_node *d, int64_t key, uint64_t payload, int ub_hint, uint64_t hint_iters)
 {
-    uint64_t it = 0;
-    int ub = key == INT64_MAX ? alex__dn_prev_set(d, d->cap - 1) + 1 : alex__dn_upper_bound(d, key, &it);
+    uint64_t it = hint_iters;
+    int ub = ub_hint >= 0          ? ub_hint
+             : key == INT64_MAX ? alex__dn_prev_set(d, d->cap - 1) + 1
+                                : alex__dn_upper_bound(d, key, &it);
     int nr = alex__dn_next_set(d, ub);
     int pos, shifts = 0;
     if (ub < nr) {
@@ -327,11 +303,26 @@ int alex__dn_resize(alex_index *ix, alex_data_node *d, double density, int mode)
     alex__dn_collect(d, keys, pays);
     alex_lm m = { d->a, d->b, d->base };
     uint64_t ins = d->num_inserts;
-    int grow = cap > d->cap, slope = d->a > 0.0 && n >= 2;
-    if (grow && slope && (mode == ALEX_RESIZE_KEEP_LEFT || (ins >= 16 && (uint64_t)d->num_right_ood * 10 > ins * 9))) {
-        /* keep the model: append-mostly, old keys keep their slots, new room on the right */
-    } else if (grow && slope && (mode == ALEX_RESIZE_KEEP_RIGHT || (ins >= 16 && (uint64_t)d->num_left_ood * 10 > ins * 9))) {
-        m.b += (double)(cap - d->cap);
+    int grow = cap > d->cap;
+    int side = 0;
+    if (mode == ALEX_RESIZE_KEEP_LEFT || (grow && ins >= 16 && (uint64_t)d->num_right_ood * 10 > ins * 9))
+        side = 1;
+    else if (mode == ALEX_RESIZE_KEEP_RIGHT || (grow && ins >= 16 && (uint64_t)d->num_left_ood * 10 > ins * 9))
+        side = -1;
+    if (n >= 2 && side != 0) {
+        /* edge growth: refit so the keys fill [0, used) at the initial density; the free room
+         * goes to the growing side. Appends cost O(1) each, so they get a third more room;
+         * each prepend rewrites the leading gaps, so those get only ~2 sqrt(n) slots. */
+        int used = alex__cap_for(n, ix->p.density_init, ix->p.max_data_node_slots);
+        size_t want = side > 0 ? (size_t)used + (size_t)used / 3 + 2 : (size_t)used + 64 + 2 * (size_t)sqrt((double)n);
+        if (side < 0 || (size_t)cap < want)
+            cap = (int)(want < ix->p.max_data_node_slots ? want : ix->p.max_data_node_slots);
+        if (used > cap - 1)
+            used = cap - 1;
+        m.base = keys[0];
+        alex__fit(keys, n, m.base, (double)used / (double)n, &m.a, &m.b);
+        if (side < 0)
+            m.b += (double)(cap - used);
     } else if (mode == ALEX_RESIZE_RETRAIN || n < 50 || !(d->a > 0.0)) {
         alex_dn_model_for(keys, n, cap, &m);
     } else {

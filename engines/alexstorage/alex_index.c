@@ -20,7 +20,7 @@ int alex_create(alex_index **out, const alex_params *p)
     alex_params_default(&d);
     if (p != NULL)
         d = *p;
-    if (d.max_data_node_slots < 64 || d.max_data_node_slots > ((size_t)1 << 30) || d.max_fanout_log2 < 1 ||
+    if (d.max_data_node_slots < 64 || d.max_data_node_slots > ((size_t)1 << 30) || d.max_fanout_log2 < 4 ||
         d.max_fanout_log2 > 24 || !(d.density_min > 0.0) || !(d.density_min < d.density_init) ||
         !(d.density_init < d.density_max) || !(d.density_max < 1.0))
         return ALEX_EINVAL;
@@ -57,7 +57,7 @@ int alex_bulk_load(alex_index *ix, const int64_t *keys, const uint64_t *payloads
     if (n == 0)
         return ALEX_OK;
     alex_data_node *f = NULL, *l = NULL;
-    alex_node *root = alex__build(ix, keys, payloads, n, 0, &f, &l);
+    alex_node *root = alex__build(ix, keys, payloads, n, 0, 0, keys[0], keys[n - 1], &f, &l);
     if (root == NULL)
         return ALEX_ENOMEM;
     f->prev = NULL;
@@ -72,10 +72,13 @@ int alex_bulk_load(alex_index *ix, const int64_t *keys, const uint64_t *payloads
 
 static inline void alex_bump(_Atomic uint64_t *c, uint64_t v)
 {
-    /* relaxed load + store, not an RMW: concurrent readers may lose a count, never race */
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v, memory_order_relaxed);
 }
 
+static _Thread_local char alex_tls_anchor;
+
+/* Lookup hot path: route through the model nodes, predict the slot, prefetch the payload and
+ * bitmap lines for that slot so their misses overlap the key array's, search, then confirm. */
 int alex_find(const alex_index *ix, int64_t key, uint64_t *payload)
 {
     const alex_node *n = ix->root;
@@ -85,10 +88,20 @@ int alex_find(const alex_index *ix, int64_t key, uint64_t *payload)
     }
     const alex_data_node *d = (const alex_data_node *)n;
     uint64_t it = 0;
-    int s = alex__dn_find(d, key, &it);
+    int s;
+    if (key != INT64_MAX) {
+        int m = alex__route(d->a, d->b, d->base, d->cap, key);
+        __builtin_prefetch(&d->payloads[m]);
+        __builtin_prefetch(&d->bitmap[m >> 6]);
+        int ub = alex__dn_ub_from(d, key, m, &it);
+        s = ub > 0 && d->keys[ub - 1] == key && alex__bit(d, ub - 1) ? ub - 1 : -1;
+    } else {
+        s = alex__dn_find(d, key, &it);
+    }
+    unsigned st = (unsigned)(((uintptr_t)&alex_tls_anchor * 0x9e3779b97f4a7c15ull) >> 61) % ALEX_STRIPES;
     alex_index *mix = (alex_index *)ix;
-    alex_bump(&mix->num_lookups, 1);
-    alex_bump(&mix->num_search_steps, it);
+    alex_bump(&mix->stripe[st].lookups, 1);
+    alex_bump(&mix->stripe[st].steps, it);
     if (s < 0)
         return ALEX_NOTFOUND;
     if (payload)
@@ -101,22 +114,37 @@ int alex__insert_impl(alex_index *ix, int64_t key, uint64_t payload)
     alex_path path;
     alex_data_node *leaf = alex__descend(ix, key, &path);
     uint64_t it = 0;
-    if (alex__dn_find(leaf, key, &it) >= 0)
+    int ub = -1;
+    if (key != INT64_MAX) {
+        /* overlap the payload and bitmap misses with the key array's (as alex_find does) */
+        int m = alex__route(leaf->a, leaf->b, leaf->base, leaf->cap, key);
+        __builtin_prefetch(&leaf->payloads[m], 1);
+        __builtin_prefetch(&leaf->bitmap[m >> 6], 1);
+        ub = alex__dn_ub_from(leaf, key, m, &it);
+        if (ub > 0 && leaf->keys[ub - 1] == key && alex__bit(leaf, ub - 1))
+            return ALEX_EXISTS;
+    } else if (alex__dn_find(leaf, key, &it) >= 0) {
         return ALEX_EXISTS;
+    }
     if (!ix->root->is_leaf) {
         uint64_t before = ix->num_root_expansions;
         int rc = alex__root_expand_maybe(ix, key);
         if (rc != ALEX_OK)
             return rc;
-        if (ix->num_root_expansions != before)
+        if (ix->num_root_expansions != before) {
             leaf = alex__descend(ix, key, &path);
+            ub = -1;
+        }
     }
+    int edge_tried = 0;
     for (int guard = 0;; guard++) {
         int full = leaf->num_keys >= leaf->cap ||
                    (double)(leaf->num_keys + 1) > ix->p.density_max * (double)leaf->cap;
         int cata = (leaf->num_inserts & 63) == 63 && leaf->num_shifts > 100 * leaf->num_inserts;
         int edge = 0;
-        if (leaf->num_keys > 0 && key > leaf->max_key && alex__bit(leaf, leaf->cap - 1))
+        if (edge_tried)
+            edge = 0;
+        else if (leaf->num_keys > 0 && key > leaf->max_key && alex__bit(leaf, leaf->cap - 1))
             edge = 1;
         else if (leaf->num_keys > 0 && key < leaf->min_key && alex__bit(leaf, 0))
             edge = -1;
@@ -124,14 +152,16 @@ int alex__insert_impl(alex_index *ix, int64_t key, uint64_t payload)
             break;
         if (guard > 200)
             return ALEX_ECORRUPT;
+        edge_tried |= edge != 0;
         int rc = alex__insert_full(ix, leaf, &path, edge, full || cata);
         if (rc == 1)
             break;
         if (rc != ALEX_OK)
             return rc;
         leaf = alex__descend(ix, key, &path);
+        ub = -1;
     }
-    int shifts = alex__dn_insert(leaf, key, payload);
+    int shifts = alex__dn_insert(leaf, key, payload, ub, ub >= 0 ? it : 0);
     ix->num_keys++;
     ix->num_inserts++;
     ix->num_shifts += (uint64_t)shifts;
@@ -163,7 +193,8 @@ int alex_upsert(alex_index *ix, int64_t key, uint64_t payload, uint64_t *old, in
 
 int alex_erase(alex_index *ix, int64_t key, uint64_t *old)
 {
-    alex_data_node *leaf = alex__descend(ix, key, NULL);
+    alex_path path;
+    alex_data_node *leaf = alex__descend(ix, key, &path);
     uint64_t it = 0;
     int s = alex__dn_find(leaf, key, &it);
     if (s < 0)
@@ -172,9 +203,12 @@ int alex_erase(alex_index *ix, int64_t key, uint64_t *old)
         *old = leaf->payloads[s];
     alex__dn_erase_slot(leaf, s);
     ix->num_keys--;
-    /* Contract below 3/4 of the minimum density (hysteresis: expansion leaves density_min, so
-     * contracting right at it would thrash); an empty leaf shrinks to the minimum capacity and
-     * stays as the owner of its key range. Failure to shrink is harmless: the erase stands. */
+    /* An empty leaf merges into its buddy leaf; one that cannot (its buddy is a subtree or has
+     * another run length) shrinks to the minimum capacity and stays as the owner of its key range.
+     * Non-empty leaves contract below 3/4 of the minimum density (hysteresis: expansion leaves
+     * density_min, so contracting right at it would thrash). Failure to shrink is harmless. */
+    if (leaf->num_keys == 0 && alex__merge_empty(ix, leaf, &path))
+        return ALEX_OK;
     if (leaf->num_keys == 0 && leaf->cap > ALEX_MIN_CAP) {
         if (alex__dn_resize(ix, leaf, ix->p.density_init, ALEX_RESIZE_RETRAIN) == ALEX_OK)
             ix->num_contractions++;

@@ -13,9 +13,10 @@
 #define ALEX_W_SHIFT 0.5       /* per shifted slot on insert */
 #define ALEX_W_TRAVERSE 20.0   /* one more tree level */
 #define ALEX_W_MODEL_BYTE 5e-7 /* per byte of model nodes */
-#define ALEX_MAX_DEPTH 64      /* hard bound on the path array; depth is far lower in practice */
+#define ALEX_MAX_DEPTH 128     /* hard bound on the path array; fanout >= 16 keeps depth far lower */
 #define ALEX_MIN_CAP 8         /* smallest data node capacity */
-#define ALEX_OOD_TRIGGER 64    /* out-of-domain inserts on one side before the root expands */
+#define ALEX_OOD_TRIGGER 64
+#define ALEX_STRIPES 8    /* out-of-domain inserts on one side before the root expands */
 
 typedef struct alex_node {
     uint8_t is_leaf;
@@ -61,8 +62,12 @@ struct alex_index {
     int64_t ood_min_key, ood_max_key;   /* extremes of those keys */
     uint64_t num_inserts, num_shifts, num_expansions, num_splits_sideways, num_splits_down;
     uint64_t num_contractions, num_root_expansions;
-    _Alignas(64) _Atomic uint64_t num_lookups; /* readers bump these with relaxed load+store */
-    _Atomic uint64_t num_search_steps;
+    /* lookup counters, striped by thread so concurrent readers rarely share a cache line;
+     * bumped with relaxed load + store (a lost count under a race, never a data race) */
+    struct {
+        _Alignas(64) _Atomic uint64_t lookups;
+        _Atomic uint64_t steps;
+    } stripe[ALEX_STRIPES];
 };
 
 /* key - base as a double without int64 overflow. */
@@ -104,6 +109,56 @@ static inline int alex__bit(const alex_data_node *d, int i)
     return (int)((d->bitmap[i >> 6] >> (i & 63)) & 1u);
 }
 
+/* log2(d + 1), piecewise linear between powers of two (error < 0.09): cheap and stateless. */
+static inline double alex__log2_1p(unsigned d)
+{
+    uint64_t x = (uint64_t)d + 1u;
+    int e = 63 - __builtin_clzll(x);
+    return (double)e + (double)(x - (1ull << e)) / (double)(1ull << e);
+}
+
+/* First slot whose key is > key (cap if none): exponential search from the predicted slot m
+ * toward the key, then binary search inside the last bracket. Adds the steps taken to *iters. */
+static inline int alex__dn_ub_from(const alex_data_node *d, int64_t key, int m, uint64_t *iters)
+{
+    const int64_t *k = d->keys;
+    int cap = d->cap;
+    int lo, hi;
+    unsigned it = 0;
+    if (k[m] > key) {
+        int bound = 1;
+        while (bound <= m && k[m - bound] > key) {
+            bound <<= 1;
+            it++;
+        }
+        lo = bound <= m ? m - bound + 1 : 0;
+        hi = m - (bound >> 1);
+    } else {
+        int bound = 1;
+        while (m + bound < cap && k[m + bound] <= key) {
+            bound <<= 1;
+            it++;
+        }
+        lo = m + (bound >> 1) + 1;
+        hi = m + bound < cap ? m + bound : cap;
+    }
+    while (lo < hi) {
+        int mid = lo + ((hi - lo) >> 1);
+        if (k[mid] > key)
+            hi = mid;
+        else
+            lo = mid + 1;
+        it++;
+    }
+    *iters += it;
+    return lo;
+}
+
+static inline int alex__dn_upper_bound(const alex_data_node *d, int64_t key, uint64_t *iters)
+{
+    return alex__dn_ub_from(d, key, alex__route(d->a, d->b, d->base, d->cap, key), iters);
+}
+
 /* alex_model.c */
 void alex__fit(const int64_t *keys, size_t n, int64_t base, double scale, double *a, double *b);
 double alex__expected_cost(const int64_t *keys, size_t n, double a, double b, int64_t base, int cap);
@@ -116,11 +171,10 @@ int alex__cap_for(size_t n, double density, size_t max_slots);
 alex_data_node *alex__dn_build(alex_index *ix, const int64_t *keys, const uint64_t *pays, size_t n,
                                int cap, const alex_lm *model);
 void alex__dn_free(alex_index *ix, alex_data_node *d);
-int alex__dn_upper_bound(const alex_data_node *d, int64_t key, uint64_t *iters);
 int alex__dn_find(const alex_data_node *d, int64_t key, uint64_t *iters);
 int alex__dn_next_set(const alex_data_node *d, int i);
 int alex__dn_prev_set(const alex_data_node *d, int i);
-int alex__dn_insert(alex_data_node *d, int64_t key, uint64_t payload);
+int alex__dn_insert(alex_data_node *d, int64_t key, uint64_t payload, int ub_hint, uint64_t hint_iters);
 void alex__dn_erase_slot(alex_data_node *d, int slot);
 size_t alex__dn_collect(const alex_data_node *d, int64_t *keys, uint64_t *pays);
 enum { ALEX_RESIZE_AUTO = 0, ALEX_RESIZE_RETRAIN = 1, ALEX_RESIZE_KEEP_LEFT = 2, ALEX_RESIZE_KEEP_RIGHT = 3 };
@@ -130,7 +184,8 @@ size_t alex__dn_bytes(int cap);
 
 /* alex_bulk_load.c */
 alex_node *alex__build(alex_index *ix, const int64_t *keys, const uint64_t *pays, size_t n,
-                       int force_model, alex_data_node **first, alex_data_node **last);
+                       int force_model, unsigned depth, int64_t lo, int64_t hi, alex_data_node **first,
+                       alex_data_node **last);
 alex_model_node *alex__mn_new(alex_index *ix, uint32_t nchildren);
 void alex__mn_free(alex_index *ix, alex_model_node *m);
 void alex__free_tree(alex_index *ix, alex_node *n);
@@ -147,5 +202,13 @@ int alex__root_expand_maybe(alex_index *ix, int64_t key);
 alex_data_node *alex__first_leaf(const alex_index *ix);
 alex_data_node *alex__last_leaf(const alex_index *ix);
 int alex__insert_impl(alex_index *ix, int64_t key, uint64_t payload);
+void alex__set_run(alex_model_node *m, uint32_t start, unsigned log, alex_node *c);
+uint32_t alex__run_start(const alex_model_node *m, const alex_node *c);
+alex_data_node *alex__empty_leaf(alex_index *ix);
+
+/* alex_expand.c */
+int alex__merge_empty(alex_index *ix, alex_data_node *leaf, alex_path *path);
+int alex__expand_node(alex_index *ix, alex_model_node *m, int right, double p_out, int is_root);
+int alex__repair(alex_index *ix);
 
 #endif

@@ -41,22 +41,6 @@ void alex__fit(const int64_t *keys, size_t n, int64_t base, double scale, double
     }
 }
 
-/* log2(d + 1), tabulated for the small errors that dominate. */
-static double alex_log2_1p(unsigned d)
-{
-    static double tab[256];
-    static int ready;
-    if (d < 256) {
-        if (!ready) {
-            for (int i = 0; i < 256; i++)
-                tab[i] = log2((double)i + 1.0);
-            ready = 1;
-        }
-        return tab[d];
-    }
-    return log2((double)d + 1.0);
-}
-
 /* Expected cost of a data node of `cap` slots holding keys placed model-based, exactly as
  * alex__dn_build places them: search error plus shifts (each run of L filled slots costs L^2/4). */
 double alex__expected_cost(const int64_t *keys, size_t n, double a, double b, int64_t base, int cap)
@@ -72,7 +56,7 @@ double alex__expected_cost(const int64_t *keys, size_t n, double a, double b, in
         if (pos > room)
             pos = room;
         long err = pos > pred ? pos - pred : pred - pos;
-        search += alex_log2_1p((unsigned)err);
+        search += alex__log2_1p((unsigned)err);
         if (pos == last + 1) {
             run++;
         } else {
@@ -97,11 +81,20 @@ int alex__cap_for(size_t n, double density, size_t max_slots)
     return (int)cap;
 }
 
-/* Expected cost of one data node built from these keys at this density. */
+/* Expected cost of one data node built from these keys at this density. Large key sets are
+ * estimated on an evenly strided sample of ~1024 keys (the reference implementation also
+ * approximates), which keeps the fanout tree's many cost evaluations cheap. */
 double alex__leaf_cost(const int64_t *keys, size_t n, double density)
 {
     if (n == 0)
         return 0.0;
+    if (n > 2048) {
+        int64_t sample[2048];
+        size_t stride = n / 1024, ns = 0;
+        for (size_t i = 0; i < n && ns < 2048; i += stride)
+            sample[ns++] = keys[i];
+        return alex__leaf_cost(sample, ns, density);
+    }
     int cap = alex__cap_for(n, density, (size_t)1 << 30);
     double a, b;
     alex__fit(keys, n, keys[0], (double)cap / (double)n, &a, &b);

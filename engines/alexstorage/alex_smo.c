@@ -1,6 +1,6 @@
-/* alex_smo.c - structural modifications on insert: expand + retrain a leaf, split it sideways
- * (expanding the parent's pointer array if needed) or down (a new model node), and grow the root's
- * key domain for out-of-domain inserts. */
+/* alex_smo.c - structural modifications on insert: expand + retrain a leaf, or split it sideways
+ * (expanding the parent's pointer array if needed) or down (a new model node); the cost-model
+ * decision between them. Domain growth and empty-leaf merging live in alex_expand.c. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -72,14 +72,14 @@ static void alex_link_replace(alex_data_node *old, alex_data_node *first, alex_d
         old->next->prev = last;
 }
 
-static void alex_set_run(alex_model_node *m, uint32_t start, unsigned log, alex_node *c)
+void alex__set_run(alex_model_node *m, uint32_t start, unsigned log, alex_node *c)
 {
     c->dup = (uint8_t)log;
     for (uint32_t s = start; s < start + (1u << log); s++)
         m->children[s] = c;
 }
 
-static alex_data_node *alex_empty_leaf(alex_index *ix)
+alex_data_node *alex__empty_leaf(alex_index *ix)
 {
     return alex__dn_build(ix, NULL, NULL, 0, ALEX_MIN_CAP, &(alex_lm){ 0.0, 0.0, 0 });
 }
@@ -110,11 +110,51 @@ static void alex_buf_free(alex_buf *b)
     free(b->pays);
 }
 
-/* Replace leaf (owning its run in parent, or the root) by a new model node over its keys. */
-static int alex_split_down(alex_index *ix, alex_data_node *leaf, alex_model_node *parent, const alex_buf *b)
+uint32_t alex__run_start(const alex_model_node *m, const alex_node *c)
+{
+    uint32_t s = 0;
+    while (m->children[s] != c)
+        s += 1u << m->children[s]->dup;
+    return s;
+}
+
+/* The key where the model node's prediction reaches pos, clamped to int64 (approximate: only
+ * used to choose a new node's domain, never for routing). */
+static int64_t alex_key_at(const alex_model_node *m, double pos)
+{
+    double v = (double)m->base + (pos - m->b) / m->a;
+    if (!(v > -9.2e18))
+        return INT64_MIN;
+    if (v > 9.2e18)
+        return INT64_MAX;
+    return (int64_t)v;
+}
+
+/* Replace leaf (owning its run in parent, or the root) by a new model node over its keys. The new
+ * node's domain is the leaf's slot range in the parent (the keys' range on an open edge). */
+static int alex_split_down(alex_index *ix, alex_data_node *leaf, alex_model_node *parent, unsigned depth,
+                           const alex_buf *b)
 {
     alex_data_node *f = NULL, *l = NULL;
-    alex_node *sub = alex__build(ix, b->keys, b->pays, b->n, 1, &f, &l);
+    int64_t lo = b->keys[0], hi = b->keys[b->n - 1];
+    if (parent != NULL && parent->a > 0.0) {
+        uint32_t s = alex__run_start(parent, (alex_node *)leaf), e = s + (1u << leaf->hdr.dup);
+        if (s > 0)
+            lo = alex_key_at(parent, (double)s);
+        if (e < parent->num_children)
+            hi = alex_key_at(parent, (double)e);
+    }
+    /* an open edge (the root, or an edge run of the parent) leaves room for as much again */
+    double w = alex__rel(hi, lo);
+    if (parent == NULL || alex__run_start(parent, (alex_node *)leaf) + (1u << leaf->hdr.dup) == parent->num_children) {
+        double h = (double)hi + w;
+        hi = h > 9.2e18 ? INT64_MAX : (int64_t)h;
+    }
+    if (parent == NULL || alex__run_start(parent, (alex_node *)leaf) == 0) {
+        double l = (double)lo - w;
+        lo = l < -9.2e18 ? INT64_MIN : (int64_t)l;
+    }
+    alex_node *sub = alex__build(ix, b->keys, b->pays, b->n, 1, depth, lo, hi, &f, &l);
     if (sub == NULL)
         return ALEX_ENOMEM;
     alex_link_replace(leaf, f, l);
@@ -122,12 +162,7 @@ static int alex_split_down(alex_index *ix, alex_data_node *leaf, alex_model_node
         sub->dup = 0;
         ix->root = sub;
     } else {
-        uint32_t run = 1u << leaf->hdr.dup;
-        uint32_t s = 0;
-        while (parent->children[s] != (alex_node *)leaf)
-            s += 1u << parent->children[s]->dup;
-        alex_set_run(parent, s, leaf->hdr.dup, sub);
-        (void)run;
+        alex__set_run(parent, alex__run_start(parent, (alex_node *)leaf), leaf->hdr.dup, sub);
     }
     alex__dn_free(ix, leaf);
     ix->num_splits_down++;
@@ -157,13 +192,6 @@ static int alex_expand_model(alex_index *ix, alex_model_node *m, unsigned k)
     return ALEX_OK;
 }
 
-static uint32_t alex_run_start(const alex_model_node *m, const alex_node *c)
-{
-    uint32_t s = 0;
-    while (m->children[s] != c)
-        s += 1u << m->children[s]->dup;
-    return s;
-}
 
 /* First index in b whose key routes to slot >= mid in parent. */
 static size_t alex_bound_in(const alex_model_node *m, const alex_buf *b, uint32_t mid)
@@ -179,6 +207,7 @@ static size_t alex_bound_in(const alex_model_node *m, const alex_buf *b, uint32_
     return lo;
 }
 
+
 /* Split a leaf sideways into two leaves with keys on both sides. Parts of its run that receive no
  * keys become empty leaves; a single-slot run first doubles the parent (enough times to separate
  * the leaf's min and max key) or, past max fanout, splits down instead. */
@@ -189,20 +218,31 @@ static int alex_split(alex_index *ix, alex_data_node *leaf, alex_path *path)
     if (rc != ALEX_OK)
         return rc;
     if (path->depth == 0) {
-        rc = alex_split_down(ix, leaf, NULL, &b);
+        rc = alex_split_down(ix, leaf, NULL, 0, &b);
         alex_buf_free(&b);
         return rc;
     }
     alex_model_node *par = path->node[path->depth - 1];
-    uint32_t start = alex_run_start(par, (alex_node *)leaf);
+    uint32_t start = alex__run_start(par, (alex_node *)leaf);
     for (;;) {
         unsigned dup = leaf->hdr.dup;
+        if (dup == 0 && par->a > 0.0 && (par->num_children << 1) <= (1u << ix->p.max_fanout_log2)) {
+            /* most keys lie beyond the parent's domain (appends/prepends clamped into its edge
+             * child): grow the parent's domain in place, as root expansion does, instead of
+             * splitting down into an ever deeper chain */
+            double pm = par->a * alex__rel(b.keys[b.n / 2], par->base) + par->b;
+            int right = pm >= (double)par->num_children, left = pm < 0.0;
+            if (right || left) {
+                double pe = par->a * alex__rel(b.keys[right ? b.n - 1 : 0], par->base) + par->b;
+                alex_buf_free(&b);
+                rc = alex__expand_node(ix, par, right, pe, par == (alex_model_node *)ix->root);
+                return rc != ALEX_OK ? rc : alex__repair(ix);
+            }
+        }
         if (dup == 0) {
             unsigned k = 0;
-            int s0 = alex__mroute(par, b.keys[0]);
             double p0 = par->a * alex__rel(b.keys[0], par->base) + par->b;
             double p1 = par->a * alex__rel(b.keys[b.n - 1], par->base) + par->b;
-            (void)s0;
             for (unsigned t = 1; (par->num_children << t) <= (1u << ix->p.max_fanout_log2) && t < 31; t++) {
                 int n2 = (int)(par->num_children << t);
                 if (alex__clamp_pos(ldexp(p0, (int)t), n2) != alex__clamp_pos(ldexp(p1, (int)t), n2)) {
@@ -211,7 +251,7 @@ static int alex_split(alex_index *ix, alex_data_node *leaf, alex_path *path)
                 }
             }
             if (k == 0) {
-                rc = alex_split_down(ix, leaf, par, &b);
+                rc = alex_split_down(ix, leaf, par, (unsigned)path->depth, &b);
                 alex_buf_free(&b);
                 return rc;
             }
@@ -226,17 +266,17 @@ static int alex_split(alex_index *ix, alex_data_node *leaf, alex_path *path)
         uint32_t half = 1u << (dup - 1), mid = start + half;
         size_t idx = alex_bound_in(par, &b, mid);
         if (idx == 0 || idx == b.n) {
-            alex_data_node *e = alex_empty_leaf(ix);
+            alex_data_node *e = alex__empty_leaf(ix);
             if (e == NULL) {
                 alex_buf_free(&b);
                 return ALEX_ENOMEM;
             }
             if (idx == 0) {
-                alex_set_run(par, start, dup - 1, (alex_node *)e);
+                alex__set_run(par, start, dup - 1, (alex_node *)e);
                 alex_link_before(leaf, e);
                 start = mid;
             } else {
-                alex_set_run(par, mid, dup - 1, (alex_node *)e);
+                alex__set_run(par, mid, dup - 1, (alex_node *)e);
                 alex_link_after(leaf, e);
             }
             leaf->hdr.dup = (uint8_t)(dup - 1);
@@ -254,8 +294,8 @@ static int alex_split(alex_index *ix, alex_data_node *leaf, alex_path *path)
                 alex__dn_free(ix, r);
             return ALEX_ENOMEM;
         }
-        alex_set_run(par, start, dup - 1, (alex_node *)l);
-        alex_set_run(par, mid, dup - 1, (alex_node *)r);
+        alex__set_run(par, start, dup - 1, (alex_node *)l);
+        alex__set_run(par, mid, dup - 1, (alex_node *)r);
         l->next = r;
         r->prev = l;
         alex_link_replace(leaf, l, r);
@@ -292,12 +332,13 @@ int alex__insert_full(alex_index *ix, alex_data_node *leaf, alex_path *path, int
     int can_expand = (double)(n + 1) < ix->p.density_min * (double)ix->p.max_data_node_slots &&
                      (size_t)alex__cap_for(n + 1, ix->p.density_min, ix->p.max_data_node_slots) > n + 1;
     int split = 0;
-    if (edge != 0 && can_expand && leaf->a > 0.0 && n >= 2 &&
-        alex__cap_for(n, ix->p.density_min, ix->p.max_data_node_slots) > leaf->cap) {
+    if (edge != 0 && can_expand && n >= 2) {
         /* append (prepend) with no free slot beyond the last (first) key: grow on that side */
         ix->num_expansions++;
         return alex__dn_resize(ix, leaf, ix->p.density_min, edge > 0 ? ALEX_RESIZE_KEEP_LEFT : ALEX_RESIZE_KEEP_RIGHT);
     }
+    if (edge != 0 && !can_expand && n >= 2)
+        return alex_split(ix, leaf, path); /* an edge at max size: split instead of shifting */
     if (!must)
         return 1; /* nothing to do: insert with shifting */
     if (n >= 2) {
@@ -315,164 +356,8 @@ int alex__insert_full(alex_index *ix, alex_data_node *leaf, alex_path *path, int
                            deviation || catastrophic ? ALEX_RESIZE_RETRAIN : ALEX_RESIZE_AUTO);
 }
 
-/* Move keys that no longer route to the leaf holding them (after the root's domain changed). */
-static int alex_repair(alex_index *ix)
-{
-    alex_buf b = { NULL, NULL, 0 };
-    size_t capb = 0;
-    for (alex_data_node *l = alex__first_leaf(ix); l != NULL; l = l->next) {
-        for (int side = 0; side < 2; side++) {
-            while (l->num_keys > 0) {
-                int s = side == 0 ? alex__dn_next_set(l, 0) : alex__dn_prev_set(l, l->cap - 1);
-                if (alex__descend(ix, l->keys[s], NULL) == l)
-                    break;
-                if (b.n == capb) {
-                    capb = capb ? capb * 2 : 256;
-                    int64_t *nk = realloc(b.keys, capb * sizeof(int64_t));
-                    if (nk)
-                        b.keys = nk;
-                    uint64_t *np = realloc(b.pays, capb * sizeof(uint64_t));
-                    if (np)
-                        b.pays = np;
-                    if (nk == NULL || np == NULL) {
-                        alex_buf_free(&b);
-                        return ALEX_ENOMEM;
-                    }
-                }
-                b.keys[b.n] = l->keys[s];
-                b.pays[b.n] = l->payloads[s];
-                b.n++;
-                alex__dn_erase_slot(l, s);
-                ix->num_keys--;
-            }
-        }
-    }
-    int rc = ALEX_OK;
-    for (size_t i = 0; i < b.n && rc == ALEX_OK; i++)
-        rc = alex__insert_impl(ix, b.keys[i], b.pays[i]);
-    alex_buf_free(&b);
-    return rc;
-}
 
-/* Rebuild the leaf chain by an in-order walk (after root expansion added leaves at the ends). */
-static void alex_relink(alex_node *n, alex_data_node **prev)
-{
-    if (n->is_leaf) {
-        alex_data_node *d = (alex_data_node *)n;
-        d->prev = *prev;
-        d->next = NULL;
-        if (*prev)
-            (*prev)->next = d;
-        *prev = d;
-        return;
-    }
-    alex_model_node *m = (alex_model_node *)n;
-    for (uint32_t i = 0; i < m->num_children; i += 1u << m->children[i]->dup)
-        alex_relink(m->children[i], prev);
-}
 
-/* Grow the root's key domain 2^k-fold toward the out-of-domain side: in place while the pointer
- * array stays within max fanout (new pointer runs get new empty leaves), else under a new root. */
-static int alex_expand_root(alex_index *ix, int right, double p_out)
-{
-    alex_model_node *m = (alex_model_node *)ix->root;
-    uint32_t nc = m->num_children, maxf = 1u << ix->p.max_fanout_log2;
-    unsigned k = 1;
-    if (right) {
-        while (k < 30 && (double)nc * ldexp(1.0, (int)k) <= p_out)
-            k++;
-    } else {
-        while (k < 30 && -(double)nc * (ldexp(1.0, (int)k) - 1.0) > p_out)
-            k++;
-    }
-    unsigned lognc = (unsigned)__builtin_ctz(nc);
-    if ((uint64_t)nc << k <= maxf) {
-        uint32_t nn = nc << k, shift = right ? 0 : nn - nc;
-        alex_node **c = calloc(nn, sizeof(*c));
-        if (c == NULL)
-            return ALEX_ENOMEM;
-        for (uint32_t i = 0; i < nc; i++)
-            c[shift + i] = m->children[i];
-        alex_node **old = m->children;
-        m->children = c;
-        m->num_children = nn;
-        ix->bytes += (uint64_t)(nn - nc) * sizeof(*c);
-        if (!right)
-            m->b += (double)shift;
-        free(old);
-        /* the new runs, nc slots each */
-        for (uint32_t j = 0; j + 1 < (1u << k); j++) {
-            uint32_t st = right ? nc + j * nc : j * nc;
-            alex_data_node *e = alex_empty_leaf(ix);
-            if (e == NULL)
-                return ALEX_ENOMEM;
-            alex_set_run(m, st, lognc, (alex_node *)e);
-        }
-    } else {
-        if (k > ix->p.max_fanout_log2)
-            k = ix->p.max_fanout_log2;
-        if (k < 1)
-            k = 1;
-        uint32_t nb = 1u << k;
-        alex_model_node *r = alex__mn_new(ix, nb);
-        if (r == NULL)
-            return ALEX_ENOMEM;
-        r->base = m->base;
-        r->a = ldexp(m->a, -(int)lognc);
-        r->b = ldexp(m->b, -(int)lognc) + (right ? 0.0 : (double)(nb - 1));
-        uint32_t old_slot = right ? 0 : nb - 1;
-        r->children[old_slot] = (alex_node *)m;
-        m->hdr.dup = 0;
-        /* buddy runs covering the rest: [1,2),[2,4),.. or mirrored */
-        for (unsigned j = 0; j < k; j++) {
-            uint32_t st = right ? (1u << j) : nb - (2u << j);
-            alex_data_node *e = alex_empty_leaf(ix);
-            if (e == NULL)
-                return ALEX_ENOMEM;
-            alex_set_run(r, st, j, (alex_node *)e);
-        }
-        ix->root = (alex_node *)r;
-    }
-    alex_relink(ix->root, &(alex_data_node *){ NULL });
-    ix->num_root_expansions++;
-    return ALEX_OK;
-}
 
-/* Count an insert that falls outside the root's domain; after ALEX_OOD_TRIGGER of them on one
- * side, expand the root until the farthest such key is inside, then move misplaced keys. */
-int alex__root_expand_maybe(alex_index *ix, int64_t key)
-{
-    if (ix->root->is_leaf)
-        return ALEX_OK;
-    alex_model_node *m = (alex_model_node *)ix->root;
-    double p = m->a * alex__rel(key, m->base) + m->b;
-    if (p >= (double)m->num_children) {
-        if (ix->ood_right == 0 || key > ix->ood_max_key)
-            ix->ood_max_key = key;
-        ix->ood_right++;
-    } else if (p < 0.0) {
-        if (ix->ood_left == 0 || key < ix->ood_min_key)
-            ix->ood_min_key = key;
-        ix->ood_left++;
-    }
-    int right = ix->ood_right >= ALEX_OOD_TRIGGER, left = ix->ood_left >= ALEX_OOD_TRIGGER;
-    if (!right && !left)
-        return ALEX_OK;
-    int64_t far = right ? ix->ood_max_key : ix->ood_min_key;
-    if (right)
-        ix->ood_right = 0;
-    else
-        ix->ood_left = 0;
-    for (int guard = 0; guard < 16; guard++) {
-        m = (alex_model_node *)ix->root;
-        double pf = m->a * alex__rel(far, m->base) + m->b;
-        if (right ? !(pf >= (double)m->num_children) : !(pf < 0.0))
-            break;
-        if (!(m->a > 0.0))
-            break;
-        int rc = alex_expand_root(ix, right, pf);
-        if (rc != ALEX_OK)
-            return rc;
-    }
-    return alex_repair(ix);
-}
+
+

@@ -156,8 +156,10 @@ void alex_get_stats(const alex_index *ix, alex_stats *st)
     st->index_bytes = ix->bytes;
     st->bytes_per_key = ix->num_keys ? (double)ix->bytes / (double)ix->num_keys : 0.0;
     alex_index *mix = (alex_index *)ix;
-    st->num_lookups = atomic_load_explicit(&mix->num_lookups, memory_order_relaxed);
-    st->num_search_steps = atomic_load_explicit(&mix->num_search_steps, memory_order_relaxed);
+    for (int i = 0; i < ALEX_STRIPES; i++) {
+        st->num_lookups += atomic_load_explicit(&mix->stripe[i].lookups, memory_order_relaxed);
+        st->num_search_steps += atomic_load_explicit(&mix->stripe[i].steps, memory_order_relaxed);
+    }
     st->num_inserts = ix->num_inserts;
     st->num_shifts = ix->num_shifts;
     st->num_expansions = ix->num_expansions;

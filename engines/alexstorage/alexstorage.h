@@ -63,6 +63,10 @@ typedef struct as_options {
     /* ---- added after 0.1.0 (append only) ---- */
     int verify_reads;              /* check each record's checksum and key on get/scan (default 1) */
     int salvage;                   /* open past a corrupt record: skip it, keep what is valid (default 0) */
+    uint64_t checkpoint_bytes;     /* write an index checkpoint once the log grew this much since the last
+                                      one (default 256 MiB; 0 = only on close and as_checkpoint) */
+    double compact_garbage_ratio;  /* compact a sealed segment once this share of it is garbage
+                                      (default 0.3; 0 = only on as_compact) */
 } as_options;
 void as_options_default(as_options *o);
 
@@ -95,6 +99,14 @@ typedef const void *(*as_value_fn)(void *arg, int64_t key, size_t *len);
 int as_bulk_load(as_session *s, const int64_t *keys, size_t n, as_value_fn value, void *arg);
 /* Make everything acknowledged so far durable. */
 int as_sync(as_session *s);
+/* Write an index checkpoint now (also done on close and automatically, see checkpoint_bytes): the
+ * next open loads it and replays only the log after it. Replaced atomically. */
+#define AS_HAVE_CHECKPOINT 1
+int as_checkpoint(as_session *s);
+/* Compact every sealed segment holding garbage: live records move to the log head, the old segment
+ * is deleted (its mapping is released once no session can still hold a value from it). */
+#define AS_HAVE_COMPACT 1
+int as_compact(as_session *s);
 
 typedef struct as_stats {
     uint64_t num_keys;
@@ -118,6 +130,12 @@ typedef struct as_stats {
     uint64_t index_inserts;
     uint64_t index_expansions;
     uint64_t index_splits;        /* sideways + down */
+    uint64_t checkpoint_loaded;   /* 1 when the last open started from a checkpoint */
+    uint64_t checkpoint_rejected; /* 1 when a checkpoint existed but was unusable (full scan instead) */
+    uint64_t checkpoints_written; /* since open */
+    uint64_t compactions;         /* segments compacted since open */
+    uint64_t compact_bytes_written;
+    uint64_t user_bytes_written;  /* record bytes appended by put/del since open (write amp = all / this) */
 } as_stats;
 int as_get_stats(as_db *db, as_stats *st);
 

@@ -112,6 +112,13 @@ static int as_bulk_write(as_db *db, as_session *s, const int64_t *keys, size_t n
     return rc;
 }
 
+/* Value length of the record at loc (just written by this load). */
+static uint64_t as_bulk_len(as_db *db, uint64_t loc)
+{
+    const as_rec_header *h = (const void *)(as_db_seg(db, as_loc_seg(loc))->base + as_loc_off(loc));
+    return h->value_len;
+}
+
 int as_bulk_load(as_session *s, const int64_t *keys, size_t n, as_value_fn value, void *arg)
 {
     as_db *db = s->db;
@@ -137,6 +144,11 @@ int as_bulk_load(as_session *s, const int64_t *keys, size_t n, as_value_fn value
     }
     if (rc == AS_OK) {
         atomic_fetch_add(&db->live_bytes, live);
+        atomic_fetch_add(&db->user_bytes_written, live);
+        atomic_fetch_add(&db->log_bytes_since_ckpt, live);
+        for (size_t i = 0; i < n; i++) /* per-segment live bytes, for compaction */
+            atomic_fetch_add_explicit(&as_db_seg(db, as_loc_seg(locs[i]))->live,
+                                      as_rec_bytes(as_bulk_len(db, locs[i])), memory_order_relaxed);
         atomic_fetch_add(&db->n_puts, n);
         atomic_store_explicit(&db->appended_seq, db->seq, memory_order_release);
         pthread_mutex_lock(&db->sync_mu);

@@ -37,6 +37,8 @@ void as_options_default(as_options *o)
     o->reserve_bytes = 0; /* = segment_bytes */
     o->create_if_missing = 1;
     o->verify_reads = 1;
+    o->checkpoint_bytes = 256ull << 20;
+    o->compact_garbage_ratio = 0.3;
 }
 
 int as_db_seterr(as_db *db, int status, const char *fmt, ...)
@@ -80,9 +82,20 @@ int as_db_seg_put(as_db *db, as_segment *sg)
             return AS_ENOMEM;
         atomic_store_explicit(&db->segdir[hi], leaf, memory_order_release);
     }
+    sg->fault = &db->fault;
     atomic_store_explicit(&leaf[sg->id & (AS_SEGDIR_SIZE - 1)], sg, memory_order_release);
     atomic_fetch_add(&db->num_segments, 1);
     return AS_OK;
+}
+
+void as_db_seg_remove(as_db *db, uint64_t id)
+{
+    _Atomic(as_segment *) *leaf = atomic_load_explicit(&db->segdir[(id >> AS_SEGDIR_BITS) & (AS_SEGDIR_SIZE - 1)],
+                                                       memory_order_acquire);
+    if (!leaf || !atomic_load(&leaf[id & (AS_SEGDIR_SIZE - 1)]))
+        return;
+    atomic_store_explicit(&leaf[id & (AS_SEGDIR_SIZE - 1)], NULL, memory_order_release);
+    atomic_fetch_sub(&db->num_segments, 1);
 }
 
 void as_db_lock_all(as_db *db)
@@ -110,6 +123,8 @@ static int as_check_options(const as_options *o, char *why, size_t len)
     else if (o->segment_bytes < 4096 || o->segment_bytes > AS_LOC_MAX_OFF / 2)
         snprintf(why, len, "segment_bytes %llu must be between 4096 and %llu", (unsigned long long)o->segment_bytes,
                  (unsigned long long)(AS_LOC_MAX_OFF / 2));
+    else if (o->compact_garbage_ratio < 0.0 || o->compact_garbage_ratio >= 1.0)
+        snprintf(why, len, "compact_garbage_ratio %g must be in [0, 1)", o->compact_garbage_ratio);
     else if (o->reserve_bytes > (1ull << 46))
         snprintf(why, len, "reserve_bytes %llu is more address space than a process has",
                  (unsigned long long)o->reserve_bytes);
@@ -174,6 +189,8 @@ static void as_db_free(as_db *db)
     pthread_mutex_destroy(&db->sync_mu);
     pthread_cond_destroy(&db->sync_cv);
     free(db->wbuf);
+    free(db->dropped);
+    free(db->retired); /* their segments are still in segdir and were closed above */
     free(db);
 }
 
@@ -197,6 +214,7 @@ int as_open(const char *dir, const as_options *opt, as_db **out, char *err, size
     else
         as_options_default(&db->opt);
     snprintf(db->dir, sizeof(db->dir), "%s", dir);
+    as_fault_init(&db->fault);
     char why[512];
     int rc = as_check_options(&db->opt, why, sizeof(why));
     if (rc != AS_OK)
@@ -227,6 +245,13 @@ int as_close(as_db *db)
     as_segment *last = db->last_seg ? as_db_seg(db, db->last_seg) : NULL;
     if (!db->opt.read_only && db->opt.sync_mode != AS_SYNC_NONE && last && !db->failed)
         rc = as_seg_sync(last, db->err, sizeof(db->err));
+    /* A checkpoint of everything, so the next open loads it instead of scanning the log. */
+    if (rc == AS_OK && !db->opt.read_only && last && !db->failed &&
+        (atomic_load(&db->log_bytes_since_ckpt) > 0 || !db->ckpt_end_seg)) {
+        pthread_mutex_lock(&db->write_mu);
+        rc = as_ckpt_write(db, db->err, sizeof(db->err));
+        pthread_mutex_unlock(&db->write_mu);
+    }
     as_db_free(db);
     return rc;
 }
@@ -264,5 +289,11 @@ int as_get_stats(as_db *db, as_stats *st)
     st->index_inserts = ax.num_inserts;
     st->index_expansions = ax.num_expansions;
     st->index_splits = ax.num_splits_sideways + ax.num_splits_down;
+    st->checkpoint_loaded = db->ckpt_loaded;
+    st->checkpoint_rejected = db->ckpt_rejected;
+    st->checkpoints_written = atomic_load(&db->n_checkpoints);
+    st->compactions = atomic_load(&db->n_compactions);
+    st->compact_bytes_written = atomic_load(&db->compact_bytes_written);
+    st->user_bytes_written = atomic_load(&db->user_bytes_written);
     return AS_OK;
 }

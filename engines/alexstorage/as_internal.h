@@ -9,8 +9,10 @@
  *                 group commit, as_sync
  *   as_bulk.c     as_bulk_load: batched sequential pwrites, then one alex_bulk_load
  *   as_read.c     sessions, epochs, get/scan (reads through the mapping, verified)
- * Later layers (compaction, index checkpoints, fault injection) are meant to slot in as new files:
- * see FORMAT.md "Room for later" and the hooks marked LATER below.
+ *   as_fault.c    test-only fault injection (AS_FAULT env): failing pwrite / fdatasync
+ *   as_checkpoint.c index checkpoints: write (atomic replace) and open from one + replay of the tail
+ *   as_compact.c  compaction of sealed segments, segment-drop markers, epoch-based retirement
+ * FORMAT.md has the on-disk side of all of them.
  *
  * Concurrency (see as_read.c / as_write.c):
  *   - db->write_mu serialises writers (put/del/bulk_load/sync/rotation).
@@ -58,6 +60,7 @@
 #define AS_REC_ALIGN 8u
 #define AS_REC_PUT 1u
 #define AS_REC_TOMBSTONE 2u
+#define AS_REC_SEGDROP 3u /* key = id of a segment compaction removed; no value (see as_compact.c) */
 #define AS_SEG_NAME_FMT "seg-%06llu.log"
 #define AS_LOCK_NAME "LOCK"
 
@@ -83,6 +86,28 @@ typedef struct as_rec_header {
     int64_t key;
     uint64_t seq;       /* store-wide, strictly increasing in append order */
 } as_rec_header;
+
+/* Index checkpoint file (as_checkpoint.c): header, num_pairs x {int64 key, uint64 locator} sorted by
+ * key, then end_seg x uint64 live bytes of segments 1..end_seg (AS_CKPT_DROPPED = removed). */
+#define AS_CKPT_NAME "CHECKPOINT"
+#define AS_CKPT_TMP "CHECKPOINT.tmp"
+#define AS_CKPT_MAGIC 0x31504b4353414c41ull /* "ALASCKP1" */
+#define AS_CKPT_HEADER_BYTES 128u
+#define AS_CKPT_DROPPED UINT64_MAX
+typedef struct as_ckpt_header {
+    uint64_t magic;         /* AS_CKPT_MAGIC */
+    uint32_t version;       /* AS_FORMAT_VERSION */
+    uint32_t header_bytes;  /* AS_CKPT_HEADER_BYTES */
+    uint64_t num_pairs;
+    uint64_t first_seg;     /* oldest segment present when written */
+    uint64_t end_seg;       /* log position covered: every record before (end_seg, end_off) */
+    uint64_t end_off;
+    uint64_t seq;           /* last sequence covered */
+    uint64_t body_checksum; /* XXH3-64 of everything after the header */
+    uint64_t reserved[7];   /* zero */
+    uint64_t checksum;      /* XXH3-64 of the 120 bytes before it */
+} as_ckpt_header;
+_Static_assert(sizeof(as_ckpt_header) == AS_CKPT_HEADER_BYTES, "checkpoint header layout");
 
 _Static_assert(sizeof(as_seg_header) == AS_SEG_HEADER_BYTES, "segment header layout");
 _Static_assert(sizeof(as_rec_header) == AS_REC_HEADER_BYTES, "record header layout");
@@ -117,6 +142,18 @@ size_t as_rec_encode(void *dst, int64_t key, uint64_t seq, unsigned flags, const
 enum as_rec_verdict as_rec_check(const void *p, uint64_t avail, int verify_sum);
 const char *as_rec_verdict_name(enum as_rec_verdict v);
 
+/* ---- as_fault.c: test-only fault injection (see AS_FAULT there) ---- */
+enum { AS_FAULT_WRITE = 0, AS_FAULT_SYNC = 1, AS_FAULT__N };
+typedef struct as_fault {
+    int armed;
+    int sticky[AS_FAULT__N];
+    _Atomic int64_t left[AS_FAULT__N]; /* calls until the one that fails */
+    int err;
+} as_fault;
+void as_fault_init(as_fault *f);
+/* 0, or the errno the caller must fail with. */
+int as_fault_hit(as_fault *f, int kind);
+
 /* ---- as_segment.c ---- */
 
 typedef struct as_segment {
@@ -128,6 +165,10 @@ typedef struct as_segment {
     uint64_t mapped_bytes;    /* prefix mapped from the file (writer-only; readers use size) */
     _Atomic uint64_t size;    /* valid bytes (header + complete records); readers never go past it */
     uint64_t chunk_bytes;
+    _Atomic uint64_t live;    /* bytes of records the index points to (compaction's garbage ratio) */
+    as_fault *fault;          /* the store's fault injection (set when the segment joins the table) */
+    int retired;              /* compacted: file gone, mapping kept until no session can use it (writer) */
+    int compact_failed;       /* automatic compaction hit an error here: do not retry it on every write */
 } as_segment;
 
 /* Create a new segment file (O_EXCL), write its header; sync_dir=1 fsyncs file and directory. */
@@ -201,8 +242,26 @@ struct as_db {
     uint64_t records_replayed, records_dropped, bytes_dropped, bytes_salvaged;
     _Atomic uint64_t n_puts, n_dels, n_gets, n_syncs; /* n_gets: of closed sessions (see s->n_gets) */
 
+    as_fault fault;
+
+    /* compaction and checkpoints (as_compact.c, as_checkpoint.c; writer and open only) */
+    uint64_t *dropped;             /* sorted ids of segments compaction removed */
+    size_t ndropped, dropped_cap;
+    struct as_retired *retired;    /* compacted segments still mapped */
+    size_t nretired, retired_cap;
+    int in_maintenance;
+    uint64_t ckpt_end_seg, ckpt_end_off; /* log position of the newest checkpoint (0 = none) */
+    uint64_t ckpt_loaded, ckpt_rejected;
+    _Atomic uint64_t log_bytes_since_ckpt;
+    _Atomic uint64_t n_checkpoints, n_compactions, n_compact_errors, compact_bytes_written, user_bytes_written;
+
     char err[1024];
 };
+
+typedef struct as_retired {
+    as_segment *sg;
+    uint64_t epoch; /* freed once every session's epoch is past this (or idle) */
+} as_retired;
 
 /* Segment by id, or NULL. Lock-free. */
 static inline as_segment *as_db_seg(as_db *db, uint64_t id)
@@ -230,6 +289,43 @@ int as_write_check(as_session *s, size_t len, const void *val);
 
 /* as_recovery.c: scan all segments listed in the directory, build the index. */
 int as_recover(as_db *db);
+/* One record seen by a recovery scan; a scan's records in log order. */
+typedef struct as_rentry {
+    int64_t key;
+    uint64_t seq;
+    uint64_t loc;
+    uint32_t bytes; /* record bytes incl. padding */
+    uint32_t flags;
+} as_rentry;
+typedef struct as_rscan {
+    as_rentry *e;
+    size_t n, cap;
+    uint64_t max_seq;
+} as_rscan;
+/* Open segment id (header checked; a torn header of the last one redone); *out NULL if dropped. */
+int as_rec_open_segment(as_db *db, uint64_t id, uint64_t first_id, int is_last, as_segment **out, char *note,
+                        size_t notelen);
+/* Read records of sg from offset `from` into sc (segment-drop markers go to db->dropped). */
+int as_rec_scan_segment(as_db *db, as_segment *sg, uint64_t from, int is_last, as_rscan *sc, char *note,
+                        size_t notelen);
+
+/* Every id 1..newest exists or was dropped by compaction; else AS_ECORRUPT naming the missing file. */
+int as_rec_check_ids(as_db *db, const uint64_t *ids, size_t n);
+
+/* as_checkpoint.c */
+int as_ckpt_write(as_db *db, char *err, size_t errlen); /* under write_mu */
+/* AS_OK, AS_NOTFOUND (no usable checkpoint: why says why; the caller resets and scans), or an error. */
+int as_ckpt_recover(as_db *db, const uint64_t *ids, size_t n, char *why, size_t whylen, char *note,
+                    size_t notelen);
+
+/* as_compact.c */
+int as_db_is_dropped(const as_db *db, uint64_t id);
+int as_db_mark_dropped(as_db *db, uint64_t id);
+int as_compact_segment(as_db *db, as_session *s, uint64_t id); /* under write_mu */
+void as_compact_maybe(as_db *db, as_session *s, uint64_t id);  /* under write_mu, after a write */
+void as_reclaim(as_db *db, const as_session *self);            /* under write_mu */
+/* as_db.c: take a segment out of the table (after reclaim) */
+void as_db_seg_remove(as_db *db, uint64_t id);
 
 /* as_read.c: publish the session's epoch at the start of a call. */
 static inline void as_sess_enter(as_session *s)

@@ -9,21 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* One record seen by the scan. */
-typedef struct as_rentry {
-    int64_t key;
-    uint64_t seq;
-    uint64_t loc;
-    uint32_t bytes; /* record bytes incl. padding */
-    uint32_t flags;
-} as_rentry;
-
-typedef struct as_rscan {
-    as_rentry *e;
-    size_t n, cap;
-    uint64_t max_seq;
-} as_rscan;
-
 static int as_cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -73,6 +58,12 @@ static int as_list_segments(as_db *db, uint64_t **ids, size_t *n)
 
 static int as_rscan_add(as_db *db, as_rscan *sc, const as_rec_header *h, uint64_t loc)
 {
+    if (h->seq > sc->max_seq)
+        sc->max_seq = h->seq;
+    if (h->flags == AS_REC_SEGDROP) /* not a key: the id of a segment compaction removed */
+        return h->key > 0 && as_db_mark_dropped(db, (uint64_t)h->key) != AS_OK
+                   ? as_db_seterr(db, AS_ENOMEM, "out of memory scanning %s", db->dir)
+                   : AS_OK;
     if (sc->n == sc->cap) {
         size_t cap = sc->cap ? 2 * sc->cap : 1 << 16;
         as_rentry *p = realloc(sc->e, cap * sizeof(*p));
@@ -99,9 +90,10 @@ static uint64_t as_next_valid(const as_segment *sg, uint64_t off, uint64_t size)
 
 /* Walk one segment's records. A bad record with nothing valid after it in the last segment is a
  * torn tail (cut); anywhere else it is corruption (or skipped with opt.salvage). */
-static int as_scan_segment(as_db *db, as_segment *sg, int is_last, as_rscan *sc, char *note, size_t notelen)
+int as_rec_scan_segment(as_db *db, as_segment *sg, uint64_t from, int is_last, as_rscan *sc, char *note,
+                        size_t notelen)
 {
-    uint64_t size = atomic_load(&sg->size), off = AS_SEG_HEADER_BYTES;
+    uint64_t size = atomic_load(&sg->size), off = from;
     while (off < size) {
         enum as_rec_verdict v = as_rec_check(sg->base + off, size - off, 1);
         if (v == AS_REC_OK) {
@@ -193,6 +185,13 @@ static int as_sort_entries(as_rscan *sc)
 /* Newest sequence per key wins; tombstones remove; then one bulk load. */
 static int as_build_index(as_db *db, as_rscan *sc)
 {
+    if (db->ndropped) { /* records of a dropped segment still on disk are copies or garbage */
+        size_t k = 0;
+        for (size_t i = 0; i < sc->n; i++)
+            if (!as_db_is_dropped(db, as_loc_seg(sc->e[i].loc)))
+                sc->e[k++] = sc->e[i];
+        sc->n = k;
+    }
     if (as_sort_entries(sc) != AS_OK)
         return as_db_seterr(db, AS_ENOMEM, "out of memory sorting %zu records of %s", sc->n, db->dir);
     int64_t *keys = malloc((sc->n ? sc->n : 1) * sizeof(*keys));
@@ -213,6 +212,7 @@ static int as_build_index(as_db *db, as_rscan *sc)
             keys[n] = sc->e[best].key;
             locs[n++] = sc->e[best].loc;
             live += sc->e[best].bytes;
+            atomic_fetch_add(&as_db_seg(db, as_loc_seg(sc->e[best].loc))->live, sc->e[best].bytes);
         }
         i = j;
     }
@@ -246,8 +246,8 @@ static int as_redo_torn_header(as_db *db, as_segment **sgp, uint64_t id, uint64_
 }
 
 /* Open segment `id` and check its header; first_id is the oldest segment present in the directory. */
-static int as_open_segment(as_db *db, uint64_t id, uint64_t first_id, int is_last, as_segment **out, char *note,
-                           size_t notelen)
+int as_rec_open_segment(as_db *db, uint64_t id, uint64_t first_id, int is_last, as_segment **out, char *note,
+                        size_t notelen)
 {
     int writable = is_last && !db->opt.read_only;
     uint64_t reserve = writable ? as_db_reserve_bytes(db) : 0;
@@ -266,25 +266,67 @@ static int as_open_segment(as_db *db, uint64_t id, uint64_t first_id, int is_las
     const as_seg_header *h = (const as_seg_header *)sg->base;
     if (as_seg_header_check(h, id, why, sizeof(why)) != AS_OK)
         return as_db_seterr(db, AS_ECORRUPT, "%s offset 0: %s", sg->path, why);
-    if (first_id > h->oldest_seg) /* LATER (compaction): first_id < oldest_seg = leftovers to delete */
-        return as_db_seterr(db, AS_ECORRUPT, "%s: missing segment " AS_SEG_NAME_FMT " (the header of %s says the "
-                            "store starts at segment %llu, but the oldest file is " AS_SEG_NAME_FMT ")", db->dir,
-                            (unsigned long long)h->oldest_seg, strrchr(sg->path, '/') + 1,
-                            (unsigned long long)h->oldest_seg, (unsigned long long)first_id);
+    /* Missing segments (h->oldest_seg says where the store started) are checked once the whole log is
+     * read, by as_rec_check_ids: compaction may legitimately have removed any of them. */
     return AS_OK;
 }
 
-static int as_check_sequence(as_db *db, const uint64_t *ids, size_t n)
+/* Every id from 1 to the newest must exist or have been dropped by compaction (a segment-drop marker
+ * in the log, or the checkpoint's table): anything else was lost. */
+int as_rec_check_ids(as_db *db, const uint64_t *ids, size_t n)
 {
-    for (size_t i = 1; i < n; i++)
-        if (ids[i] != ids[i - 1] + 1)
-            return as_db_seterr(db, AS_ECORRUPT, "%s: missing segment " AS_SEG_NAME_FMT " (found "
-                                AS_SEG_NAME_FMT " and then " AS_SEG_NAME_FMT ")", db->dir,
-                                (unsigned long long)(ids[i - 1] + 1), (unsigned long long)ids[i - 1],
-                                (unsigned long long)ids[i]);
-    if (n && ids[n - 1] > AS_LOC_MAX_SEG)
-        return as_db_seterr(db, AS_ECORRUPT, "%s: segment id %llu is beyond the largest (%llu)", db->dir,
-                            (unsigned long long)ids[n - 1], (unsigned long long)AS_LOC_MAX_SEG);
+    size_t j = 0;
+    for (uint64_t id = 1; n && id <= ids[n - 1]; id++) {
+        if (j < n && ids[j] == id) {
+            j++;
+            continue;
+        }
+        if (!as_db_is_dropped(db, id))
+            return as_db_seterr(db, AS_ECORRUPT, "%s: missing segment " AS_SEG_NAME_FMT " (no compaction removed "
+                                "it; the newest is " AS_SEG_NAME_FMT ")", db->dir, (unsigned long long)id,
+                                (unsigned long long)ids[n - 1]);
+    }
+    return AS_OK;
+}
+
+/* Segments compaction dropped whose file survived a crash before the unlink: forget them (writable
+ * opens finish the removal). */
+static void as_drop_leftovers(as_db *db)
+{
+    for (size_t i = 0; i < db->ndropped; i++) {
+        as_segment *sg = as_db_seg(db, db->dropped[i]);
+        if (!sg)
+            continue;
+        atomic_fetch_sub(&db->disk_bytes, atomic_load(&sg->size));
+        as_db_seg_remove(db, sg->id);
+        if (!db->opt.read_only)
+            unlinkat(db->dirfd, strrchr(sg->path, '/') + 1, 0);
+        as_seg_close(sg);
+    }
+}
+
+/* Undo a checkpoint load that turned out unusable, before the full scan. */
+static int as_recover_reset(as_db *db)
+{
+    for (uint32_t hi = 0; hi < AS_SEGDIR_SIZE; hi++) {
+        _Atomic(as_segment *) *leaf = db->segdir[hi];
+        if (!leaf)
+            continue;
+        for (uint32_t lo = 0; lo < AS_SEGDIR_SIZE; lo++)
+            as_seg_close(leaf[lo]);
+        free(leaf);
+        db->segdir[hi] = NULL;
+    }
+    atomic_store(&db->num_segments, 0);
+    atomic_store(&db->disk_bytes, 0);
+    atomic_store(&db->live_bytes, 0);
+    db->ndropped = 0;
+    db->seq = 0;
+    db->records_replayed = 0;
+    alex_destroy(db->index);
+    db->index = NULL;
+    if (alex_create(&db->index, NULL) != ALEX_OK)
+        return as_db_seterr(db, AS_ENOMEM, "open %s: cannot create the index", db->dir);
     return AS_OK;
 }
 
@@ -293,7 +335,7 @@ static int as_scan_all(as_db *db, const uint64_t *ids, size_t n, as_rscan *sc, c
     for (size_t i = 0; i < n; i++) {
         as_segment *sg = NULL;
         int is_last = i + 1 == n;
-        int rc = as_open_segment(db, ids[i], ids[0], is_last, &sg, note, notelen);
+        int rc = as_rec_open_segment(db, ids[i], ids[0], is_last, &sg, note, notelen);
         if (rc == AS_OK && sg)
             rc = as_db_seg_put(db, sg) == AS_OK ? AS_OK : as_db_seterr(db, AS_ENOMEM, "out of memory");
         if (rc != AS_OK) {
@@ -303,7 +345,7 @@ static int as_scan_all(as_db *db, const uint64_t *ids, size_t n, as_rscan *sc, c
         }
         if (!sg)
             continue;
-        rc = as_scan_segment(db, sg, is_last, sc, note, notelen);
+        rc = as_rec_scan_segment(db, sg, AS_SEG_HEADER_BYTES, is_last, sc, note, notelen);
         if (rc != AS_OK)
             return rc;
         atomic_fetch_add(&db->disk_bytes, atomic_load(&sg->size));
@@ -318,19 +360,37 @@ int as_recover(as_db *db)
     int rc = as_list_segments(db, &ids, &n);
     if (rc != AS_OK)
         return rc;
-    rc = as_check_sequence(db, ids, n);
+    if (n && ids[n - 1] > AS_LOC_MAX_SEG)
+        rc = as_db_seterr(db, AS_ECORRUPT, "%s: segment id %llu is beyond the largest (%llu)", db->dir,
+                          (unsigned long long)ids[n - 1], (unsigned long long)AS_LOC_MAX_SEG);
     as_rscan sc = {0};
-    char note[700] = "";
-    if (rc == AS_OK)
-        rc = as_scan_all(db, ids, n, &sc, note, sizeof(note));
+    char note[700] = "", why[400] = "";
+    int from_ckpt = 0;
     if (rc == AS_OK) {
-        db->seq = sc.max_seq;
-        atomic_store(&db->appended_seq, sc.max_seq);
-        db->synced_seq = sc.max_seq;
-        db->records_replayed = sc.n;
-        db->first_seg = n ? ids[0] : 0;
-        db->last_seg = n ? ids[n - 1] : 0;
-        rc = as_build_index(db, &sc);
+        rc = as_ckpt_recover(db, ids, n, why, sizeof(why), note, sizeof(note));
+        from_ckpt = rc == AS_OK;
+    }
+    if (rc == AS_NOTFOUND) {
+        rc = as_recover_reset(db);
+        if (rc == AS_OK)
+            rc = as_scan_all(db, ids, n, &sc, note, sizeof(note));
+        if (rc == AS_OK) {
+            db->seq = sc.max_seq;
+            db->records_replayed = sc.n;
+            rc = as_build_index(db, &sc);
+        }
+    }
+    if (rc == AS_OK) {
+        atomic_store(&db->appended_seq, db->seq);
+        db->synced_seq = db->seq;
+        atomic_store(&db->last_seg, n ? ids[n - 1] : 0);
+        as_drop_leftovers(db);
+        rc = as_rec_check_ids(db, ids, n);
+        db->first_seg = 0;
+        for (size_t i = 0; i < n && !db->first_seg; i++)
+            if (as_db_seg(db, ids[i]))
+                db->first_seg = ids[i];
+        atomic_store(&db->log_bytes_since_ckpt, from_ckpt ? 0 : atomic_load(&db->disk_bytes));
     }
     if (rc == AS_OK && n == 0 && !db->opt.read_only) {
         as_segment *sg;
@@ -347,8 +407,14 @@ int as_recover(as_db *db)
         }
     }
     if (rc == AS_OK)
-        as_db_seterr(db, AS_OK, "opened %s: %zu segments, %zu records replayed, %zu keys%s%s", db->dir, n, sc.n,
-                     alex_size(db->index), note[0] ? "; " : "", note);
+        as_db_seterr(db, AS_OK, "opened %s: %zu segments, %s, %llu records replayed, %zu keys%s%s", db->dir, n,
+                     from_ckpt ? "from the index checkpoint" : db->ckpt_rejected ? "full scan (checkpoint rejected: "
+                     "see below)" : "full scan", (unsigned long long)db->records_replayed, alex_size(db->index),
+                     note[0] ? "; " : "", note);
+    if (rc == AS_OK && db->ckpt_rejected) {
+        size_t len = strlen(db->err);
+        snprintf(db->err + len, sizeof(db->err) - len, "; checkpoint %s/%s rejected: %s", db->dir, AS_CKPT_NAME, why);
+    }
     free(sc.e);
     free(ids);
     return rc;

@@ -166,7 +166,8 @@ int as_seg_write(as_segment *sg, uint64_t off, const void *buf, size_t len, int 
     const unsigned char *p = buf;
     size_t done = 0;
     while (done < len) {
-        ssize_t n = pwrite(sg->fd, p + done, len - done, (off_t)(off + done));
+        int fe = as_fault_hit(sg->fault, AS_FAULT_WRITE);
+        ssize_t n = fe ? (errno = fe, -1) : pwrite(sg->fd, p + done, len - done, (off_t)(off + done));
         if (n > 0) {
             done += (size_t)n;
             continue;
@@ -188,8 +189,9 @@ int as_seg_write(as_segment *sg, uint64_t off, const void *buf, size_t len, int 
 
 int as_seg_sync(as_segment *sg, char *err, size_t errlen)
 {
-    if (fdatasync(sg->fd) != 0) {
-        int e = errno;
+    int fe = as_fault_hit(sg->fault, AS_FAULT_SYNC);
+    if (fe || fdatasync(sg->fd) != 0) {
+        int e = fe ? fe : errno;
         snprintf(err, errlen, "fdatasync %s: %s", sg->path, strerror(e));
         return as_errno_status(e);
     }

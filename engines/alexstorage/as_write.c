@@ -128,6 +128,40 @@ static uint64_t as_loc_bytes(as_db *db, uint64_t loc)
     return as_rec_bytes(h->value_len);
 }
 
+/* Per-segment live bytes after a write: the new record at `loc` (a put's `bytes` count as live, a
+ * tombstone's do not), the version it replaced at `old` (0 = none) became garbage. Under write_mu. */
+static void as_account(as_db *db, uint64_t loc, uint64_t bytes, uint64_t old)
+{
+    as_segment *sg = as_db_seg(db, as_loc_seg(loc));
+    const as_rec_header *h = (const void *)(sg->base + as_loc_off(loc));
+    if (h->flags == AS_REC_PUT)
+        atomic_fetch_add_explicit(&sg->live, bytes, memory_order_relaxed);
+    if (old) {
+        uint64_t ob = as_loc_bytes(db, old);
+        atomic_fetch_sub_explicit(&as_db_seg(db, as_loc_seg(old))->live, ob, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&db->live_bytes, ob, memory_order_relaxed);
+    }
+    atomic_fetch_add_explicit(&db->user_bytes_written, as_rec_bytes(h->value_len), memory_order_relaxed);
+    atomic_fetch_add_explicit(&db->log_bytes_since_ckpt, as_rec_bytes(h->value_len), memory_order_relaxed);
+}
+
+/* Background duties run inline by the writer: compact the segment that just gained garbage if it
+ * crossed the threshold, checkpoint the index if the log grew enough. Failures there do not fail the
+ * write that triggered them (the data is safe either way); they show in the stats. Under write_mu. */
+static void as_maintain(as_db *db, as_session *s, uint64_t old)
+{
+    if (old)
+        as_compact_maybe(db, s, as_loc_seg(old));
+    uint64_t every = db->opt.checkpoint_bytes;
+    if (every && !db->in_maintenance && atomic_load(&db->log_bytes_since_ckpt) >= every && !atomic_load(&db->failed)) {
+        char err[512];
+        db->in_maintenance = 1;
+        if (as_ckpt_write(db, err, sizeof(err)) != AS_OK)
+            atomic_fetch_add(&db->n_compact_errors, 1);
+        db->in_maintenance = 0;
+    }
+}
+
 /* Leader/follower group commit: the first waiter fdatasyncs for everyone appended so far. */
 static int as_group_commit(as_db *db, as_session *s, uint64_t seq)
 {
@@ -214,10 +248,10 @@ int as_put(as_session *s, int64_t key, const void *val, size_t len)
     uint64_t seq = db->seq;
     if (rc == AS_OK) {
         atomic_fetch_add_explicit(&db->live_bytes, as_rec_bytes(len), memory_order_relaxed);
-        if (existed)
-            atomic_fetch_sub_explicit(&db->live_bytes, as_loc_bytes(db, old), memory_order_relaxed);
+        as_account(db, loc, as_rec_bytes(len), existed ? old : 0);
         atomic_fetch_add_explicit(&db->n_puts, 1, memory_order_relaxed);
         atomic_store_explicit(&db->appended_seq, seq, memory_order_release);
+        as_maintain(db, s, existed ? old : 0);
     }
     pthread_mutex_unlock(&db->write_mu);
     return rc == AS_OK ? as_write_done(s, seq) : rc;
@@ -250,9 +284,10 @@ int as_del(as_session *s, int64_t key)
                                 (long long)key, arc);
     }
     if (rc == AS_OK) {
-        atomic_fetch_sub_explicit(&db->live_bytes, as_loc_bytes(db, old), memory_order_relaxed);
+        as_account(db, loc, AS_REC_HEADER_BYTES, old);
         atomic_fetch_add_explicit(&db->n_dels, 1, memory_order_relaxed);
         atomic_store_explicit(&db->appended_seq, seq, memory_order_release);
+        as_maintain(db, s, old);
     }
     pthread_mutex_unlock(&db->write_mu);
     return rc == AS_OK ? as_write_done(s, seq) : rc;
@@ -273,7 +308,8 @@ int as_sync(as_session *s)
     uint64_t last = atomic_load(&db->last_seg);
     uint64_t from = db->unsynced_seg && db->unsynced_seg >= db->first_seg ? db->unsynced_seg : db->first_seg;
     for (uint64_t id = from; id <= last && rc == AS_OK; id++)
-        rc = as_seg_sync(as_db_seg(db, id), s->err, sizeof(s->err));
+        if (as_db_seg(db, id) && !as_db_seg(db, id)->retired) /* compaction leaves gaps */
+            rc = as_seg_sync(as_db_seg(db, id), s->err, sizeof(s->err));
     if (rc == AS_OK) {
         db->unsynced_seg = last;
         atomic_fetch_add_explicit(&db->n_syncs, 1, memory_order_relaxed);

@@ -1,0 +1,319 @@
+/* as_compact.c - compaction: move a sealed segment's live records to the log head, repoint, retire it safely. */
+#include "as_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define AS_REPOINT_BATCH 4096 /* index repoints per hold of the reader locks */
+
+typedef struct as_move {
+    int64_t key;
+    uint64_t from, to;
+} as_move;
+
+/* ---- the dropped-segment set (sorted ids; writer and open only) ---- */
+
+int as_db_is_dropped(const as_db *db, uint64_t id)
+{
+    size_t lo = 0, hi = db->ndropped;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (db->dropped[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < db->ndropped && db->dropped[lo] == id;
+}
+
+int as_db_mark_dropped(as_db *db, uint64_t id)
+{
+    if (as_db_is_dropped(db, id))
+        return AS_OK;
+    if (db->ndropped == db->dropped_cap) {
+        size_t cap = db->dropped_cap ? 2 * db->dropped_cap : 64;
+        uint64_t *p = realloc(db->dropped, cap * sizeof(*p));
+        if (!p)
+            return AS_ENOMEM;
+        db->dropped = p;
+        db->dropped_cap = cap;
+    }
+    size_t i = db->ndropped;
+    while (i > 0 && db->dropped[i - 1] > id) {
+        db->dropped[i] = db->dropped[i - 1];
+        i--;
+    }
+    db->dropped[i] = id;
+    db->ndropped++;
+    return AS_OK;
+}
+
+/* ---- retiring: a segment leaves only when no session can hold a pointer into it ---- */
+
+/* Free retired segments whose retire epoch every session has passed. `self` (may be NULL) is the
+ * session doing the maintenance: it is inside a call, so it holds no older pointer. */
+void as_reclaim(as_db *db, const as_session *self)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < db->nretired; i++) {
+        as_retired r = db->retired[i];
+        int safe = 1;
+        pthread_mutex_lock(&db->sess_mu);
+        for (as_session *s = db->sessions; s && safe; s = s->next) {
+            uint64_t e = atomic_load_explicit(&s->epoch, memory_order_acquire);
+            if (s != self && e != 0 && e < r.epoch)
+                safe = 0;
+        }
+        pthread_mutex_unlock(&db->sess_mu);
+        if (!safe) {
+            db->retired[keep++] = r;
+            continue;
+        }
+        as_db_seg_remove(db, r.sg->id);
+        as_seg_close(r.sg);
+    }
+    db->nretired = keep;
+}
+
+static int as_retire(as_db *db, as_segment *sg)
+{
+    if (db->nretired == db->retired_cap) {
+        size_t cap = db->retired_cap ? 2 * db->retired_cap : 16;
+        as_retired *p = realloc(db->retired, cap * sizeof(*p));
+        if (!p)
+            return AS_ENOMEM;
+        db->retired = p;
+        db->retired_cap = cap;
+    }
+    sg->retired = 1;
+    /* Every lookup from here on sees the repointed index; a session whose current call began before
+     * this epoch may still hold a pointer into sg. */
+    uint64_t e = atomic_fetch_add(&db->epoch, 1) + 1;
+    db->retired[db->nretired++] = (as_retired){sg, e};
+    return AS_OK;
+}
+
+/* ---- copying ---- */
+
+/* Append an already-encoded record (bytes verified) at the log head. Under write_mu. */
+static int as_copy_record(as_db *db, as_session *s, const void *rec, uint64_t bytes, uint64_t *loc)
+{
+    as_segment *sg = as_db_seg(db, atomic_load(&db->last_seg));
+    uint64_t size = atomic_load(&sg->size);
+    if (size > AS_SEG_HEADER_BYTES && size + bytes > db->opt.segment_bytes) {
+        int rc = as_rotate(db, s);
+        if (rc != AS_OK)
+            return rc;
+        sg = as_db_seg(db, atomic_load(&db->last_seg));
+        size = atomic_load(&sg->size);
+    }
+    int rc = as_seg_map_to(sg, size + bytes, s->err, sizeof(s->err));
+    int stuck = 0;
+    if (rc == AS_OK)
+        rc = as_seg_write(sg, size, rec, bytes, &stuck, s->err, sizeof(s->err));
+    if (rc != AS_OK) {
+        if (stuck)
+            atomic_store(&db->failed, rc);
+        return rc;
+    }
+    atomic_store_explicit(&sg->size, size + bytes, memory_order_release);
+    atomic_fetch_add(&db->disk_bytes, bytes);
+    atomic_fetch_add(&db->compact_bytes_written, bytes);
+    atomic_fetch_add(&db->log_bytes_since_ckpt, bytes);
+    *loc = as_loc_make(sg->id, size);
+    return AS_OK;
+}
+
+/* fdatasync every segment from `from` to the head (the copies), so the victim's data is durable in its
+ * new place before the victim file goes. */
+static int as_sync_from(as_db *db, as_session *s, uint64_t from)
+{
+    uint64_t last = atomic_load(&db->last_seg);
+    for (uint64_t id = from; id <= last; id++) {
+        as_segment *sg = as_db_seg(db, id);
+        if (!sg || sg->retired)
+            continue;
+        int rc = as_seg_sync(sg, s->err, sizeof(s->err));
+        if (rc != AS_OK) {
+            atomic_store(&db->failed, rc);
+            return rc;
+        }
+    }
+    return AS_OK;
+}
+
+static int as_oldest_live_seg(as_db *db, uint64_t *id)
+{
+    uint64_t last = atomic_load(&db->last_seg);
+    for (uint64_t i = db->first_seg; i <= last; i++) {
+        as_segment *sg = as_db_seg(db, i);
+        if (sg && !sg->retired) {
+            *id = i;
+            return AS_OK;
+        }
+    }
+    return AS_NOTFOUND;
+}
+
+static void as_repoint(as_db *db, as_move *mv, size_t n)
+{
+    for (size_t i = 0; i < n; i += AS_REPOINT_BATCH) {
+        size_t end = i + AS_REPOINT_BATCH < n ? i + AS_REPOINT_BATCH : n;
+        as_db_lock_all(db);
+        for (size_t j = i; j < end; j++) {
+            uint64_t cur;
+            /* only if it still points at the old place (nothing else writes under write_mu, but be exact) */
+            if (alex_find(db->index, mv[j].key, &cur) == ALEX_OK && cur == mv[j].from)
+                alex_upsert(db->index, mv[j].key, mv[j].to, NULL, NULL);
+        }
+        as_db_unlock_all(db);
+    }
+}
+
+/* Compact one sealed segment. Under write_mu. */
+int as_compact_segment(as_db *db, as_session *s, uint64_t id)
+{
+    as_segment *v = as_db_seg(db, id);
+    if (!v || v->retired || id >= atomic_load(&db->last_seg))
+        return AS_OK;
+    uint64_t oldest = 0;
+    as_oldest_live_seg(db, &oldest);
+    int is_oldest = oldest == id;
+    uint64_t size = atomic_load(&v->size), first_out = atomic_load(&db->last_seg);
+    as_move *mv = NULL;
+    size_t n = 0, cap = 0;
+    int rc = AS_OK;
+    uint64_t moved_live = 0;
+    for (uint64_t off = AS_SEG_HEADER_BYTES; off < size && rc == AS_OK;) {
+        const as_rec_header *h = (const void *)(v->base + off);
+        enum as_rec_verdict vd = as_rec_check(h, size - off, 1);
+        if (vd != AS_REC_OK) {
+            rc = as_sess_seterr(s, AS_ECORRUPT, "compaction of %s stopped at offset %llu: %s", v->path,
+                                (unsigned long long)off, as_rec_verdict_name(vd));
+            break;
+        }
+        uint64_t bytes = as_rec_bytes(h->value_len), here = as_loc_make(id, off), cur = 0;
+        int indexed = 0;
+        if (h->flags != AS_REC_SEGDROP) {
+            pthread_mutex_lock(&s->lock);
+            indexed = alex_find(db->index, h->key, &cur) == ALEX_OK;
+            pthread_mutex_unlock(&s->lock);
+        }
+        /* A tombstone must stay while an older put of its key may still be read: one in an older segment
+         * (full scan) or one the newest checkpoint still lists (checkpoint + replay). */
+        int covered = id < db->ckpt_end_seg || (id == db->ckpt_end_seg && off < db->ckpt_end_off);
+        int keep = h->flags == AS_REC_PUT ? indexed && cur == here
+                 : h->flags == AS_REC_TOMBSTONE ? !indexed && (!is_oldest || !covered)
+                 : 1; /* segment-drop markers stay */
+        if (keep) {
+            uint64_t to;
+            rc = as_copy_record(db, s, h, bytes, &to);
+            if (rc == AS_OK && h->flags == AS_REC_PUT) {
+                if (n == cap) {
+                    cap = cap ? 2 * cap : 1024;
+                    as_move *p = realloc(mv, cap * sizeof(*p));
+                    if (!p) {
+                        rc = as_sess_seterr(s, AS_ENOMEM, "out of memory compacting %s", v->path);
+                        break;
+                    }
+                    mv = p;
+                }
+                mv[n++] = (as_move){h->key, here, to};
+                atomic_fetch_add(&as_db_seg(db, as_loc_seg(to))->live, bytes);
+                moved_live += bytes;
+            }
+        }
+        off += bytes;
+    }
+    if (rc == AS_OK)
+        rc = as_sync_from(db, s, first_out);
+    if (rc != AS_OK) {
+        free(mv); /* copies stay in the log as harmless duplicates (same seq); the victim is untouched */
+        return rc;
+    }
+    as_repoint(db, mv, n);
+    free(mv);
+    /* Record the drop in the log before the file goes, so recovery knows the gap is intended. */
+    unsigned char marker[AS_REC_HEADER_BYTES];
+    as_rec_encode(marker, (int64_t)id, db->seq + 1, AS_REC_SEGDROP, NULL, 0);
+    uint64_t mloc;
+    rc = as_copy_record(db, s, marker, sizeof(marker), &mloc);
+    if (rc == AS_OK)
+        rc = as_sync_from(db, s, as_loc_seg(mloc));
+    if (rc != AS_OK)
+        return rc;
+    db->seq++;
+    atomic_store_explicit(&db->appended_seq, db->seq, memory_order_release);
+    const char *name = strrchr(v->path, '/') + 1;
+    if (unlinkat(db->dirfd, name, 0) != 0 && errno != ENOENT)
+        return as_sess_seterr(s, AS_EIO, "remove compacted segment %s: %s", v->path, strerror(errno));
+    if (fsync(db->dirfd) != 0)
+        return as_sess_seterr(s, AS_EIO, "fsync directory %s: %s", db->dir, strerror(errno));
+    atomic_fetch_sub(&db->disk_bytes, size);
+    atomic_fetch_sub(&v->live, moved_live);
+    if (as_db_mark_dropped(db, id) != AS_OK || as_retire(db, v) != AS_OK)
+        return as_sess_seterr(s, AS_ENOMEM, "out of memory retiring %s", v->path);
+    atomic_fetch_add(&db->n_compactions, 1);
+    as_reclaim(db, s);
+    return AS_OK;
+}
+
+/* Garbage share of a sealed segment (0 for the head or a retired one). */
+static double as_garbage_ratio(as_db *db, as_segment *sg)
+{
+    if (!sg || sg->retired || sg->id >= atomic_load(&db->last_seg))
+        return 0.0;
+    uint64_t size = atomic_load(&sg->size), live = atomic_load(&sg->live);
+    if (size <= AS_SEG_HEADER_BYTES)
+        return 1.0;
+    uint64_t data = size - AS_SEG_HEADER_BYTES;
+    return live >= data ? 0.0 : (double)(data - live) / (double)data;
+}
+
+/* After a write made segment `id` hold more garbage: compact it when it crossed the threshold.
+ * Under write_mu. A failure is kept in s->err but does not fail the write that triggered it. */
+void as_compact_maybe(as_db *db, as_session *s, uint64_t id)
+{
+    double t = db->opt.compact_garbage_ratio;
+    if (t <= 0.0 || db->in_maintenance || atomic_load(&db->failed))
+        return;
+    as_segment *sg = as_db_seg(db, id);
+    if (!sg || sg->compact_failed || as_garbage_ratio(db, sg) < t)
+        return;
+    db->in_maintenance = 1;
+    char keep[sizeof(s->err)];
+    memcpy(keep, s->err, sizeof(keep));
+    if (as_compact_segment(db, s, id) != AS_OK) {
+        sg->compact_failed = 1; /* as_compact() still tries it and reports the error */
+        atomic_fetch_add(&db->n_compact_errors, 1);
+    }
+    memcpy(s->err, keep, sizeof(keep));
+    db->in_maintenance = 0;
+}
+
+int as_compact(as_session *s)
+{
+    as_db *db = s->db;
+    as_sess_enter(s);
+    if (db->opt.read_only)
+        return as_sess_seterr(s, AS_ERDONLY, "%s is open read-only", db->dir);
+    int f = atomic_load(&db->failed);
+    if (f)
+        return as_sess_seterr(s, f, "%s: an earlier write or sync failed; reopen the store", db->dir);
+    pthread_mutex_lock(&db->write_mu);
+    db->in_maintenance = 1;
+    int rc = AS_OK;
+    uint64_t last = atomic_load(&db->last_seg);
+    for (uint64_t id = db->first_seg; id < last && rc == AS_OK; id++) {
+        as_segment *sg = as_db_seg(db, id);
+        if (sg && !sg->retired && as_garbage_ratio(db, sg) > 0.0)
+            rc = as_compact_segment(db, s, id);
+    }
+    as_reclaim(db, s);
+    db->in_maintenance = 0;
+    pthread_mutex_unlock(&db->write_mu);
+    return rc;
+}
