@@ -2,8 +2,11 @@
 # Reproduces the prototype's 1M comparison (read + mixed, 6 engines, 3 reps; mixed under fsync) and reports.
 # usage: harness/bench-1m.sh KVBENCH            (make bench-1m)
 # Quick run: BENCH_N=100000 BENCH_REPS=1 BENCH_SYNC_OPS=2000 harness/bench-1m.sh build/kvbench
-# Budget at the defaults on 2 cores: about 15-20 min (load of 1M keys per run dominates; the sync
-# mixed runs are fsync-bound, about 2 ms per write on the reference VM, hence the smaller op count).
+# Budget: 36 + 12 runs, each loading 1M keys in a fresh process; the loads dominate. Measured on the
+# shared 2-core reference VM (2026-11-26, load average 3-8 from other jobs): 43 min, of which the
+# SQLite loads (~130 us/key, ~2.3 min per run, 9 runs) were ~21 min; without SQLite about 20 min.
+# The sync mixed runs are fsync-bound (~2 ms per write here), hence the smaller op count.
+# Faster: BENCH_REPS=2, or BENCH_ENGINES / BENCH_SYNC_ENGINES without sqlite.
 # Exit: 0 ok; non-zero when kvbench fails, a run is invalid, or the analysis fails.
 set -euo pipefail
 

@@ -11,11 +11,17 @@ size_t alex__dn_bytes(int cap)
     return sizeof(alex_data_node) + (size_t)cap * 16u + (size_t)((cap + 63) / 64) * 8u;
 }
 
-static void alex_dn_free_arrays(alex_data_node *d)
+static void alex_dn_free1(alex_index *ix, void *p)
 {
-    free(d->keys);
-    free(d->payloads);
-    free(d->bitmap);
+    if (p != NULL && !alex__arena_release(ix, p))
+        free(p);
+}
+
+static void alex_dn_free_arrays(alex_index *ix, alex_data_node *d)
+{
+    alex_dn_free1(ix, d->keys);
+    alex_dn_free1(ix, d->payloads);
+    alex_dn_free1(ix, d->bitmap);
     d->keys = NULL;
     d->payloads = NULL;
     d->bitmap = NULL;
@@ -23,16 +29,24 @@ static void alex_dn_free_arrays(alex_data_node *d)
 
 /* Allocate arrays of `cap` slots, place the sorted keys model-based (pos = max(pred, last + 1),
  * packed at the end when the remaining slots run out) and fill the gaps. 0 or ALEX_ENOMEM. */
-static int alex_dn_fill(alex_data_node *d, const int64_t *keys, const uint64_t *pays, size_t n,
+static int alex_dn_fill(alex_index *ix, alex_data_node *d, const int64_t *keys, const uint64_t *pays, size_t n,
                         int cap, const alex_lm *m)
 {
-    int64_t *k = malloc((size_t)cap * sizeof(int64_t));
-    uint64_t *p = malloc((size_t)cap * sizeof(uint64_t));
-    uint64_t *bm = calloc((size_t)(cap + 63) / 64, sizeof(uint64_t));
+    /* during a bulk load the arrays come from the huge-page arena (alex_arena.c) */
+    size_t words = (size_t)(cap + 63) / 64;
+    int64_t *k = alex__arena_alloc(ix, (size_t)cap * sizeof(int64_t));
+    uint64_t *p = alex__arena_alloc(ix, (size_t)cap * sizeof(uint64_t));
+    uint64_t *bm = alex__arena_alloc(ix, words * sizeof(uint64_t));
+    if (k == NULL)
+        k = malloc((size_t)cap * sizeof(int64_t));
+    if (p == NULL)
+        p = malloc((size_t)cap * sizeof(uint64_t));
+    if (bm == NULL)
+        bm = calloc(words, sizeof(uint64_t));
     if (k == NULL || p == NULL || bm == NULL) {
-        free(k);
-        free(p);
-        free(bm);
+        alex_dn_free1(ix, k);
+        alex_dn_free1(ix, p);
+        alex_dn_free1(ix, bm);
         return ALEX_ENOMEM;
     }
     d->keys = k;
@@ -102,7 +116,7 @@ alex_data_node *alex__dn_build(alex_index *ix, const int64_t *keys, const uint64
         alex_dn_model_for(keys, n, cap, &m);
     else
         m = *model;
-    if (alex_dn_fill(d, keys, pays, n, cap, &m) != ALEX_OK) {
+    if (alex_dn_fill(ix, d, keys, pays, n, cap, &m) != ALEX_OK) {
         free(d);
         return NULL;
     }
@@ -115,7 +129,7 @@ void alex__dn_free(alex_index *ix, alex_data_node *d)
 {
     ix->bytes -= alex__dn_bytes(d->cap);
     ix->num_data_nodes--;
-    alex_dn_free_arrays(d);
+    alex_dn_free_arrays(ix, d);
     free(d);
 }
 
@@ -331,7 +345,7 @@ int alex__dn_resize(alex_index *ix, alex_data_node *d, double density, int mode)
         m.b *= s;
     }
     alex_data_node tmp = *d;
-    if (alex_dn_fill(&tmp, keys, pays, n, cap, &m) != ALEX_OK) {
+    if (alex_dn_fill(ix, &tmp, keys, pays, n, cap, &m) != ALEX_OK) {
         free(keys);
         free(pays);
         return ALEX_ENOMEM;
@@ -340,7 +354,7 @@ int alex__dn_resize(alex_index *ix, alex_data_node *d, double density, int mode)
     free(pays);
     ix->bytes -= alex__dn_bytes(d->cap);
     ix->bytes += alex__dn_bytes(cap);
-    alex_dn_free_arrays(d);
+    alex_dn_free_arrays(ix, d);
     *d = tmp;
     return ALEX_OK;
 }

@@ -44,6 +44,7 @@ void alex_destroy(alex_index *ix)
     if (ix == NULL)
         return;
     alex__free_tree(ix, ix->root);
+    alex__arena_close(ix);
     free(ix);
 }
 
@@ -57,7 +58,12 @@ int alex_bulk_load(alex_index *ix, const int64_t *keys, const uint64_t *payloads
     if (n == 0)
         return ALEX_OK;
     alex_data_node *f = NULL, *l = NULL;
+    /* Room for the leaves' arrays: ~n / density_init slots of 16 bytes + bitmap, and slack for
+     * small leaves' minimum capacity; only what is touched becomes resident. */
+    if (ix->arena.base == NULL)
+        alex__arena_open(ix, (size_t)((double)n / ix->p.density_min * 2.0) * 17u + ((size_t)8 << 20));
     alex_node *root = alex__build(ix, keys, payloads, n, 0, 0, keys[0], keys[n - 1], &f, &l);
+    alex__arena_seal(ix);
     if (root == NULL)
         return ALEX_ENOMEM;
     f->prev = NULL;
@@ -77,8 +83,11 @@ static inline void alex_bump(_Atomic uint64_t *c, uint64_t v)
 
 static _Thread_local char alex_tls_anchor;
 
-/* Lookup hot path: route through the model nodes, predict the slot, prefetch the payload and
- * bitmap lines for that slot so their misses overlap the key array's, search, then confirm. */
+/* Lookup hot path: route through the model nodes, predict the slot, prefetch the payload line for
+ * that slot so its miss overlaps the key array's, search, then confirm by key alone. The bitmap is
+ * not read: a gap holds its right neighbour's key (alex_validate checks it), so the last slot whose
+ * key equals `key` is a gap only if it is a tail gap holding INT64_MAX - the one key that takes the
+ * bitmap-checking alex__dn_find. */
 int alex_find(const alex_index *ix, int64_t key, uint64_t *payload)
 {
     const alex_node *n = ix->root;
@@ -92,9 +101,8 @@ int alex_find(const alex_index *ix, int64_t key, uint64_t *payload)
     if (key != INT64_MAX) {
         int m = alex__route(d->a, d->b, d->base, d->cap, key);
         __builtin_prefetch(&d->payloads[m]);
-        __builtin_prefetch(&d->bitmap[m >> 6]);
         int ub = alex__dn_ub_from(d, key, m, &it);
-        s = ub > 0 && d->keys[ub - 1] == key && alex__bit(d, ub - 1) ? ub - 1 : -1;
+        s = ub > 0 && d->keys[ub - 1] == key ? ub - 1 : -1;
     } else {
         s = alex__dn_find(d, key, &it);
     }

@@ -52,8 +52,17 @@ typedef struct alex_data_node {
     double expected_cost;
 } alex_data_node;
 
+/* Huge-page region for the arrays a bulk load builds (alex_arena.c). */
+typedef struct alex_arena {
+    unsigned char *base; /* NULL = none */
+    size_t size, used;
+    size_t live; /* arrays in it not yet released */
+    int open;    /* 1 while the bulk load that made it runs */
+} alex_arena;
+
 struct alex_index {
     alex_node *root;
+    alex_arena arena;
     alex_params p;
     uint64_t num_keys;
     uint64_t bytes;
@@ -181,6 +190,13 @@ enum { ALEX_RESIZE_AUTO = 0, ALEX_RESIZE_RETRAIN = 1, ALEX_RESIZE_KEEP_LEFT = 2,
 int alex__dn_resize(alex_index *ix, alex_data_node *d, double density, int mode);
 double alex__dn_empirical_cost(const alex_data_node *d);
 size_t alex__dn_bytes(int cap);
+
+/* alex_arena.c */
+void alex__arena_open(alex_index *ix, size_t bytes);
+void *alex__arena_alloc(alex_index *ix, size_t bytes);
+int alex__arena_release(alex_index *ix, const void *p);
+void alex__arena_seal(alex_index *ix);
+void alex__arena_close(alex_index *ix);
 
 /* alex_bulk_load.c */
 alex_node *alex__build(alex_index *ix, const int64_t *keys, const uint64_t *pays, size_t n,
