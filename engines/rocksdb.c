@@ -19,7 +19,7 @@ typedef struct rocks_engine {
     enum kv_durability durability;
     uint64_t block_cache, write_buffer, block_size;
     uint64_t bloom_bits;
-    int cache_index_filter, hash_index, memtable_bloom;
+    int cache_index_filter, hash_index, memtable_bloom, mmap_reads;
 } rocks_engine;
 
 typedef struct rocks_session {
@@ -40,6 +40,8 @@ static const kv_option_spec kv_rocksdb_options[] = {
                            "(default)"},
     {"hash_index", "1: data block hash index for point lookups (default); 0: binary search only"},
     {"memtable_bloom", "1: whole-key bloom filter in the memtable (default); 0: none"},
+    {"mmap_reads", "1: read SST files through mmap (allow_mmap_reads; default); 0: pread into the "
+                   "block cache"},
     {"compression", "only 'none' is accepted: values are incompressible"},
     {NULL, NULL},
 };
@@ -104,6 +106,7 @@ static int kv_rocksdb_parse(const kv_config *cfg, rocks_engine *r, char *err, si
     r->block_size = 4096;
     r->hash_index = 1;
     r->memtable_bloom = 1;
+    r->mmap_reads = 1; /* measured: 5.2 vs 7.4 us mean get at 1M keys (see engines/README.md) */
     int rc = kv_config_opt_u64(cfg, "block_cache", &r->block_cache, err, errlen);
     if (rc == KV_OK) rc = kv_config_opt_u64(cfg, "bloom_bits", &r->bloom_bits, err, errlen);
     if (rc == KV_OK) rc = kv_config_opt_u64(cfg, "write_buffer", &r->write_buffer, err, errlen);
@@ -111,6 +114,7 @@ static int kv_rocksdb_parse(const kv_config *cfg, rocks_engine *r, char *err, si
     if (rc == KV_OK) rc = kv_config_opt_bool(cfg, "cache_index_filter", &r->cache_index_filter, err, errlen);
     if (rc == KV_OK) rc = kv_config_opt_bool(cfg, "hash_index", &r->hash_index, err, errlen);
     if (rc == KV_OK) rc = kv_config_opt_bool(cfg, "memtable_bloom", &r->memtable_bloom, err, errlen);
+    if (rc == KV_OK) rc = kv_config_opt_bool(cfg, "mmap_reads", &r->mmap_reads, err, errlen);
     if (rc != KV_OK)
         return rc;
     const char *comp = kv_config_opt(cfg, "compression");
@@ -154,6 +158,7 @@ static void kv_rocksdb_tune(rocks_engine *r, int threads)
     rocksdb_options_set_level_compaction_dynamic_level_bytes(r->opts, 1);
     rocksdb_options_set_max_open_files(r->opts, -1); /* table readers (index, filter) stay open */
     rocksdb_options_set_bytes_per_sync(r->opts, 1u << 20);
+    rocksdb_options_set_allow_mmap_reads(r->opts, (unsigned char)r->mmap_reads);
     if (r->memtable_bloom) {
         rocksdb_options_set_memtable_prefix_bloom_size_ratio(r->opts, 0.02);
         rocksdb_options_set_memtable_whole_key_filtering(r->opts, 1);
@@ -224,6 +229,7 @@ static void kv_rocksdb_describe(kv_engine *e, kv_pair_cb cb, void *arg)
     cb(arg, "bloom_kind", r->bloom_bits ? "full filter (whole key)" : "off");
     cb(arg, "cache_index_and_filter_blocks", r->cache_index_filter ? "1 (L0 pinned)" : "0");
     cb(arg, "data_block_index", r->hash_index ? "binary search + hash (ratio 0.75)" : "binary search");
+    cb(arg, "mmap_reads", r->mmap_reads ? "on (allow_mmap_reads)" : "off (pread into the block cache)");
     cb(arg, "memtable_bloom", r->memtable_bloom ? "whole key, prefix_bloom_size_ratio 0.02" : "off");
     cb(arg, "compression", "none (values are incompressible)");
     kv_describe_u64(cb, arg, "write_buffer_size", r->write_buffer);

@@ -87,6 +87,52 @@ static int make_data_dir(const kvb_opts *o, const char *engine, char *out, size_
     return mkdtemp(out) ? 0 : -1;
 }
 
+/* Open and close one engine in a scratch directory, in a child process: engines that start threads
+ * (RocksDB's background flush and compaction pool) must never have started them in the parent, whose
+ * forked repetitions would inherit a thread pool without threads and never flush or compact. */
+static int trial_open(const kvb_opts *o, const kv_engine_ops *ops)
+{
+    char dir[4200];
+    if (make_data_dir(o, ops->name, dir, sizeof(dir)) != 0) {
+        fprintf(stderr, "kvbench: cannot create a data directory in %s: %s; pass a writable --dir\n",
+                o->dir, strerror(errno));
+        return KVB_EXIT_USAGE;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "kvbench: fork failed: %s\n", strerror(errno));
+        rm_tree(dir);
+        return KVB_EXIT_ENGINE;
+    }
+    if (pid == 0) {
+        char err[512] = "";
+        kv_option opts[KVB_MAX_OPTS];
+        kv_config cfg = {.dir = dir, .durability = o->durability, .expected_keys = 1000,
+                         .value_size = o->value_size, .threads = o->threads, .opts = opts,
+                         .nopts = kvb_engine_opts(o, ops, opts)};
+        kv_engine *e = NULL;
+        int rc = kv_engine_open(ops, &cfg, &e, err, sizeof(err));
+        if (rc == KV_OK)
+            rc = ops->close(e);
+        if (rc != KV_OK)
+            fprintf(stderr, "kvbench: %s\n", err[0] ? err : kv_strerror(rc));
+        fflush(stderr);
+        _exit(rc == KV_OK ? KVB_EXIT_OK
+                          : rc == KV_EINVAL || rc == KV_ENOTSUP ? KVB_EXIT_USAGE : KVB_EXIT_ENGINE);
+    }
+    int status = 0, w;
+    while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+        ;
+    rm_tree(dir);
+    if (w < 0 || !WIFEXITED(status)) {
+        fprintf(stderr, "kvbench: trial open of engine %s crashed (status %d)\n", ops->name, status);
+        return KVB_EXIT_ENGINE;
+    }
+    return WEXITSTATUS(status);
+}
+
 /* Open (and close) every engine once with the run's config in a scratch directory, so a bad -o value
  * or an unsupported durability stops the run before any work. */
 static int preflight(const kvb_opts *o)
@@ -116,25 +162,9 @@ static int preflight(const kvb_opts *o)
         if (o->bulk_load && !(ops->caps & KV_CAP_BULK_LOAD) && !o->quiet)
             fprintf(stderr, "kvbench: note: engine %s has no bulk_load; it loads with put (bulk_load false in "
                     "its results)\n", ops->name);
-        char dir[4200];
-        if (make_data_dir(o, ops->name, dir, sizeof(dir)) != 0) {
-            fprintf(stderr, "kvbench: cannot create a data directory in %s: %s; pass a writable --dir\n",
-                    o->dir, strerror(errno));
-            return KVB_EXIT_USAGE;
-        }
-        kv_option opts[KVB_MAX_OPTS];
-        kv_config cfg = {.dir = dir, .durability = o->durability, .expected_keys = 1000,
-                         .value_size = o->value_size, .threads = o->threads, .opts = opts,
-                         .nopts = kvb_engine_opts(o, ops, opts)};
-        kv_engine *e = NULL;
-        int rc = kv_engine_open(ops, &cfg, &e, err, sizeof(err));
-        if (rc == KV_OK)
-            rc = ops->close(e);
-        rm_tree(dir);
-        if (rc != KV_OK) {
-            fprintf(stderr, "kvbench: %s\n", err[0] ? err : kv_strerror(rc));
-            return rc == KV_EINVAL || rc == KV_ENOTSUP ? KVB_EXIT_USAGE : KVB_EXIT_ENGINE;
-        }
+        int rc = trial_open(o, ops);
+        if (rc != KVB_EXIT_OK)
+            return rc;
     }
     return KVB_EXIT_OK;
 }

@@ -210,7 +210,8 @@ static void test_readers_beside_writer(void **state)
     assert_true(sh.found > 0);
     as_stats st;
     assert_int_equal(as_get_stats(sh.db, &st), AS_OK);
-    assert_true(st.num_segments > 1);
+    /* the writer crossed segment boundaries; automatic compaction may have removed the old ones */
+    assert_true(st.num_segments > 1 || st.compactions > 0);
     assert_int_equal(as_close(sh.db), AS_OK);
 }
 

@@ -75,4 +75,13 @@ rc=0; "$PY" "$src/analysis/compare.py" --fail-on-slower "$a" "$b" > /dev/null ||
 [ "$rc" = 3 ] || fail "--fail-on-slower should exit 3, got $rc"
 rc=0; "$PY" "$src/analysis/compare.py" "$a" "$tmp" > /dev/null 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "a directory without results should exit 1, got $rc"
+# reproduce.py: the prototype table from the fixture; run-a has an invalid rep among the figures used
+"$PY" "$src/analysis/reproduce.py" --tex "$tmp/r.tex" "$b" > "$tmp/rb.txt" || fail "reproduce.py on run-b failed"
+grep -q "^| as-read-1m | alexstorage | read | 1M | 905 | .* | 3 | .* | slower than published" "$tmp/rb.txt" \
+  || fail "reproduce.py: as-read-1m row (run-b's alexstorage read is ~1.7 us, published 905 ns)"
+grep -q "^| alexstorage vs rocksdb | read | 1M | 4.23x |" "$tmp/rb.txt" || fail "reproduce.py: speedup claim row missing"
+grep -q "sqlite-read-1m .* not measured" "$tmp/rb.txt" || fail "reproduce.py: unmeasured engine not reported"
+grep -q 'begin{table\*}' "$tmp/r.tex" || fail "reproduce.py --tex wrote no table"
+rc=0; "$PY" "$src/analysis/reproduce.py" "$a" > /dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "reproduce.py should exit 2 on run-a's invalid rep, got $rc"
 echo "PASS: compare"

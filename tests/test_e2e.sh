@@ -197,6 +197,19 @@ PYEOF
     fi
 fi
 
+# Regression: an engine with background threads (RocksDB) must flush and compact inside the forked
+# repetition. With a 1 MiB memtable, 20K keys of 100 B (2.7 MB) then 11K reads must have reached SST files by the end.
+if printf '%s\n' "${engines[@]}" | grep -qx rocksdb; then
+    "$KVBENCH" run -e rocksdb -w read -n 20000 --ops 5000 --warmup 1000 --reps 1 -q --dir "$tmp" -o rocksdb.write_buffer=1M --out "$tmp/flush" \
+        >"$tmp/run.out" 2>"$tmp/run.err" || fail "rocksdb small-memtable run failed: $(cat "$tmp/run.err")"
+    $PY - "$(last_run "$tmp/run.out")" <<'PYEOF' && echo "ok: rocksdb flushes in the child process" || fail "rocksdb never flushed (background threads lost across fork?)"
+import glob, json, sys
+r = json.load(open(glob.glob(sys.argv[1] + "/rocksdb-*-r0.json")[0]))
+s = r["engine_stats"]
+assert int(s["total-sst-files-size"]) > 0, s
+PYEOF
+fi
+
 if [ $fails -ne 0 ]; then
     echo "$fails failure(s)"
     exit 1

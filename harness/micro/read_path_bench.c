@@ -121,8 +121,13 @@ __attribute__((noinline)) static void rp_stage_get_touch(rp_ctx *c)
     for (size_t i = 0; i < c->n; i++) {
         const void *v;
         size_t len;
-        if (as_get(c->s, c->q[i], &v, &len) == AS_OK)
-            sum += ((const unsigned char *)v)[len - 1]; /* the harness touches the value */
+        if (as_get(c->s, c->q[i], &v, &len) != AS_OK)
+            continue;
+        for (size_t j = 0; j + 8 <= len; j += 8) { /* read the whole value, as kvbench's touch() */
+            uint64_t x;
+            memcpy(&x, (const unsigned char *)v + j, 8);
+            sum += x;
+        }
     }
     c->sink += sum;
 }
@@ -227,18 +232,29 @@ static int rp_run(const char *dir, size_t n, int reps)
         {"as_resolve alone, verify_reads=1", rp_stage_resolve, 1, 0},
         {"as_get, verify_reads=0", rp_stage_get, 0, 0},
         {"as_get, verify_reads=1", rp_stage_get, 1, 0},
-        {"as_get, verify_reads=1 + touch value", rp_stage_get_touch, 1, 0},
+        {"as_get, verify_reads=0 + read value", rp_stage_get_touch, 0, 0},
+        {"as_get, verify_reads=1 + read value", rp_stage_get_touch, 1, 0},
         {"XXH3 124 B, cache-hot buffer", rp_stage_xxh3_hot, 1, 0},
     };
     size_t ns = sizeof(st) / sizeof(st[0]);
-    printf("n=%zu value=%d reps=%d (best CPU ns/op)\n", n, VLEN, reps);
-    for (size_t i = 0; i < ns; i++) {
-        db->opt.verify_reads = st[i].verify;
-        CALLGRIND_ZERO_STATS;
-        st[i].ns = rp_time(&c, st[i].f, reps);
-        CALLGRIND_DUMP_STATS_AT(st[i].name); /* one callgrind part per stage (no-op outside valgrind) */
+    printf("n=%zu value=%d reps=%d (best CPU ns/op; stages interleaved so a load burst hits all alike)\n", n,
+           VLEN, reps);
+    for (int r = 0; r < reps; r++)
+        for (size_t i = 0; i < ns; i++) {
+            db->opt.verify_reads = st[i].verify;
+            CALLGRIND_ZERO_STATS;
+            double t = rp_time(&c, st[i].f, 1);
+            CALLGRIND_DUMP_STATS_AT(st[i].name); /* one callgrind part per stage (no-op outside valgrind) */
+            if (r == 0 || t < st[i].ns)
+                st[i].ns = t;
+        }
+    for (size_t i = 0; i < ns; i++)
         printf("%-40s %7.1f\n", st[i].name, st[i].ns);
-    }
+    as_stats sts;
+    if (as_get_stats(db, &sts) == AS_OK)
+        printf("index: depth %llu, %llu data nodes, %.1f bytes/key, %.2f search steps/lookup\n",
+               (unsigned long long)sts.index_depth, (unsigned long long)sts.index_data_nodes,
+               sts.index_bytes_per_key, sts.avg_search_steps);
     printf("(sink %llu)\n", (unsigned long long)(c.sink & 0xff));
     free(q);
     free(loc);
