@@ -11,7 +11,7 @@
 set -euo pipefail
 
 BENCH_N=${BENCH_N:-1000000}                        # keys loaded
-BENCH_OPS=${BENCH_OPS:-}                           # measured ops per phase (empty: kvbench default)
+BENCH_OPS=${BENCH_OPS:-500000}                     # measured ops per pass (timed + as many untimed); fits the 20 min budget
 BENCH_REPS=${BENCH_REPS:-3}                        # repetitions (fresh process + data dir each)
 BENCH_SYNC_OPS=${BENCH_SYNC_OPS:-10000}            # measured ops of the durability=sync mixed runs
 BENCH_ENGINES=${BENCH_ENGINES:-alexstorage,rocksdb,sqlite,lmdb,memory,null}

@@ -23,38 +23,9 @@
 #define VLEN 100
 #define REC_BYTES 136
 
-static int t_rm(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
+#include "tmpdirs.h"
 
-/* Directories made by the running test; the teardown removes them even when an assertion failed. */
-static char g_dirs[4][64];
-
-static void t_mkdir(char *dir, size_t len)
-{
-    snprintf(dir, len, "/tmp/as_recov_XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    for (int i = 0; i < 4; i++)
-        if (!g_dirs[i][0]) {
-            snprintf(g_dirs[i], sizeof(g_dirs[i]), "%s", dir);
-            break;
-        }
-}
-
-static void t_rmdir(const char *dir) { nftw(dir, t_rm, 16, FTW_DEPTH | FTW_PHYS); }
-
-static int t_teardown(void **state)
-{
-    (void)state;
-    for (int i = 0; i < 4; i++)
-        if (g_dirs[i][0]) {
-            t_rmdir(g_dirs[i]);
-            g_dirs[i][0] = 0;
-        }
-    return 0;
-}
+static void t_mkdir(char *dir, size_t len) { t_mkdir_prefixed("as_recov", dir, len); }
 
 static void t_fill(int64_t key, unsigned char *v)
 {
