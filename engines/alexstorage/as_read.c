@@ -49,12 +49,6 @@ int as_resolve(as_session *s, uint64_t loc, int64_t key, const void **val, size_
         return as_sess_seterr(s, AS_EINTERNAL, "%s: key %lld points to segment %llu, which is not open", db->dir,
                               (long long)key, (unsigned long long)as_loc_seg(loc));
     uint64_t off = as_loc_off(loc), size = atomic_load_explicit(&sg->size, memory_order_acquire);
-    /* Start every line of a small record (<= 160-byte value) now, so the checksum's misses overlap
-     * the header's instead of following it (a prefetch never faults, even past the end). */
-    const unsigned char *r = sg->base + off;
-    __builtin_prefetch(r);
-    __builtin_prefetch(r + 64);
-    __builtin_prefetch(r + 128);
     if (off >= size)
         return as_sess_seterr(s, AS_ECORRUPT, "%s offset %llu: key %lld points past the end (%llu bytes)", sg->path,
                               (unsigned long long)off, (long long)key, (unsigned long long)size);
