@@ -55,7 +55,8 @@ res=${DT_RESULTS:-$(mktemp -d /tmp/kvbench-docker-results.XXXXXX)}
 mkdir -p "$res"
 step "short bench in the container (results -> $res)"
 tr=$(date +%s)
-"${podman_run[@]}" run --rm "${ulimits[@]}" -v "$res:/results" \
+mkdir -p "$res/data"   # engine data on the host's filesystem (the overlay of a --rm container is volatile)
+"${podman_run[@]}" run --rm "${ulimits[@]}" -v "$res:/results" -v "$res/data:/data" \
   -e BENCH_N="${BENCH_N:-100000}" -e BENCH_REPS="${BENCH_REPS:-1}" -e BENCH_SYNC_OPS="${BENCH_SYNC_OPS:-1000}" \
   "$image"
 run_s=$(( $(date +%s) - tr ))
