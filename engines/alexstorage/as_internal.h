@@ -235,6 +235,8 @@ struct as_db {
     _Atomic uint64_t appended_seq; /* last seq fully written (release after pwrite) */
     uint64_t synced_seq;           /* under sync_mu */
     int sync_leader;               /* under sync_mu */
+    int sync_waiters;              /* under sync_mu: sessions inside as_group_commit */
+    int last_group;                /* under sync_mu: sessions waiting when the last group sync ended */
     uint64_t sync_failed_seq;      /* under sync_mu: records <= this saw a failed group fdatasync */
 
     /* counters (atomic: read by as_get_stats while others run) */
