@@ -13,6 +13,7 @@
 #ifndef KV_VERSION
 #define KV_VERSION "unknown"
 #endif
+#include "kv_git_commit.h" /* generated at build time: KV_GIT_COMMIT */
 #ifndef KV_GIT_COMMIT
 #define KV_GIT_COMMIT "unknown"
 #endif
