@@ -153,6 +153,9 @@ static void kv_alexstorage_stats(kv_engine *e, kv_pair_cb cb, void *arg)
     kv_describe_u64(cb, arg, "index_bytes", st.index_bytes);
     snprintf(buf, sizeof(buf), "%.2f", st.index_bytes_per_key);
     cb(arg, "index_bytes_per_key", buf);
+    kv_describe_u64(cb, arg, "index_heap_bytes", st.index_heap_bytes);
+    snprintf(buf, sizeof(buf), "%.2f", st.num_keys ? (double)st.index_heap_bytes / (double)st.num_keys : 0.0);
+    cb(arg, "index_heap_bytes_per_key", buf);
     kv_describe_u64(cb, arg, "index_depth", st.index_depth);
     kv_describe_u64(cb, arg, "index_model_nodes", st.index_model_nodes);
     kv_describe_u64(cb, arg, "index_data_nodes", st.index_data_nodes);

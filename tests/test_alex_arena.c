@@ -1,5 +1,6 @@
-/* test_alex_arena.c - the huge-page arena of bulk-loaded leaf arrays: used, kept correct through
- * inserts/erases that replace those arrays, unmapped once none is left; INT64_MAX and gaps on lookup. */
+/* test_alex_arena.c - the huge-page heap of leaf arrays: used by bulk loads and by inserts, kept
+ * correct through inserts/erases that replace arrays, freed blocks reused (the footprint does not
+ * grow under churn), off for small indexes; INT64_MAX and gaps on lookup. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,32 @@
 
 #include "alex_internal.h" /* white-box: ix->arena */
 
-#define BULK 150000 /* ~3.6 MiB of leaf arrays: above the 2 MiB the arena needs, fast under ASan too */
+#define BULK 150000 /* ~3.6 MiB of leaf arrays: above the 2 MiB the heap needs, fast under ASan too */
+
+static int in_heap(const alex_index *ix, const void *p)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < ix->arena.nregions; i++)
+        if (c >= ix->arena.region[i].base && c < ix->arena.region[i].base + ix->arena.region[i].size)
+            return 1;
+    return 0;
+}
+
+/* Slots of leaves whose three arrays are all heap blocks, out of *total slots. */
+static size_t leaves_in_heap(const alex_index *ix, size_t *total)
+{
+    const alex_node *n = ix->root;
+    while (!n->is_leaf)
+        n = ((const alex_model_node *)n)->children[0];
+    size_t in = 0;
+    *total = 0;
+    for (const alex_data_node *d = (const alex_data_node *)n; d; d = d->next) {
+        *total += (size_t)d->cap;
+        if (in_heap(ix, d->keys) && in_heap(ix, d->payloads) && in_heap(ix, d->bitmap))
+            in += (size_t)d->cap;
+    }
+    return in;
+}
 
 static uint64_t mix(uint64_t x)
 {
@@ -42,9 +68,11 @@ static void test_arena_lifecycle(void **state)
     alex_index *ix;
     assert_int_equal(alex_create(&ix, NULL), ALEX_OK);
     assert_int_equal(alex_bulk_load(ix, keys, pays, BULK), ALEX_OK);
-    assert_non_null(ix->arena.base);
-    assert_int_equal(ix->arena.open, 0);
+    assert_int_equal(ix->arena.on, 1);
+    assert_true(ix->arena.nregions > 0);
     assert_true(ix->arena.live > 0);
+    size_t total, in = leaves_in_heap(ix, &total);
+    assert_int_equal(in, total);
     check_valid(ix);
     uint64_t p;
     for (size_t i = 0; i < BULK; i++) {
@@ -57,10 +85,14 @@ static void test_arena_lifecycle(void **state)
     assert_int_equal(alex_insert(ix, INT64_MAX, 7), ALEX_OK);
     assert_int_equal(alex_find(ix, INT64_MAX, &p), ALEX_OK);
     assert_int_equal(p, 7);
-    /* inserts resize and split the bulk-loaded leaves: their arrays go back to the arena */
+    /* inserts resize and split the bulk-loaded leaves: their arrays go back to the heap, the new
+     * ones come from it */
     for (size_t i = 0; i < BULK; i++)
         assert_int_equal(alex_insert(ix, keys[i] + 1, ~pays[i]), ALEX_OK);
     check_valid(ix);
+    in = leaves_in_heap(ix, &total);
+    assert_int_equal(in, total);
+    assert_true(ix->arena.free_bytes > 0);
     /* erase every bulk-loaded key: every leaf is rebuilt at least once along the way */
     for (size_t i = 0; i < BULK; i++) {
         assert_int_equal(alex_erase(ix, keys[i], &p), ALEX_OK);
@@ -74,17 +106,13 @@ static void test_arena_lifecycle(void **state)
     }
     assert_int_equal(alex_erase(ix, INT64_MAX, &p), ALEX_OK);
     assert_int_equal(alex_find(ix, INT64_MAX, &p), ALEX_NOTFOUND);
-    /* empty the index and bulk-load it again: a fresh arena if the first is gone (every array in it
-     * replaced), else malloc; either way every key must be found */
+    /* empty the index and bulk-load it again: every key must be found */
     for (size_t i = 0; i < BULK; i++)
         assert_int_equal(alex_erase(ix, keys[i] + 1, NULL), ALEX_OK);
     check_valid(ix);
-    int first_gone = ix->arena.base == NULL;
     for (size_t i = 0; i < BULK; i++)
         keys[i] += 1;
     assert_int_equal(alex_bulk_load(ix, keys, pays, BULK), ALEX_OK);
-    if (first_gone)
-        assert_non_null(ix->arena.base);
     check_valid(ix);
     for (size_t i = 0; i < BULK; i++) {
         assert_int_equal(alex_find(ix, keys[i], &p), ALEX_OK);
@@ -94,6 +122,44 @@ static void test_arena_lifecycle(void **state)
     alex_destroy(ix);
     free(keys);
     free(pays);
+}
+
+/* An index built by inserts alone moves to the heap once it passes ALEX_ARENA_MIN, and repeating
+ * the same insert/erase churn reuses freed blocks instead of growing the footprint. */
+static void test_heap_inserts_and_reuse(void **state)
+{
+    (void)state;
+    alex_index *ix;
+    assert_int_equal(alex_create(&ix, NULL), ALEX_OK);
+    uint64_t p;
+    for (uint64_t i = 0; i < BULK; i++)
+        assert_int_equal(alex_insert(ix, (int64_t)(mix(i) >> 1), i), ALEX_OK);
+    assert_int_equal(ix->arena.on, 1);
+    check_valid(ix);
+    size_t total, in = leaves_in_heap(ix, &total);
+    if (in * 10 < total * 9)
+        fail_msg("only %zu of %zu leaf slots have their arrays in the heap", in, total);
+    size_t bumped[3];
+    for (int round = 0; round < 3; round++) {
+        for (uint64_t i = 0; i < BULK / 2; i++)
+            assert_int_equal(alex_insert(ix, (int64_t)(mix(i + 7777777) >> 1), i), ALEX_OK);
+        for (uint64_t i = 0; i < BULK / 2; i++)
+            assert_int_equal(alex_erase(ix, (int64_t)(mix(i + 7777777) >> 1), NULL), ALEX_OK);
+        check_valid(ix);
+        bumped[round] = ix->arena.bumped;
+    }
+    /* rounds 2 and 3 repeat round 1's requests: they must be served mostly from the free lists */
+    if (bumped[2] - bumped[0] > bumped[0] / 5)
+        fail_msg("heap footprint grew from %zu to %zu bytes under repeated churn", bumped[0], bumped[2]);
+    for (uint64_t i = 0; i < BULK; i++) {
+        assert_int_equal(alex_find(ix, (int64_t)(mix(i) >> 1), &p), ALEX_OK);
+        assert_int_equal(p, i);
+    }
+    alex_stats st;
+    alex_get_stats(ix, &st);
+    assert_int_equal(st.heap_bytes, ix->arena.bumped);
+    assert_true(st.heap_bytes >= st.index_bytes / 2); /* most of the index lives there */
+    alex_destroy(ix);
 }
 
 /* Small bulk loads stay on malloc: a 2 MiB huge page for a few keys would only waste memory. */
@@ -107,7 +173,8 @@ static void test_arena_small_off(void **state)
     alex_index *ix;
     assert_int_equal(alex_create(&ix, NULL), ALEX_OK);
     assert_int_equal(alex_bulk_load(ix, keys, pays, 1000), ALEX_OK);
-    assert_null(ix->arena.base);
+    assert_int_equal(ix->arena.on, 0);
+    assert_int_equal(ix->arena.nregions, 0);
     uint64_t p;
     for (int i = 0; i < 1000; i++) {
         assert_int_equal(alex_find(ix, keys[i], &p), ALEX_OK);
@@ -121,6 +188,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arena_lifecycle),
+        cmocka_unit_test(test_heap_inserts_and_reuse),
         cmocka_unit_test(test_arena_small_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,11 +1,20 @@
-/* alex_arena.c - one huge-page region per bulk load for the data nodes' arrays: lookups then take far
- * fewer TLB misses (measured in PERFORMANCE.md: alex_find ~240 -> ~140 ns at 1M keys).
+/* alex_arena.c - a huge-page heap for the data nodes' arrays (keys, payloads, bitmaps): lookups take
+ * far fewer TLB misses when the arrays sit in 2 MiB pages (PERFORMANCE.md: alex_find ~240 -> ~140 ns
+ * at 1M keys on a VM with nested paging).
  *
- * Why only bulk load: it builds every leaf once, in one pass, with a known key count, so a bump
- * allocator with no free list fits it exactly. Arrays made later (inserts, resizes, splits) come from
- * malloc; when a bulk-loaded array is replaced its arena bytes are not reused, and the region is
- * unmapped once no array in it is live. The waste is therefore bounded by one bulk load's arrays. */
+ * Every leaf array is made here once the index holds ALEX_ARENA_MIN bytes of them (a bulk load that
+ * big turns it on at once), by inserts, resizes and splits as well as bulk loads: an index built by
+ * random inserts gets huge pages too, not only one rebuilt from a checkpoint or the log. Below that,
+ * malloc serves them, so a small index never costs a 2 MiB page.
+ *
+ * Layout: regions of >= ALEX_ARENA_REGION bytes, 2 MiB aligned, MAP_NORESERVE + MADV_HUGEPAGE (only
+ * touched pages become resident). A request is rounded up to a size class (four per power of two, so
+ * at most 25 % rounding) and served from that class's free list, else bumped from the newest region.
+ * Freed blocks go back to their class's list and are reused by later arrays of that class; regions
+ * are returned to the system only when the index is destroyed. Writer-only, like every mutation. */
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "alex_internal.h"
@@ -20,29 +29,44 @@
 #endif
 
 #define ALEX_HUGE ((size_t)2 << 20)
-#define ALEX_ARENA_ALIGN 64u /* arrays start on cache lines; under ASan one poisoned line separates them */
+#define ALEX_ARENA_MIN_CLASS 64u /* arrays start on cache lines */
 
+/* Size class of a request: 64, then four steps per power of two (80, 96, 112, 128, 160, ...). */
+static unsigned alex_arena_class(size_t bytes, size_t *class_bytes)
+{
+    if (bytes <= ALEX_ARENA_MIN_CLASS) {
+        *class_bytes = ALEX_ARENA_MIN_CLASS;
+        return 0;
+    }
+    unsigned k = 63u - (unsigned)__builtin_clzll((unsigned long long)(bytes - 1)); /* 2^k < bytes <= 2^(k+1) */
+    size_t step = (size_t)1 << (k - 2);
+    size_t steps = (bytes - ((size_t)1 << k) + step - 1) / step; /* 1..4 */
+    *class_bytes = ((size_t)1 << k) + steps * step;
+    return (k - 6u) * 4u + (unsigned)steps; /* k >= 6 here: 64 < bytes */
+}
+
+/* Under ASan one poisoned cache line separates neighbours, so an overrun is caught. */
 static size_t alex_arena_gap(void)
 {
 #if defined(__SANITIZE_ADDRESS__)
-    return ALEX_ARENA_ALIGN;
+    return ALEX_ARENA_MIN_CLASS;
 #else
     return 0;
 #endif
 }
 
-/* Reserve (virtual only: MAP_NORESERVE, untouched pages cost nothing) a 2 MiB-aligned region. A
- * failed mmap or madvise just leaves the arena off: malloc serves every array as before. */
-void alex__arena_open(alex_index *ix, size_t bytes)
+static int alex_arena_add_region(alex_arena *a, size_t need)
 {
-    alex_arena *a = &ix->arena;
-    if (a->base != NULL || bytes < ALEX_HUGE)
-        return;
+    size_t bytes = need > a->region_bytes ? need : a->region_bytes;
+    if (bytes < a->reserved / 2)
+        bytes = a->reserved / 2; /* geometric growth: few regions, so release's search stays short */
     bytes = (bytes + ALEX_HUGE - 1) & ~(ALEX_HUGE - 1);
+    if (a->nregions == ALEX_ARENA_MAX_REGIONS)
+        return -1;
     size_t span = bytes + ALEX_HUGE;
     unsigned char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
-        return;
+        return -1;
     uintptr_t start = ((uintptr_t)p + ALEX_HUGE - 1) & ~(uintptr_t)(ALEX_HUGE - 1);
     size_t head = start - (uintptr_t)p, tail = span - head - bytes;
     if (head)
@@ -50,61 +74,96 @@ void alex__arena_open(alex_index *ix, size_t bytes)
     if (tail)
         munmap((unsigned char *)start + bytes, tail);
     (void)madvise((void *)start, bytes, MADV_HUGEPAGE); /* a hint: without THP it is only slower */
-    a->base = (unsigned char *)start;
-    a->size = bytes;
-    a->used = 0;
-    a->live = 0;
-    a->open = 1;
-    ALEX_ARENA_POISON(a->base, a->size);
+    ALEX_ARENA_POISON((void *)start, bytes);
+    a->region[a->nregions].base = (unsigned char *)start;
+    a->region[a->nregions].size = bytes;
+    a->nregions++;
+    a->bump = 0; /* the tail of the previous region stays unused: at most one class block */
+    a->reserved += bytes;
+    return 0;
 }
 
-static void alex_arena_unmap(alex_arena *a)
-{
-    if (a->base == NULL)
-        return;
-    ALEX_ARENA_UNPOISON(a->base, a->size);
-    munmap(a->base, a->size);
-    a->base = NULL;
-    a->size = a->used = a->live = 0;
-    a->open = 0;
-}
-
-/* Zeroed bytes from the open arena, or NULL (closed or full: the caller mallocs). */
-void *alex__arena_alloc(alex_index *ix, size_t bytes)
+/* A bulk load of about `bytes` of arrays is coming: turn the heap on and size the next region. */
+void alex__arena_open(alex_index *ix, size_t bytes)
 {
     alex_arena *a = &ix->arena;
-    if (!a->open || bytes == 0)
+    a->on = 1;
+    if (bytes > a->region_bytes)
+        a->region_bytes = bytes;
+}
+
+/* `bytes` of heap memory (zeroed if zero is set), or NULL: the caller mallocs (heap off or no room). */
+void *alex__arena_alloc(alex_index *ix, size_t bytes, int zero)
+{
+    alex_arena *a = &ix->arena;
+    if (!a->on && ix->bytes >= ALEX_ARENA_MIN)
+        a->on = 1;
+    if (!a->on || bytes == 0)
         return NULL;
-    size_t need = (bytes + ALEX_ARENA_ALIGN - 1) & ~(size_t)(ALEX_ARENA_ALIGN - 1);
-    if (need > a->size - a->used || a->size - a->used - need < alex_arena_gap())
+    if (a->region_bytes == 0)
+        a->region_bytes = ALEX_ARENA_REGION;
+    size_t cb;
+    unsigned c = alex_arena_class(bytes, &cb);
+    if (c >= ALEX_ARENA_CLASSES)
         return NULL;
-    void *p = a->base + a->used;
-    a->used += need + alex_arena_gap();
-    a->live++;
+    unsigned char *p = a->free_list[c];
+    int fresh = 0;
+    if (p != NULL) {
+        ALEX_ARENA_UNPOISON(p, sizeof(void *));
+        memcpy(&a->free_list[c], p, sizeof(void *));
+        a->free_bytes -= cb;
+    } else {
+        size_t need = cb + alex_arena_gap();
+        alex_arena_region *r = a->nregions ? &a->region[a->nregions - 1] : NULL;
+        if (r == NULL || r->size - a->bump < need) {
+            if (alex_arena_add_region(a, need) != 0)
+                return NULL;
+            r = &a->region[a->nregions - 1];
+        }
+        p = r->base + a->bump;
+        a->bump += need;
+        a->bumped += need;
+        fresh = 1; /* never handed out before: still the zero pages mmap gave */
+    }
     ALEX_ARENA_UNPOISON(p, bytes);
-    return p; /* fresh anonymous pages are zero and the arena never hands bytes out twice */
+    if (zero && !fresh)
+        memset(p, 0, bytes);
+    a->live++;
+    return p;
 }
 
-/* 1 if p was arena memory (and is now released), 0 if the caller must free() it. */
-int alex__arena_release(alex_index *ix, const void *p)
+/* 1 if p (an array of `bytes`) was heap memory and is now on its free list, 0 if the caller must
+ * free() it. */
+int alex__arena_release(alex_index *ix, void *p, size_t bytes)
 {
     alex_arena *a = &ix->arena;
-    const unsigned char *c = p;
-    if (a->base == NULL || c < a->base || c >= a->base + a->size)
+    unsigned char *c = p;
+    size_t i = 0;
+    while (i < a->nregions && (c < a->region[i].base || c >= a->region[i].base + a->region[i].size))
+        i++;
+    if (i == a->nregions)
         return 0;
+    size_t cb;
+    unsigned k = alex_arena_class(bytes, &cb);
+    ALEX_ARENA_POISON(c, cb);
+    ALEX_ARENA_UNPOISON(c, sizeof(void *));
+    memcpy(c, &a->free_list[k], sizeof(void *));
+    ALEX_ARENA_POISON(c, sizeof(void *));
+    a->free_list[k] = c;
+    a->free_bytes += cb;
     a->live--;
-    if (a->live == 0 && !a->open)
-        alex_arena_unmap(a);
     return 1;
 }
 
-/* End of the bulk load: no more allocations; unmap now if nothing ended up in it. */
-void alex__arena_seal(alex_index *ix)
+/* End of a bulk load: later regions go back to the default size. */
+void alex__arena_seal(alex_index *ix) { ix->arena.region_bytes = ALEX_ARENA_REGION; }
+
+void alex__arena_close(alex_index *ix)
 {
     alex_arena *a = &ix->arena;
-    a->open = 0;
-    if (a->live == 0)
-        alex_arena_unmap(a);
+    for (size_t i = 0; i < a->nregions; i++) {
+        ALEX_ARENA_UNPOISON(a->region[i].base, a->region[i].size);
+        munmap(a->region[i].base, a->region[i].size);
+    }
+    memset(a, 0, sizeof(*a));
 }
-
-void alex__arena_close(alex_index *ix) { alex_arena_unmap(&ix->arena); }

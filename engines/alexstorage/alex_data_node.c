@@ -11,17 +11,18 @@ size_t alex__dn_bytes(int cap)
     return sizeof(alex_data_node) + (size_t)cap * 16u + (size_t)((cap + 63) / 64) * 8u;
 }
 
-static void alex_dn_free1(alex_index *ix, void *p)
+static void alex_dn_free1(alex_index *ix, void *p, size_t bytes)
 {
-    if (p != NULL && !alex__arena_release(ix, p))
+    if (p != NULL && !alex__arena_release(ix, p, bytes))
         free(p);
 }
 
 static void alex_dn_free_arrays(alex_index *ix, alex_data_node *d)
 {
-    alex_dn_free1(ix, d->keys);
-    alex_dn_free1(ix, d->payloads);
-    alex_dn_free1(ix, d->bitmap);
+    size_t words = (size_t)(d->cap + 63) / 64;
+    alex_dn_free1(ix, d->keys, (size_t)d->cap * sizeof(int64_t));
+    alex_dn_free1(ix, d->payloads, (size_t)d->cap * sizeof(uint64_t));
+    alex_dn_free1(ix, d->bitmap, words * sizeof(uint64_t));
     d->keys = NULL;
     d->payloads = NULL;
     d->bitmap = NULL;
@@ -32,11 +33,11 @@ static void alex_dn_free_arrays(alex_index *ix, alex_data_node *d)
 static int alex_dn_fill(alex_index *ix, alex_data_node *d, const int64_t *keys, const uint64_t *pays, size_t n,
                         int cap, const alex_lm *m)
 {
-    /* during a bulk load the arrays come from the huge-page arena (alex_arena.c) */
+    /* the huge-page heap (alex_arena.c) once the index is big enough, else malloc */
     size_t words = (size_t)(cap + 63) / 64;
-    int64_t *k = alex__arena_alloc(ix, (size_t)cap * sizeof(int64_t));
-    uint64_t *p = alex__arena_alloc(ix, (size_t)cap * sizeof(uint64_t));
-    uint64_t *bm = alex__arena_alloc(ix, words * sizeof(uint64_t));
+    int64_t *k = alex__arena_alloc(ix, (size_t)cap * sizeof(int64_t), 0);
+    uint64_t *p = alex__arena_alloc(ix, (size_t)cap * sizeof(uint64_t), 0);
+    uint64_t *bm = alex__arena_alloc(ix, words * sizeof(uint64_t), 1);
     if (k == NULL)
         k = malloc((size_t)cap * sizeof(int64_t));
     if (p == NULL)
@@ -44,9 +45,9 @@ static int alex_dn_fill(alex_index *ix, alex_data_node *d, const int64_t *keys, 
     if (bm == NULL)
         bm = calloc(words, sizeof(uint64_t));
     if (k == NULL || p == NULL || bm == NULL) {
-        alex_dn_free1(ix, k);
-        alex_dn_free1(ix, p);
-        alex_dn_free1(ix, bm);
+        alex_dn_free1(ix, k, (size_t)cap * sizeof(int64_t));
+        alex_dn_free1(ix, p, (size_t)cap * sizeof(uint64_t));
+        alex_dn_free1(ix, bm, words * sizeof(uint64_t));
         return ALEX_ENOMEM;
     }
     d->keys = k;

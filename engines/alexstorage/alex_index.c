@@ -62,7 +62,7 @@ int alex_bulk_load(alex_index *ix, const int64_t *keys, const uint64_t *payloads
      * for small leaves' minimum capacity; only what is touched becomes resident. Below one huge
      * page of arrays the arena would only cost memory (a 2 MiB page for a small index). */
     size_t est = (size_t)((double)n / ix->p.density_init) * 17u;
-    if (ix->arena.base == NULL && est >= ((size_t)2 << 20))
+    if (est >= ALEX_ARENA_MIN)
         alex__arena_open(ix, est * 2u + ((size_t)8 << 20));
     alex_node *root = alex__build(ix, keys, payloads, n, 0, 0, keys[0], keys[n - 1], &f, &l);
     alex__arena_seal(ix);

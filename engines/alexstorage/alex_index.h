@@ -78,6 +78,8 @@ typedef struct alex_stats {
     uint64_t num_splits_down;
     uint64_t num_contractions;
     uint64_t num_root_expansions; /* key-domain growth for out-of-range keys */
+    uint64_t heap_bytes;         /* huge-page heap footprint (arrays + size-class rounding + free lists) */
+    uint64_t heap_free_bytes;    /* of which on free lists, waiting for reuse */
 } alex_stats;
 void alex_get_stats(const alex_index *ix, alex_stats *st);
 

@@ -52,12 +52,26 @@ typedef struct alex_data_node {
     double expected_cost;
 } alex_data_node;
 
-/* Huge-page region for the arrays a bulk load builds (alex_arena.c). */
+/* Huge-page heap for the leaves' arrays (alex_arena.c). */
+#define ALEX_ARENA_MIN ((uint64_t)2 << 20)   /* index bytes before leaf arrays move to the heap */
+#define ALEX_ARENA_REGION ((size_t)32 << 20) /* default region size */
+#define ALEX_ARENA_CLASSES 100               /* size classes up to 2^30 bytes; larger: malloc */
+#define ALEX_ARENA_MAX_REGIONS 48
+typedef struct alex_arena_region {
+    unsigned char *base;
+    size_t size;
+} alex_arena_region;
 typedef struct alex_arena {
-    unsigned char *base; /* NULL = none */
-    size_t size, used;
-    size_t live; /* arrays in it not yet released */
-    int open;    /* 1 while the bulk load that made it runs */
+    int on;                   /* leaf arrays come from here (else malloc) */
+    size_t region_bytes;      /* size of the next region (a bulk load raises it) */
+    alex_arena_region region[ALEX_ARENA_MAX_REGIONS];
+    size_t nregions;
+    size_t bump;              /* bytes handed out of the newest region */
+    void *free_list[ALEX_ARENA_CLASSES];
+    size_t live;              /* blocks handed out and not released */
+    size_t reserved;          /* bytes of all regions (virtual; resident once touched) */
+    size_t bumped;            /* bytes ever bumped: the heap's touched footprint */
+    size_t free_bytes;        /* bytes on free lists, waiting for reuse */
 } alex_arena;
 
 struct alex_index {
@@ -193,8 +207,8 @@ size_t alex__dn_bytes(int cap);
 
 /* alex_arena.c */
 void alex__arena_open(alex_index *ix, size_t bytes);
-void *alex__arena_alloc(alex_index *ix, size_t bytes);
-int alex__arena_release(alex_index *ix, const void *p);
+void *alex__arena_alloc(alex_index *ix, size_t bytes, int zero);
+int alex__arena_release(alex_index *ix, void *p, size_t bytes);
 void alex__arena_seal(alex_index *ix);
 void alex__arena_close(alex_index *ix);
 

@@ -167,4 +167,6 @@ void alex_get_stats(const alex_index *ix, alex_stats *st)
     st->num_splits_down = ix->num_splits_down;
     st->num_contractions = ix->num_contractions;
     st->num_root_expansions = ix->num_root_expansions;
+    st->heap_bytes = ix->arena.bumped;
+    st->heap_free_bytes = ix->arena.free_bytes;
 }

@@ -136,6 +136,9 @@ typedef struct as_stats {
     uint64_t compactions;         /* segments compacted since open */
     uint64_t compact_bytes_written;
     uint64_t user_bytes_written;  /* record bytes appended by put/del since open (write amp = all / this) */
+    uint64_t index_heap_bytes;    /* memory the index's leaf arrays occupy in its huge-page heap, with
+                                     size-class rounding and freed blocks awaiting reuse (index_bytes
+                                     counts the arrays themselves) */
 } as_stats;
 int as_get_stats(as_db *db, as_stats *st);
 

@@ -243,7 +243,9 @@ int as_close(as_db *db)
         return AS_OK;
     int rc = AS_OK;
     as_segment *last = db->last_seg ? as_db_seg(db, db->last_seg) : NULL;
-    if (!db->opt.read_only && db->opt.sync_mode != AS_SYNC_NONE && last && !db->failed)
+    if (!db->opt.read_only && last)
+        rc = as_seg_wmap_close(last, db->err, sizeof(db->err)); /* the file ends at its last record again */
+    if (rc == AS_OK && !db->opt.read_only && db->opt.sync_mode != AS_SYNC_NONE && last && !db->failed)
         rc = as_seg_sync(last, db->err, sizeof(db->err));
     /* A checkpoint of everything, so the next open loads it instead of scanning the log. */
     if (rc == AS_OK && !db->opt.read_only && last && !db->failed &&
@@ -269,8 +271,14 @@ int as_get_stats(as_db *db, as_stats *st)
     st->num_keys = ax.num_keys;
     st->num_segments = atomic_load(&db->num_segments);
     st->disk_bytes = atomic_load(&db->disk_bytes);
+    as_segment *last = as_db_seg(db, atomic_load(&db->last_seg));
+    if (last) { /* plus the preallocated tail of the segment being appended to (as_seg_store) */
+        uint64_t fb = atomic_load(&last->file_bytes), size = atomic_load(&last->size);
+        st->disk_bytes += fb > size ? fb - size : 0;
+    }
     st->live_bytes = atomic_load(&db->live_bytes);
     st->index_bytes = ax.index_bytes;
+    st->index_heap_bytes = ax.heap_bytes;
     st->index_bytes_per_key = ax.num_keys ? (double)ax.index_bytes / (double)ax.num_keys : 0.0;
     st->index_depth = ax.max_depth;
     st->index_model_nodes = ax.num_model_nodes;

@@ -2,7 +2,8 @@
  *
  * Layers, bottom up (each file uses only the ones below it):
  *   as_format.c   pure encode/decode/verify of segment headers and records (no I/O; fuzz target)
- *   as_segment.c  one segment file: create/open, virtual reservation + chunked mapping, pwrite append
+ *   as_segment.c  one segment file: create/open, virtual reservation + chunked mapping, pwrite append,
+ *                 or (AS_SYNC_NONE) a copy into a writable mapping of a fallocate'd 2 MiB-step tail
  *   as_recovery.c open-time scan of every segment -> sorted (key, locator) pairs + torn-tail cut
  *   as_db.c       as_open/as_close, options, lock file, error text, stats
  *   as_write.c    the single-writer path: append, index repoint under the reader locks, rotation,
@@ -167,6 +168,10 @@ typedef struct as_segment {
     uint64_t chunk_bytes;
     _Atomic uint64_t live;    /* bytes of records the index points to (compaction's garbage ratio) */
     as_fault *fault;          /* the store's fault injection (set when the segment joins the table) */
+    _Atomic uint64_t file_bytes; /* file length: size plus any preallocated tail (see as_seg_store) */
+    unsigned char *wbase;     /* writable shared mapping for AS_SYNC_NONE appends (writer), or NULL */
+    uint64_t wbytes;          /* its length (= reserved_bytes when it was made) */
+    int no_wmap;              /* preallocation is not supported here: appends use pwrite */
     int retired;              /* compacted: file gone, mapping kept until no session can use it (writer) */
     int compact_failed;       /* automatic compaction hit an error here: do not retry it on every write */
 } as_segment;
@@ -184,6 +189,18 @@ int as_seg_map_to(as_segment *sg, uint64_t end, char *err, size_t errlen);
 int as_seg_write(as_segment *sg, uint64_t off, const void *buf, size_t len, int *stuck, char *err,
                  size_t errlen);
 int as_seg_sync(as_segment *sg, char *err, size_t errlen);
+/* Appends through memory instead of pwrite (used at AS_SYNC_NONE, where no fdatasync follows each
+ * write): a MAP_SHARED writable view of the file, 2 MiB aligned with MADV_HUGEPAGE so the kernel
+ * backs it with 2 MiB page-cache folios, which the read mapping then maps with one TLB entry per
+ * 2 MiB. AS_OK with sg->wbase set, or AS_OK with sg->no_wmap set when the fallback is pwrite. */
+int as_seg_wmap_open(as_segment *sg);
+/* Copy buf to off through the writable view, first growing the file in 2 MiB steps with fallocate
+ * (so a full disk is an error returned here, never a SIGBUS on the copy). AS_OK; AS_SEG_FALLBACK
+ * (nothing written: preallocation unsupported, use as_seg_write); or an error (nothing written). */
+#define AS_SEG_FALLBACK 1
+int as_seg_store(as_segment *sg, uint64_t off, const void *buf, size_t len, char *err, size_t errlen);
+/* Drop the writable view and cut the preallocated tail (file back to `size` bytes; no fsync). */
+int as_seg_wmap_close(as_segment *sg, char *err, size_t errlen);
 /* Cut the file to `len` bytes (torn-tail repair); fsyncs the file. */
 int as_seg_truncate(as_segment *sg, uint64_t len, char *err, size_t errlen);
 void as_seg_close(as_segment *sg);

@@ -78,6 +78,24 @@ static int as_rscan_add(as_db *db, as_rscan *sc, const as_rec_header *h, uint64_
     return AS_OK;
 }
 
+static int as_all_zero(const unsigned char *p, uint64_t n)
+{
+    uint64_t i = 0;
+    for (; i < n && ((uintptr_t)(p + i) & 7); i++)
+        if (p[i])
+            return 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if (w)
+            return 0;
+    }
+    for (; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
 /* First offset > off where a complete, checksum-valid record starts, or 0 if none: tells a torn
  * tail (nothing valid follows) from damage in the middle (valid records follow). */
 static uint64_t as_next_valid(const as_segment *sg, uint64_t off, uint64_t size)
@@ -103,6 +121,16 @@ int as_rec_scan_segment(as_db *db, as_segment *sg, uint64_t from, int is_last, a
                 return rc;
             off += as_rec_bytes(h->value_len);
             continue;
+        }
+        if (is_last && as_all_zero(sg->base + off, size - off)) {
+            /* A crash left the preallocated tail of as_seg_store: no record was ever there. */
+            snprintf(note, notelen, "preallocated tail cut: %llu zero bytes at %.400s offset %llu",
+                     (unsigned long long)(size - off), sg->path, (unsigned long long)off);
+            if (db->opt.read_only) {
+                atomic_store(&sg->size, off);
+                return AS_OK;
+            }
+            return as_seg_truncate(sg, off, db->err, sizeof(db->err));
         }
         uint64_t next = as_next_valid(sg, off, size);
         if (!next && is_last) {

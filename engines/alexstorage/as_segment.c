@@ -1,4 +1,5 @@
-/* as_segment.c - one segment file: a fixed virtual reservation, chunked read-only mapping, pwrite appends. */
+/* as_segment.c - one segment file: a fixed virtual reservation, chunked read-only mapping, appends by
+ * pwrite or (AS_SYNC_NONE) by copying into a writable shared mapping of a preallocated tail. */
 #include "as_internal.h"
 
 #include <errno.h>
@@ -23,11 +24,31 @@ int as_errno_status(int e)
 
 static uint64_t as_round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
 
+/* A 2 MiB page: file offset 0 sits at a 2 MiB-aligned address so the kernel can map each 2 MiB
+ * page-cache folio of the log with one page-table entry (a TLB miss on a record is the largest
+ * single cost of a get on a VM with nested paging; PERFORMANCE.md). */
+#define AS_HUGE_BYTES (2ull << 20)
+
+/* PROT_NONE reservation of len bytes starting at a 2 MiB boundary, or MAP_FAILED. */
+static void *as_reserve_aligned(uint64_t len)
+{
+    unsigned char *p = mmap(NULL, len + AS_HUGE_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return MAP_FAILED;
+    unsigned char *a = (unsigned char *)as_round_up((uintptr_t)p, AS_HUGE_BYTES);
+    if (a > p)
+        munmap(p, (size_t)(a - p));
+    unsigned char *end = p + len + AS_HUGE_BYTES;
+    if (end > a + len)
+        munmap(a + len, (size_t)(end - (a + len)));
+    return a;
+}
+
 /* Reserve the whole virtual range once so later chunks land at fixed addresses after it. */
 static int as_seg_reserve(as_segment *sg, uint64_t reserve, char *err, size_t errlen)
 {
     sg->reserved_bytes = as_round_up(reserve ? reserve : sg->chunk_bytes, sg->chunk_bytes);
-    void *p = mmap(NULL, sg->reserved_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = as_reserve_aligned(sg->reserved_bytes);
     if (p == MAP_FAILED) {
         int e = errno;
         snprintf(err, errlen, "mmap reserve %llu bytes for %s: %s", (unsigned long long)sg->reserved_bytes,
@@ -61,6 +82,8 @@ int as_seg_map_to(as_segment *sg, uint64_t end, char *err, size_t errlen)
                  strerror(e));
         return e == ENOMEM ? AS_ENOMEM : AS_EIO;
     }
+    /* Pages read in after a cold open come as 2 MiB folios too; a hint, so failure is harmless. */
+    (void)madvise(p, want - sg->mapped_bytes, MADV_HUGEPAGE);
     sg->mapped_bytes = want;
     return AS_OK;
 }
@@ -118,6 +141,7 @@ int as_seg_create(as_segment **out, int dirfd, const char *dir, uint64_t id, uin
         return rc;
     }
     atomic_store_explicit(&sg->size, sizeof(h), memory_order_release);
+    atomic_store(&sg->file_bytes, sizeof(h));
     *out = sg;
     return AS_OK;
 }
@@ -156,6 +180,7 @@ int as_seg_open(as_segment **out, int dirfd, const char *dir, uint64_t id, int w
     }
     /* Recovery lowers this to the end of the last valid record. */
     atomic_store_explicit(&sg->size, size, memory_order_release);
+    atomic_store(&sg->file_bytes, size);
     *out = sg;
     return AS_OK;
 }
@@ -170,6 +195,8 @@ int as_seg_write(as_segment *sg, uint64_t off, const void *buf, size_t len, int 
         ssize_t n = fe ? (errno = fe, -1) : pwrite(sg->fd, p + done, len - done, (off_t)(off + done));
         if (n > 0) {
             done += (size_t)n;
+            if (off + done > atomic_load(&sg->file_bytes))
+                atomic_store(&sg->file_bytes, off + done);
             continue;
         }
         int e = n < 0 ? errno : ENOSPC; /* pwrite returning 0 for a non-empty write: treat as full */
@@ -181,6 +208,8 @@ int as_seg_write(as_segment *sg, uint64_t off, const void *buf, size_t len, int 
             size_t l = strlen(err);
             snprintf(err + l, errlen - l, "; then cutting the partial record failed: %s", strerror(errno));
             *stuck = 1;
+        } else if (done) {
+            atomic_store(&sg->file_bytes, off);
         }
         return as_errno_status(e);
     }
@@ -206,6 +235,94 @@ int as_seg_truncate(as_segment *sg, uint64_t len, char *err, size_t errlen)
         return as_errno_status(e);
     }
     atomic_store_explicit(&sg->size, len, memory_order_release);
+    atomic_store(&sg->file_bytes, len);
+    return AS_OK;
+}
+
+int as_seg_wmap_open(as_segment *sg)
+{
+    if (sg->wbase || sg->no_wmap)
+        return AS_OK;
+    sg->no_wmap = 1; /* until the view exists: any failure below means pwrite, not an error */
+    void *a = as_reserve_aligned(sg->reserved_bytes);
+    if (a == MAP_FAILED)
+        return AS_OK;
+    void *p = mmap(a, sg->reserved_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, sg->fd, 0);
+    if (p == MAP_FAILED) {
+        munmap(a, sg->reserved_bytes);
+        return AS_OK;
+    }
+    (void)madvise(p, sg->reserved_bytes, MADV_HUGEPAGE);
+    sg->wbase = p;
+    sg->wbytes = sg->reserved_bytes;
+    sg->no_wmap = 0;
+    return AS_OK;
+}
+
+/* Grow the file to `end` bytes with allocated blocks; 0 or the errno. */
+static int as_seg_prealloc(as_segment *sg, uint64_t end)
+{
+    uint64_t cur = atomic_load(&sg->file_bytes);
+    int r;
+    do
+        r = fallocate(sg->fd, 0, (off_t)cur, (off_t)(end - cur));
+    while (r != 0 && errno == EINTR);
+    if (r != 0)
+        return errno;
+    atomic_store(&sg->file_bytes, end);
+    return 0;
+}
+
+int as_seg_store(as_segment *sg, uint64_t off, const void *buf, size_t len, char *err, size_t errlen)
+{
+    int fe = as_fault_hit(sg->fault, AS_FAULT_WRITE);
+    if (fe) {
+        snprintf(err, errlen, "write %s at offset %llu (%zu bytes): %s", sg->path, (unsigned long long)off, len,
+                 strerror(fe));
+        return as_errno_status(fe);
+    }
+    uint64_t end = off + len;
+    if (end > sg->wbytes) {
+        snprintf(err, errlen, "%s: %llu bytes do not fit its %llu-byte writable view", sg->path,
+                 (unsigned long long)end, (unsigned long long)sg->wbytes);
+        return AS_EINTERNAL;
+    }
+    if (end > atomic_load(&sg->file_bytes)) {
+        uint64_t want = as_round_up(end, AS_HUGE_BYTES);
+        int e = as_seg_prealloc(sg, want < sg->wbytes ? want : sg->wbytes);
+        if (e == ENOSPC || e == EFBIG || e == EDQUOT)
+            e = as_seg_prealloc(sg, end); /* the room for this record may still be there */
+        if (e == EOPNOTSUPP) {
+            as_seg_wmap_close(sg, err, errlen);
+            sg->no_wmap = 1;
+            return AS_SEG_FALLBACK;
+        }
+        if (e) {
+            snprintf(err, errlen, "preallocate %s to %llu bytes: %s", sg->path, (unsigned long long)end, strerror(e));
+            return as_errno_status(e);
+        }
+    }
+    memcpy(sg->wbase + off, buf, len);
+    return AS_OK;
+}
+
+int as_seg_wmap_close(as_segment *sg, char *err, size_t errlen)
+{
+    if (sg->wbase) {
+        munmap(sg->wbase, sg->wbytes);
+        sg->wbase = NULL;
+        sg->wbytes = 0;
+    }
+    uint64_t size = atomic_load(&sg->size);
+    if (sg->fd < 0 || atomic_load(&sg->file_bytes) <= size)
+        return AS_OK;
+    if (ftruncate(sg->fd, (off_t)size) != 0) {
+        int e = errno;
+        snprintf(err, errlen, "cut the preallocated tail of %s at %llu bytes: %s", sg->path,
+                 (unsigned long long)size, strerror(e));
+        return as_errno_status(e);
+    }
+    atomic_store(&sg->file_bytes, size);
     return AS_OK;
 }
 
@@ -213,6 +330,8 @@ void as_seg_close(as_segment *sg)
 {
     if (!sg)
         return;
+    if (sg->wbase)
+        munmap(sg->wbase, sg->wbytes);
     if (sg->base)
         munmap(sg->base, sg->reserved_bytes);
     if (sg->fd >= 0)
