@@ -14,6 +14,7 @@ typedef struct lmdb_engine {
     uint64_t mapsize;
     int integerkey;  /* 1: native uint64 + MDB_INTEGERKEY; 0: big-endian + memcmp */
     int reuse_txn;   /* 1: keep the read txn while no write committed; 0: reset+renew every read */
+    int writemap;    /* 1: MDB_WRITEMAP, commits write into the shared map instead of write() */
     unsigned envflags;
     unsigned maxreaders;
     enum kv_durability durability;
@@ -36,6 +37,8 @@ static const kv_option_spec kv_lmdb_options[] = {
                    "compared with memcmp; fixed when the store is created"},
     {"reuse_txn", "1: a session keeps its read txn until another txn commits (default); 0: reset+renew "
                   "on every read"},
+    {"writemap", "1: MDB_WRITEMAP, commits are stores into the shared map (the file is sized to mapsize, "
+                 "sparse); 0: write() per dirty page. Default 1 at durability none, 0 otherwise"},
     {NULL, NULL},
 };
 
@@ -88,6 +91,9 @@ static int kv_lmdb_parse(const kv_config *cfg, lmdb_engine *l, char *err, size_t
         rc = kv_config_opt_bool(cfg, "integerkey", &l->integerkey, err, errlen);
     if (rc == KV_OK)
         rc = kv_config_opt_bool(cfg, "reuse_txn", &l->reuse_txn, err, errlen);
+    l->writemap = cfg->durability == KV_DUR_NONE;
+    if (rc == KV_OK)
+        rc = kv_config_opt_bool(cfg, "writemap", &l->writemap, err, errlen);
     if (rc == KV_OK && l->mapsize < (1u << 20))
         rc = kv_seterr(err, errlen, KV_EINVAL, "lmdb: option mapsize=%llu is below 1M",
                        (unsigned long long)l->mapsize);
@@ -127,6 +133,11 @@ static int kv_lmdb_open(const kv_config *cfg, kv_engine **out, char *err, size_t
     l->envflags = MDB_NOTLS | MDB_NORDAHEAD;
     if (cfg->durability == KV_DUR_NONE)
         l->envflags |= MDB_NOSYNC | MDB_NOMETASYNC;
+    /* WRITEMAP at 'none': a commit becomes stores into the shared map (still in the page cache once
+     * put returns, so it survives a process crash), the same mechanism AlexStorage uses at 'none'.
+     * With fsync per commit it would msync whole dirty pages; there write() stays the default. */
+    if (l->writemap)
+        l->envflags |= MDB_WRITEMAP;
     int r = mdb_env_create(&l->env);
     if (r == 0)
         r = mdb_env_set_mapsize(l->env, (size_t)l->mapsize);
@@ -163,14 +174,17 @@ static void kv_lmdb_describe(kv_engine *e, kv_pair_cb cb, void *arg)
     cb(arg, "db", "main DB, no MDB_DUPSORT; file mode 0644; mdb_put flags 0");
     cb(arg, "key_encoding", l->integerkey ? "sign-flipped native uint64, MDB_INTEGERKEY"
                                           : "sign-flipped big-endian uint64, memcmp");
-    cb(arg, "env_flags", l->durability == KV_DUR_NONE ? "MDB_NOTLS|MDB_NORDAHEAD|MDB_NOSYNC|MDB_NOMETASYNC"
-                                                      : "MDB_NOTLS|MDB_NORDAHEAD");
+    char flags[128];
+    snprintf(flags, sizeof(flags), "MDB_NOTLS|MDB_NORDAHEAD%s%s",
+             l->durability == KV_DUR_NONE ? "|MDB_NOSYNC|MDB_NOMETASYNC" : "", l->writemap ? "|MDB_WRITEMAP" : "");
+    cb(arg, "env_flags", flags);
     cb(arg, "write_txn", "one per put/del");
     cb(arg, "read_txn", l->reuse_txn ? "per session, renewed only when a newer txn committed"
                                      : "per session, reset+renew on every read");
     cb(arg, "get", "zero copy (pointer into the map)");
-    cb(arg, "durability", l->durability == KV_DUR_NONE ? "none: write() per commit, no fsync"
-                                                       : "sync: fsync per commit (LMDB default)");
+    cb(arg, "durability", l->durability != KV_DUR_NONE ? "sync: fsync per commit (LMDB default)"
+                          : l->writemap ? "none: commit = stores into the shared map, no fsync"
+                                        : "none: write() per commit, no fsync");
 }
 
 static void kv_lmdb_stats(kv_engine *e, kv_pair_cb cb, void *arg)

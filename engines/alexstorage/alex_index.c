@@ -180,7 +180,9 @@ int alex__insert_impl(alex_index *ix, int64_t key, uint64_t payload)
 
 int alex_insert(alex_index *ix, int64_t key, uint64_t payload)
 {
-    return alex__insert_impl(ix, key, payload);
+    int rc = alex__insert_impl(ix, key, payload);
+    alex__arena_maybe_compact(ix);
+    return rc;
 }
 
 int alex_upsert(alex_index *ix, int64_t key, uint64_t payload, uint64_t *old, int *existed)
@@ -198,7 +200,9 @@ int alex_upsert(alex_index *ix, int64_t key, uint64_t payload, uint64_t *old, in
     }
     if (existed)
         *existed = 0;
-    return alex__insert_impl(ix, key, payload);
+    int rc = alex__insert_impl(ix, key, payload);
+    alex__arena_maybe_compact(ix);
+    return rc;
 }
 
 int alex_erase(alex_index *ix, int64_t key, uint64_t *old)
@@ -217,8 +221,10 @@ int alex_erase(alex_index *ix, int64_t key, uint64_t *old)
      * another run length) shrinks to the minimum capacity and stays as the owner of its key range.
      * Non-empty leaves contract below 3/4 of the minimum density (hysteresis: expansion leaves
      * density_min, so contracting right at it would thrash). Failure to shrink is harmless. */
-    if (leaf->num_keys == 0 && alex__merge_empty(ix, leaf, &path))
+    if (leaf->num_keys == 0 && alex__merge_empty(ix, leaf, &path)) {
+        alex__arena_maybe_compact(ix);
         return ALEX_OK;
+    }
     if (leaf->num_keys == 0 && leaf->cap > ALEX_MIN_CAP) {
         if (alex__dn_resize(ix, leaf, ix->p.density_init, ALEX_RESIZE_RETRAIN) == ALEX_OK)
             ix->num_contractions++;
@@ -226,6 +232,7 @@ int alex_erase(alex_index *ix, int64_t key, uint64_t *old)
         if (alex__dn_resize(ix, leaf, ix->p.density_init, ALEX_RESIZE_AUTO) == ALEX_OK)
             ix->num_contractions++;
     }
+    alex__arena_maybe_compact(ix);
     return ALEX_OK;
 }
 

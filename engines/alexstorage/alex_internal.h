@@ -55,7 +55,7 @@ typedef struct alex_data_node {
 /* Huge-page heap for the leaves' arrays (alex_arena.c). */
 #define ALEX_ARENA_MIN ((uint64_t)2 << 20)   /* index bytes before leaf arrays move to the heap */
 #define ALEX_ARENA_REGION ((size_t)32 << 20) /* default region size */
-#define ALEX_ARENA_CLASSES 100               /* size classes up to 2^30 bytes; larger: malloc */
+#define ALEX_ARENA_CLASSES 200               /* size classes up to 2^30 bytes; larger: malloc */
 #define ALEX_ARENA_MAX_REGIONS 48
 typedef struct alex_arena_region {
     unsigned char *base;
@@ -72,6 +72,7 @@ typedef struct alex_arena {
     size_t reserved;          /* bytes of all regions (virtual; resident once touched) */
     size_t bumped;            /* bytes ever bumped: the heap's touched footprint */
     size_t free_bytes;        /* bytes on free lists, waiting for reuse */
+    uint64_t compactions;     /* times every array moved into a fresh region (alex_arena.c) */
 } alex_arena;
 
 struct alex_index {
@@ -211,6 +212,8 @@ void *alex__arena_alloc(alex_index *ix, size_t bytes, int zero);
 int alex__arena_release(alex_index *ix, void *p, size_t bytes);
 void alex__arena_seal(alex_index *ix);
 void alex__arena_close(alex_index *ix);
+/* After a mutation: repack the heap when a fifth of it sits on free lists. */
+void alex__arena_maybe_compact(alex_index *ix);
 
 /* alex_bulk_load.c */
 alex_node *alex__build(alex_index *ix, const int64_t *keys, const uint64_t *pays, size_t n,
