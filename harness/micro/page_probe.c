@@ -21,6 +21,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#if defined(__x86_64__)
 #include <x86intrin.h>
 
 #define REC 136u
@@ -185,3 +187,10 @@ int main(int argc, char **argv)
     }
     return failed ? 1 : 0;
 }
+#else
+int main(void)
+{
+    fprintf(stderr, "page_probe: x86-64 only (it times reads with rdtscp)\n");
+    return 2;
+}
+#endif
