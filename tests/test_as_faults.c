@@ -134,18 +134,26 @@ static void child_fill(const char *dir, shared *sh, enum as_sync_mode mode, uint
     _exit(0);
 }
 
+/* Parent side: open the store in `mode` (64 KiB chunks) and a session, or fail the test with why. */
+static as_session *parent_open(const char *dir, enum as_sync_mode mode, const char *label, as_db **db)
+{
+    as_options o;
+    opts(&o, mode, 64u << 10);
+    char err[512];
+    int rc = as_open(dir, &o, db, err, sizeof err);
+    if (rc != AS_OK)
+        fail_msg("%s: open: %s: %s", label, as_strerror(rc), err);
+    as_session *s;
+    assert_int_equal(as_session_open(*db, &s), AS_OK);
+    return s;
+}
+
 /* Parent side: reopen without a limit and compare with the acknowledged state. */
 static void verify_reopen(const char *dir, shared *sh, const char *label)
 {
-    as_options o;
-    opts(&o, AS_SYNC_EACH, 64u << 10);
     as_db *db;
-    char err[512];
-    int rc = as_open(dir, &o, &db, err, sizeof err);
-    if (rc != AS_OK)
-        fail_msg("%s: reopen: %s: %s", label, as_strerror(rc), err);
-    as_session *s;
-    assert_int_equal(as_session_open(db, &s), AS_OK);
+    as_session *s = parent_open(dir, AS_SYNC_EACH, label, &db);
+    int rc;
     for (uint32_t slot = 0; slot < NSLOTS; slot++) {
         const void *v;
         size_t len;
@@ -260,15 +268,10 @@ static void test_enospc_at_create(void **state)
         assert_int_equal(waitpid(pid, &status, 0), pid);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
             fail_msg("limit %d: child status 0x%x", limit, status);
-        as_options o;
-        opts(&o, AS_SYNC_EACH, 64u << 10);
+        char label[64];
+        snprintf(label, sizeof label, "limit %d: after the failed create", limit);
         as_db *db;
-        char err[512];
-        int rc = as_open(dir, &o, &db, err, sizeof err);
-        if (rc != AS_OK)
-            fail_msg("limit %d: open after the failed create: %s: %s", limit, as_strerror(rc), err);
-        as_session *s;
-        assert_int_equal(as_session_open(db, &s), AS_OK);
+        as_session *s = parent_open(dir, AS_SYNC_EACH, label, &db);
         unsigned char v[64];
         memset(v, 2, sizeof v);
         assert_int_equal(as_put(s, 5, v, sizeof v), AS_OK);
@@ -379,13 +382,8 @@ static void test_eio_injection(void **state)
         /* The failed write of a failed fdatasync may have reached the disk anyway (old or new is fine);
          * a failed pwrite was cut back, so its key must read the old value: verify_reopen checks that. */
         if (sync_fault && sh->failed_rc) {
-            as_options o;
-            opts(&o, AS_SYNC_NONE, 64u << 10);
             as_db *db;
-            char err[512];
-            assert_int_equal(as_open(dir, &o, &db, err, sizeof err), AS_OK);
-            as_session *s;
-            assert_int_equal(as_session_open(db, &s), AS_OK);
+            as_session *s = parent_open(dir, AS_SYNC_NONE, label, &db);
             const void *v;
             size_t len;
             uint64_t q;

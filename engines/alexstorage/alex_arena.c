@@ -133,16 +133,23 @@ void *alex__arena_alloc(alex_index *ix, size_t bytes, int zero)
     return p;
 }
 
+/* 1 if p lies in one of the n regions r. */
+static int alex_arena_owns(const alex_arena_region *r, size_t n, const void *p)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        if (c >= r[i].base && c < r[i].base + r[i].size)
+            return 1;
+    return 0;
+}
+
 /* 1 if p (an array of `bytes`) was heap memory and is now on its free list, 0 if the caller must
  * free() it. */
 int alex__arena_release(alex_index *ix, void *p, size_t bytes)
 {
     alex_arena *a = &ix->arena;
     unsigned char *c = p;
-    size_t i = 0;
-    while (i < a->nregions && (c < a->region[i].base || c >= a->region[i].base + a->region[i].size))
-        i++;
-    if (i == a->nregions)
+    if (!alex_arena_owns(a->region, a->nregions, c))
         return 0;
     size_t cb;
     unsigned k = alex_arena_class(bytes, &cb);
@@ -184,15 +191,6 @@ static const alex_data_node *alex_arena_first_leaf(const alex_index *ix)
     while (n != NULL && !n->is_leaf)
         n = ((const alex_model_node *)n)->children[0];
     return (const alex_data_node *)n;
-}
-
-static int alex_arena_owns(const alex_arena_region *r, size_t n, const void *p)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++)
-        if (c >= r[i].base && c < r[i].base + r[i].size)
-            return 1;
-    return 0;
 }
 
 /* Bytes the moved copy of an array of `bytes` takes in the new region (class size + ASan gap). */

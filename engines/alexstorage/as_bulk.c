@@ -65,8 +65,6 @@ static int as_batch_room(as_db *db, as_session *s, as_batch *b, uint64_t bytes)
 static int as_bulk_check(as_session *s, const int64_t *keys, size_t n)
 {
     as_db *db = s->db;
-    if (db->opt.read_only)
-        return as_sess_seterr(s, AS_ERDONLY, "%s is open read-only", db->dir);
     if (alex_size(db->index) != 0)
         return as_sess_seterr(s, AS_EINVAL, "bulk load needs an empty store; %s holds %zu keys", db->dir,
                               alex_size(db->index));

@@ -168,13 +168,11 @@ int as_checkpoint(as_session *s)
 {
     as_db *db = s->db;
     as_sess_enter(s);
-    if (db->opt.read_only)
-        return as_sess_seterr(s, AS_ERDONLY, "%s is open read-only", db->dir);
-    int f = atomic_load(&db->failed);
-    if (f)
-        return as_sess_seterr(s, f, "%s: an earlier write or sync failed; reopen the store", db->dir);
+    int rc = as_write_check(s, 0, NULL);
+    if (rc != AS_OK)
+        return rc;
     pthread_mutex_lock(&db->write_mu);
-    int rc = as_ckpt_write(db, s->err, sizeof(s->err));
+    rc = as_ckpt_write(db, s->err, sizeof(s->err));
     pthread_mutex_unlock(&db->write_mu);
     return rc;
 }

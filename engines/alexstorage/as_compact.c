@@ -101,24 +101,13 @@ static int as_retire(as_db *db, as_segment *sg)
 /* Append an already-encoded record (bytes verified) at the log head. Under write_mu. */
 static int as_copy_record(as_db *db, as_session *s, const void *rec, uint64_t bytes, uint64_t *loc)
 {
-    as_segment *sg = as_db_seg(db, atomic_load(&db->last_seg));
-    uint64_t size = atomic_load(&sg->size);
-    if (size > AS_SEG_HEADER_BYTES && size + bytes > db->opt.segment_bytes) {
-        int rc = as_rotate(db, s);
-        if (rc != AS_OK)
-            return rc;
-        sg = as_db_seg(db, atomic_load(&db->last_seg));
-        size = atomic_load(&sg->size);
-    }
-    int rc = as_seg_map_to(sg, size + bytes, s->err, sizeof(s->err));
-    int stuck = 0;
+    as_segment *sg;
+    uint64_t size;
+    int rc = as_place(db, s, bytes, &sg, &size);
     if (rc == AS_OK)
-        rc = as_seg_write(sg, size, rec, bytes, &stuck, s->err, sizeof(s->err));
-    if (rc != AS_OK) {
-        if (stuck)
-            atomic_store(&db->failed, rc);
+        rc = as_log_write(db, s, sg, size, rec, bytes);
+    if (rc != AS_OK)
         return rc;
-    }
     atomic_store_explicit(&sg->size, size + bytes, memory_order_release);
     atomic_fetch_add(&db->disk_bytes, bytes);
     atomic_fetch_add(&db->compact_bytes_written, bytes);
@@ -298,14 +287,11 @@ int as_compact(as_session *s)
 {
     as_db *db = s->db;
     as_sess_enter(s);
-    if (db->opt.read_only)
-        return as_sess_seterr(s, AS_ERDONLY, "%s is open read-only", db->dir);
-    int f = atomic_load(&db->failed);
-    if (f)
-        return as_sess_seterr(s, f, "%s: an earlier write or sync failed; reopen the store", db->dir);
+    int rc = as_write_check(s, 0, NULL);
+    if (rc != AS_OK)
+        return rc;
     pthread_mutex_lock(&db->write_mu);
     db->in_maintenance = 1;
-    int rc = AS_OK;
     uint64_t last = atomic_load(&db->last_seg);
     for (uint64_t id = db->first_seg; id < last && rc == AS_OK; id++) {
         as_segment *sg = as_db_seg(db, id);

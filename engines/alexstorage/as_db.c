@@ -162,6 +162,19 @@ static int as_take_lock(as_db *db)
     return AS_OK;
 }
 
+void as_db_close_segments(as_db *db)
+{
+    for (uint32_t hi = 0; hi < AS_SEGDIR_SIZE; hi++) {
+        _Atomic(as_segment *) *leaf = db->segdir[hi];
+        if (!leaf)
+            continue;
+        for (uint32_t lo = 0; lo < AS_SEGDIR_SIZE; lo++)
+            as_seg_close(leaf[lo]);
+        free(leaf);
+        db->segdir[hi] = NULL;
+    }
+}
+
 static void as_db_free(as_db *db)
 {
     while (db->sessions) {
@@ -170,14 +183,7 @@ static void as_db_free(as_db *db)
         pthread_mutex_destroy(&s->lock);
         free(s);
     }
-    for (uint32_t hi = 0; hi < AS_SEGDIR_SIZE; hi++) {
-        _Atomic(as_segment *) *leaf = db->segdir[hi];
-        if (!leaf)
-            continue;
-        for (uint32_t lo = 0; lo < AS_SEGDIR_SIZE; lo++)
-            as_seg_close(leaf[lo]);
-        free(leaf);
-    }
+    as_db_close_segments(db);
     if (db->index)
         alex_destroy(db->index);
     if (db->lockfd >= 0)

@@ -192,8 +192,8 @@ int as_seg_sync(as_segment *sg, char *err, size_t errlen);
 /* Appends through memory instead of pwrite (used at AS_SYNC_NONE, where no fdatasync follows each
  * write): a MAP_SHARED writable view of the file, 2 MiB aligned with MADV_HUGEPAGE so the kernel
  * backs it with 2 MiB page-cache folios, which the read mapping then maps with one TLB entry per
- * 2 MiB. AS_OK with sg->wbase set, or AS_OK with sg->no_wmap set when the fallback is pwrite. */
-int as_seg_wmap_open(as_segment *sg);
+ * 2 MiB. Best effort: sg->wbase is set, or sg->no_wmap when the fallback is pwrite. */
+void as_seg_wmap_open(as_segment *sg);
 /* Copy buf to off through the writable view, first growing the file in 2 MiB steps with fallocate
  * (so a full disk is an error returned here, never a SIGBUS on the copy). AS_OK; AS_SEG_FALLBACK
  * (nothing written: preallocation unsupported, use as_seg_write); or an error (nothing written). */
@@ -303,6 +303,12 @@ void as_db_unlock_all(as_db *db);
 
 /* as_write.c: seal the current segment and start the next (under write_mu; errors in s->err). */
 int as_rotate(as_db *db, as_session *s);
+/* as_write.c: room for `bytes` at the log head (rotating past segment_bytes, mapping grown): the
+ * segment and the offset to write at. Under write_mu. */
+int as_place(as_db *db, as_session *s, uint64_t bytes, as_segment **sgp, uint64_t *off);
+/* as_write.c: write encoded bytes at (sg, off), not yet visible to readers: a copy into the writable
+ * view at AS_SYNC_NONE, else pwrite (a write that cannot be cut back sets db->failed). Under write_mu. */
+int as_log_write(as_db *db, as_session *s, as_segment *sg, uint64_t off, const void *buf, size_t len);
 /* as_write.c: refuse writes on read-only/failed stores and bad values (AS_OK or error in s->err). */
 int as_write_check(as_session *s, size_t len, const void *val);
 
@@ -343,6 +349,8 @@ int as_db_mark_dropped(as_db *db, uint64_t id);
 int as_compact_segment(as_db *db, as_session *s, uint64_t id); /* under write_mu */
 void as_compact_maybe(as_db *db, as_session *s, uint64_t id);  /* under write_mu, after a write */
 void as_reclaim(as_db *db, const as_session *self);            /* under write_mu */
+/* as_db.c: close every segment in the table and empty it */
+void as_db_close_segments(as_db *db);
 /* as_db.c: take a segment out of the table (after reclaim) */
 void as_db_seg_remove(as_db *db, uint64_t id);
 

@@ -336,15 +336,7 @@ static void as_drop_leftovers(as_db *db)
 /* Undo a checkpoint load that turned out unusable, before the full scan. */
 static int as_recover_reset(as_db *db)
 {
-    for (uint32_t hi = 0; hi < AS_SEGDIR_SIZE; hi++) {
-        _Atomic(as_segment *) *leaf = db->segdir[hi];
-        if (!leaf)
-            continue;
-        for (uint32_t lo = 0; lo < AS_SEGDIR_SIZE; lo++)
-            as_seg_close(leaf[lo]);
-        free(leaf);
-        db->segdir[hi] = NULL;
-    }
+    as_db_close_segments(db);
     atomic_store(&db->num_segments, 0);
     atomic_store(&db->disk_bytes, 0);
     atomic_store(&db->live_bytes, 0);

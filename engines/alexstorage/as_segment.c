@@ -239,24 +239,23 @@ int as_seg_truncate(as_segment *sg, uint64_t len, char *err, size_t errlen)
     return AS_OK;
 }
 
-int as_seg_wmap_open(as_segment *sg)
+void as_seg_wmap_open(as_segment *sg)
 {
     if (sg->wbase || sg->no_wmap)
-        return AS_OK;
+        return;
     sg->no_wmap = 1; /* until the view exists: any failure below means pwrite, not an error */
     void *a = as_reserve_aligned(sg->reserved_bytes);
     if (a == MAP_FAILED)
-        return AS_OK;
+        return;
     void *p = mmap(a, sg->reserved_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, sg->fd, 0);
     if (p == MAP_FAILED) {
         munmap(a, sg->reserved_bytes);
-        return AS_OK;
+        return;
     }
     (void)madvise(p, sg->reserved_bytes, MADV_HUGEPAGE);
     sg->wbase = p;
     sg->wbytes = sg->reserved_bytes;
     sg->no_wmap = 0;
-    return AS_OK;
 }
 
 /* Grow the file to `end` bytes with allocated blocks; 0 or the errno. */

@@ -60,9 +60,7 @@ int as_rotate(as_db *db, as_session *s)
     return AS_OK;
 }
 
-/* Reserve room for `bytes` in the current segment (rotating if it would pass segment_bytes);
- * returns the segment and the offset to write at. Under write_mu. */
-static int as_place(as_db *db, as_session *s, uint64_t bytes, as_segment **sgp, uint64_t *off)
+int as_place(as_db *db, as_session *s, uint64_t bytes, as_segment **sgp, uint64_t *off)
 {
     as_segment *sg = as_db_seg(db, atomic_load(&db->last_seg));
     uint64_t size = atomic_load(&sg->size);
@@ -81,21 +79,30 @@ static int as_place(as_db *db, as_session *s, uint64_t bytes, as_segment **sgp, 
     return AS_OK;
 }
 
-/* Write `len` encoded bytes at (sg, off) and publish them to readers. Under write_mu. */
-static int as_commit_bytes(as_db *db, as_session *s, as_segment *sg, uint64_t off, const void *buf, size_t len)
+int as_log_write(as_db *db, as_session *s, as_segment *sg, uint64_t off, const void *buf, size_t len)
 {
     int rc = AS_SEG_FALLBACK;
     /* Without a sync per write, a copy into the shared mapping is as durable as pwrite (both end in
      * the page cache) at a fraction of the cost. With one, pwrite stays: it dirties only the blocks
      * it wrote, while a write fault dirties a whole 2 MiB folio that fdatasync would then write. */
-    if (db->opt.sync_mode == AS_SYNC_NONE && as_seg_wmap_open(sg) == AS_OK && sg->wbase)
-        rc = as_seg_store(sg, off, buf, len, s->err, sizeof(s->err));
+    if (db->opt.sync_mode == AS_SYNC_NONE) {
+        as_seg_wmap_open(sg);
+        if (sg->wbase)
+            rc = as_seg_store(sg, off, buf, len, s->err, sizeof(s->err));
+    }
     if (rc == AS_SEG_FALLBACK) {
         int stuck = 0;
         rc = as_seg_write(sg, off, buf, len, &stuck, s->err, sizeof(s->err));
         if (rc != AS_OK && stuck)
             atomic_store(&db->failed, rc);
     }
+    return rc;
+}
+
+/* Write `len` encoded bytes at (sg, off) and publish them to readers. Under write_mu. */
+static int as_commit_bytes(as_db *db, as_session *s, as_segment *sg, uint64_t off, const void *buf, size_t len)
+{
+    int rc = as_log_write(db, s, sg, off, buf, len);
     if (rc != AS_OK)
         return rc;
     if (db->opt.sync_mode == AS_SYNC_EACH) {
