@@ -3,6 +3,7 @@
 #define KVB_BENCH_H
 
 #include "engine.h"
+#include "pacer.h"
 #include "workload.h"
 
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #define KVB_MAX_WORKLOADS 16
 #define KVB_MAX_NS 32
 #define KVB_MAX_OPTS 64
+#define KVB_MAX_RATES 32
 
 /* Exit codes of kvbench (and of each repetition's child process). */
 enum { KVB_EXIT_OK = 0, KVB_EXIT_ENGINE = 1, KVB_EXIT_USAGE = 2, KVB_EXIT_INVALID = 3 };
@@ -43,6 +45,12 @@ typedef struct kvb_opts {
     kv_option opts[KVB_MAX_OPTS];
     size_t nopts;
     char *command;     /* the command line, shell-quoted */
+    /* Open loop (--rate): each entry is ops/s of the whole run, or (rate_pct set) a percentage of the
+     * cell's closed-loop throughput, measured first in the same run. nrates 0 = closed loop only. */
+    double rates[KVB_MAX_RATES];
+    int rate_pct[KVB_MAX_RATES];
+    size_t nrates;
+    enum kvb_arrival arrival;
 } kvb_opts;
 
 /* One repetition: what the child process runs. */
@@ -52,6 +60,8 @@ typedef struct kvb_rep {
     const kv_workload *workload;
     uint64_t n, ops, warmup;
     int rep;
+    double rate;             /* offered ops/s of the timed pass (all threads); 0 = closed loop */
+    double rate_pct;         /* the --rate percentage it came from; 0 when given in ops/s */
     const char *run_id;
     const char *data_dir;    /* fresh, empty */
     const char *result_path; /* where the child writes its JSON */

@@ -50,6 +50,13 @@ static const char run_usage[] =
     "  -q, --quiet            no progress output on stderr\n"
     "  -o key=value           engine option (see `kvbench list`); repeatable; -o ENGINE.key=value\n"
     "                         gives it to that engine only\n"
+    "      --rate LIST        open loop: issue the timed pass's ops at intended start times, at each\n"
+    "                         rate of the list in turn: ops/s of the whole run (split evenly over\n"
+    "                         --threads; K/M suffixes) or P%% of the cell's closed-loop throughput, which\n"
+    "                         is then measured first (e.g. --rate 10%%,50%%,90%% or --rate 200K); records\n"
+    "                         service time (latency), response time from the intended start\n"
+    "                         (latency_response), the start lag, and marks saturated cells\n"
+    "      --arrival A        spacing of intended starts under --rate: uniform | poisson (default uniform)\n"
     "      --inject-fault F   harness self-test: corrupt one answer the verifier sees (after the engine\n"
     "                         returned it): wrong | stale | missing; the run must come out invalid\n"
     "\n"
@@ -159,6 +166,45 @@ static int add_ns(kvb_opts *o, char *list)
     }
     if (!o->nns)
         return usage_error("-n needs a number of keys, e.g. -n 1M");
+    return 0;
+}
+
+/* One --rate entry: ops/s (K/M/G allowed, fractions too) or P% of the closed-loop throughput. */
+static int parse_rate(const char *s, double *rate, int *pct)
+{
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (errno || end == s || !isfinite(v))
+        return -1;
+    *pct = 0;
+    if (*end == '%')
+        *pct = 1, end++;
+    else if (*end == 'K' || *end == 'k')
+        v *= 1e3, end++;
+    else if (*end == 'M' || *end == 'm')
+        v *= 1e6, end++;
+    else if (*end == 'G' || *end == 'g')
+        v *= 1e9, end++;
+    if (*end || !(v > 0) || (*pct && v > 1000) || v > 1e10)
+        return -1;
+    *rate = v;
+    return 0;
+}
+
+static int add_rates(kvb_opts *o, char *list)
+{
+    o->nrates = 0;
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        if (o->nrates == KVB_MAX_RATES)
+            return usage_error("--rate: too many rates (at most %d)", KVB_MAX_RATES);
+        if (parse_rate(tok, &o->rates[o->nrates], &o->rate_pct[o->nrates]) != 0)
+            return usage_error("--rate '%s': expected a rate > 0: ops/s of the whole run (e.g. 50000 or 200K) or "
+                               "a percentage of the closed-loop throughput from above 0 to 1000 (e.g. 50%%)", tok);
+        o->nrates++;
+    }
+    if (!o->nrates)
+        return usage_error("--rate needs at least one rate, e.g. --rate 100K or --rate 10%%,50%%,90%%");
     return 0;
 }
 
@@ -279,7 +325,7 @@ static void build_command(kvb_opts *o, int argc, char **argv)
 
 enum {
     OPT_OPS = 1000, OPT_WARMUP, OPT_DURABILITY, OPT_VALUE_SIZE, OPT_KEYS, OPT_DIST, OPT_THETA, OPT_MIX,
-    OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP
+    OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP, OPT_RATE, OPT_ARRIVAL
 };
 
 static const struct option long_opts[] = {
@@ -294,6 +340,7 @@ static const struct option long_opts[] = {
     {"dir", required_argument, NULL, OPT_DIR}, {"out", required_argument, NULL, OPT_OUT},
     {"keep", no_argument, NULL, OPT_KEEP}, {"quiet", no_argument, NULL, 'q'},
     {"inject-fault", required_argument, NULL, OPT_FAULT}, {"help", no_argument, NULL, OPT_HELP},
+    {"rate", required_argument, NULL, OPT_RATE}, {"arrival", required_argument, NULL, OPT_ARRIVAL},
     {NULL, 0, NULL, 0},
 };
 
@@ -353,6 +400,11 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
     case OPT_KEEP: o->keep = 1; return 0;
     case 'q': o->quiet = 1; return 0;
     case 'o': return add_opt(o, arg);
+    case OPT_RATE: return add_rates(o, arg);
+    case OPT_ARRIVAL:
+        if (kvb_arrival_parse(arg, &o->arrival) != 0)
+            return usage_error("--arrival '%s': expected uniform or poisson", arg);
+        return 0;
     case OPT_FAULT:
         if (strcmp(arg, "wrong") == 0) o->fault = KVB_FAULT_WRONG;
         else if (strcmp(arg, "stale") == 0) o->fault = KVB_FAULT_STALE;
@@ -394,6 +446,9 @@ static int check_complete(kvb_opts *o)
         if (o->ns[i] < (uint64_t)o->threads)
             return usage_error("-n %llu is less than --threads %d: every thread needs keys of its own",
                                (unsigned long long)o->ns[i], o->threads);
+    for (size_t i = 0; i < o->nworkloads && o->nrates; i++)
+        if (strcmp(o->workloads[i].name, "load") == 0)
+            return usage_error("--rate does not apply to the load workload (it has no measured phase to pace)");
     if (check_opt_keys(o) || check_dir("--dir", o->dir, 0) || check_out(o->out))
         return KVB_EXIT_USAGE;
     return 0;

@@ -27,6 +27,7 @@ static int run_ops(kvb_worker *w, const kvb_pass *pass, uint64_t share)
 {
     kv_op op;
     int timed = pass->timed, report = w->thread == 0 && pass->progress;
+    int paced = timed && w->ol;
     for (uint64_t i = 0; i < share; i++) {
         if (kv_opstream_next(w->stream, &op) != 0) {
             snprintf(w->err, sizeof(w->err),
@@ -35,11 +36,14 @@ static int run_ops(kvb_worker *w, const kvb_pass *pass, uint64_t share)
                      "larger -n or a mix with fewer deletes", w->thread, (unsigned long long)i);
             return -1;
         }
+        if (paced)
+            w->intended = kvb_pacer_wait(&w->ol->pacer);
         if (kvb_worker_op(w, &op, timed) != 0)
             return -1;
         if (report && (i & 4095) == 0)
             kvb_progress_update(pass->progress, i * (uint64_t)w->nthreads);
     }
+    w->intended = 0;
     return 0;
 }
 
@@ -167,5 +171,10 @@ void kvb_phase_free(kvb_phase_result *r)
     for (int k = 0; k < KV_OP__COUNT; k++) {
         free(r->by_op[k]);
         r->by_op[k] = NULL;
+    }
+    if (r->open_loop) {
+        kvb_ol_summary_free(r->open_loop);
+        free(r->open_loop);
+        r->open_loop = NULL;
     }
 }

@@ -26,6 +26,7 @@ typedef struct kvb_phase_result {
     uint64_t untimed_elapsed_ns;
     kvb_hist *all;               /* NULL when not timed */
     kvb_hist *by_op[KV_OP__COUNT];
+    kvb_ol_summary *open_loop;   /* NULL unless the timed pass ran under --rate */
     int has_perf;
     kvb_perf_value perf[KVB_PERF__COUNT];
     char perf_reason[KVB_PERF__COUNT][96];

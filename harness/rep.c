@@ -92,6 +92,22 @@ static int close_engine(rep_ctx *c)
     return 0;
 }
 
+/* Under --rate every thread paces its timed pass at rate / T (the run's rate split evenly). */
+static int setup_open_loop(rep_ctx *c)
+{
+    for (int t = 0; t < c->nthreads; t++) {
+        kvb_worker *w = &c->w[t];
+        w->ol = malloc(sizeof(*w->ol));
+        if (!w->ol || kvb_openloop_init(w->ol) != 0) {
+            snprintf(c->err, sizeof(c->err), "out of memory for the open-loop histograms");
+            return -1;
+        }
+        kvb_pacer_init(&w->ol->pacer, c->rep->rate / c->nthreads, c->o->arrival, t, c->nthreads,
+                       c->o->seed ^ ((uint64_t)c->rep->rep << 32));
+    }
+    return 0;
+}
+
 static int setup(rep_ctx *c)
 {
     const kvb_rep *r = c->rep;
@@ -126,7 +142,7 @@ static int setup(rep_ctx *c)
         w->verify = !(c->ops->caps & KV_CAP_DISCARDS);
         w->sorted = c->sorted, w->nsorted = c->sorted ? c->ds->capacity : 0;
     }
-    return 0;
+    return r->rate > 0 ? setup_open_loop(c) : 0;
 }
 
 static const char *worker_error(rep_ctx *c)
@@ -265,6 +281,25 @@ static int ops_pass(rep_ctx *c, const char *what, uint64_t total, int timed, uin
     return 0;
 }
 
+/* Merge the threads' response/lag histograms and say loudly when the offered load was too high. */
+static int take_open_loop(rep_ctx *c, kvb_phase_result *p)
+{
+    kvb_openloop *per[c->nthreads];
+    for (int t = 0; t < c->nthreads; t++)
+        per[t] = c->w[t].ol;
+    p->open_loop = calloc(1, sizeof(*p->open_loop));
+    if (!p->open_loop || kvb_openloop_summarize(p->open_loop, per, c->nthreads, c->rep->rate, c->o->arrival,
+                                                p->ops, p->elapsed_ns) != 0) {
+        snprintf(c->err, sizeof(c->err), "out of memory merging the open-loop histograms");
+        return -1;
+    }
+    if (p->open_loop->saturated)
+        printf("SATURATED: %s %s n=%llu rep %d at --rate %.0f ops/s: %s; its response times include waiting "
+               "behind the backlog\n", c->ops->name, c->rep->workload->name, (unsigned long long)c->rep->n,
+               c->rep->rep, c->rep->rate, p->open_loop->reason);
+    return 0;
+}
+
 static int phase_measured(rep_ctx *c)
 {
     const kvb_rep *r = c->rep;
@@ -283,7 +318,7 @@ static int phase_measured(rep_ctx *c)
     if (ops_pass(c, "timed", r->ops, 1, &p->elapsed_ns) != 0)
         return -1;
     perf_end(c, p);
-    if (kvb_phase_take_hists(p, c->w, c->nthreads) != 0)
+    if (kvb_phase_take_hists(p, c->w, c->nthreads) != 0 || (r->rate > 0 && take_open_loop(c, p) != 0))
         return -1;
     p->has_untimed = 1;
     return ops_pass(c, "untimed", r->ops, 0, &p->untimed_elapsed_ns);
@@ -312,6 +347,10 @@ static void free_ctx(rep_ctx *c)
     for (int t = 0; c->w && t < c->nthreads; t++) {
         if (c->w[t].stream)
             kv_opstream_free(c->w[t].stream);
+        if (c->w[t].ol) {
+            kvb_openloop_free(c->w[t].ol);
+            free(c->w[t].ol);
+        }
         kvb_worker_free(&c->w[t]);
     }
     free(c->w);

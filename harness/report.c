@@ -133,6 +133,24 @@ static json_t *phase_named(json_t *res, const char *name)
     return NULL;
 }
 
+/* Under --rate: the offered rate, the median response-time p99, and SATURATED when any rep was. */
+static void open_loop_note(FILE *out, json_t *results, size_t first, size_t count)
+{
+    json_t *res0 = json_array_get(results, first);
+    if (!json_is_number(json_object_get(res0, "rate")))
+        return;
+    double p99r[count];
+    int saturated = 0;
+    for (size_t k = 0; k < count; k++) {
+        json_t *res = json_array_get(results, first + k);
+        json_t *m = phase_named(res, jstr(res, "workload"));
+        p99r[k] = (double)jint(json_object_get(m, "latency_response"), "p99_ns");
+        saturated |= json_is_true(json_object_get(res, "saturated"));
+    }
+    fprintf(out, "  rate=%.0f/s response_p99_ns=%.0f%s", jnum(res0, "rate"), median(p99r, count),
+            saturated ? " SATURATED" : "");
+}
+
 /* One table row: all reps of (engine, workload, n) starting at results[first]. */
 static void table_row(FILE *out, json_t *results, size_t first, size_t count)
 {
@@ -149,15 +167,17 @@ static void table_row(FILE *out, json_t *results, size_t first, size_t count)
         load[k] = jnum(l, "ns_per_op");
         valid = valid && json_is_true(json_object_get(res, "valid"));
     }
-    fprintf(out, "%-12s %-8s %10lld %4zu %10.1f %9.0f %9.0f %13.0f %12.1f  %s\n", jstr(res0, "engine"),
+    fprintf(out, "%-12s %-8s %10lld %4zu %10.1f %9.0f %9.0f %13.0f %12.1f  %s", jstr(res0, "engine"),
             jstr(res0, "workload"), (long long)jint(res0, "n"), count, median(mean, count), median(p50, count),
             median(p99, count), median(ups, count), median(load, count), valid ? "yes" : "NO");
+    open_loop_note(out, results, first, count);
+    fputc('\n', out);
 }
 
 static int same_cell(json_t *a, json_t *b)
 {
     return strcmp(jstr(a, "engine"), jstr(b, "engine")) == 0 && strcmp(jstr(a, "workload"), jstr(b, "workload")) == 0 &&
-           jint(a, "n") == jint(b, "n");
+           jint(a, "n") == jint(b, "n") && jnum(a, "rate") == jnum(b, "rate");
 }
 
 int kvb_report_finish(kvb_report *r, FILE *out, char *err, size_t errlen)

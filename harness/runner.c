@@ -272,7 +272,38 @@ typedef struct run_state {
     int invalid;
 } run_state;
 
-static int run_one(run_state *st, const kv_engine_ops *eng, const kv_workload *w, uint64_t n, int rep)
+/* Closed-loop throughput of a repetition's timed pass (its measured phase's ops_per_sec); 0 if unknown. */
+static double measured_ops_per_sec(const char *path, const char *workload)
+{
+    json_t *res = json_load_file(path, 0, NULL);
+    double v = 0;
+    size_t i;
+    json_t *ph;
+    json_array_foreach(json_object_get(res, "phases"), i, ph) {
+        const char *name = json_string_value(json_object_get(ph, "name"));
+        if (name && strcmp(name, workload) == 0)
+            v = json_number_value(json_object_get(ph, "ops_per_sec"));
+    }
+    json_decref(res);
+    return v;
+}
+
+/* Result file name: the cell, the rate when paced, the repetition. */
+static void result_path(const run_state *st, const kv_engine_ops *eng, const kv_workload *w, uint64_t n,
+                        double rate, double pct, int rep, char *out, size_t len)
+{
+    const kvb_opts *o = st->o;
+    char ratestr[64] = "";
+    if (pct > 0)
+        snprintf(ratestr, sizeof(ratestr), "-rate%gpct", pct);
+    else if (rate > 0)
+        snprintf(ratestr, sizeof(ratestr), "-rate%.0f", rate);
+    snprintf(out, len, "%s/%s-%s-n%llu-t%d-%s%s-r%d.json", st->run_dir, eng->name, w->name, (unsigned long long)n,
+             o->threads, kv_durability_name(o->durability), ratestr, rep);
+}
+
+static int run_one(run_state *st, const kv_engine_ops *eng, const kv_workload *w, uint64_t n, int rep,
+                   double rate, double pct, double *ops_per_sec)
 {
     const kvb_opts *o = st->o;
     char data_dir[4200], path[4600];
@@ -280,12 +311,14 @@ static int run_one(run_state *st, const kv_engine_ops *eng, const kv_workload *w
         fprintf(stderr, "kvbench: cannot create a data directory in %s: %s\n", o->dir, strerror(errno));
         return KVB_EXIT_ENGINE;
     }
-    snprintf(path, sizeof(path), "%s/%s-%s-n%llu-t%d-%s-r%d.json", st->run_dir, eng->name, w->name,
-             (unsigned long long)n, o->threads, kv_durability_name(o->durability), rep);
+    result_path(st, eng, w, n, rate, pct, rep, path, sizeof(path));
     kvb_rep r = {.o = o, .engine = eng, .workload = w, .n = n, .ops = kvb_ops_for(o, n),
-                 .warmup = kvb_warmup_for(o, n), .rep = rep, .run_id = st->run_id, .data_dir = data_dir,
-                 .result_path = path};
-    if (!o->quiet)
+                 .warmup = kvb_warmup_for(o, n), .rep = rep, .rate = rate, .rate_pct = pct, .run_id = st->run_id,
+                 .data_dir = data_dir, .result_path = path};
+    if (!o->quiet && rate > 0)
+        fprintf(stderr, "kvbench: %s %s n=%llu ops=%llu rate=%.0f ops/s rep %d/%d\n", eng->name, w->name,
+                (unsigned long long)n, (unsigned long long)r.ops, rate, rep + 1, o->reps);
+    else if (!o->quiet)
         fprintf(stderr, "kvbench: %s %s n=%llu ops=%llu rep %d/%d\n", eng->name, w->name, (unsigned long long)n,
                 (unsigned long long)r.ops, rep + 1, o->reps);
     int code = run_child(&r);
@@ -303,9 +336,65 @@ static int run_one(run_state *st, const kv_engine_ops *eng, const kv_workload *w
     if (code != KVB_EXIT_OK && code != KVB_EXIT_INVALID)
         return code == KVB_EXIT_USAGE ? KVB_EXIT_USAGE : KVB_EXIT_ENGINE;
     char err[600];
+    if (ops_per_sec)
+        *ops_per_sec = measured_ops_per_sec(path, w->name);
     if (kvb_report_add(&st->report, path, err, sizeof(err)) != 0) {
         fprintf(stderr, "kvbench: %s\n", err);
         return KVB_EXIT_ENGINE;
+    }
+    return KVB_EXIT_OK;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The closed-loop repetitions of a cell; *median_ops = median timed-pass throughput over them. */
+static int run_closed(run_state *st, const kv_engine_ops *eng, const kv_workload *w, uint64_t n, double *median_ops)
+{
+    int reps = st->o->reps;
+    double v[reps];
+    for (int rep = 0; rep < reps; rep++) {
+        int code = run_one(st, eng, w, n, rep, 0, 0, &v[rep]);
+        if (code != KVB_EXIT_OK)
+            return code;
+    }
+    qsort(v, (size_t)reps, sizeof(*v), cmp_dbl);
+    *median_ops = reps % 2 ? v[reps / 2] : (v[reps / 2 - 1] + v[reps / 2]) / 2;
+    return KVB_EXIT_OK;
+}
+
+/* One cell under --rate: percentages first need the cell's closed-loop throughput (its repetitions
+ * are kept as the curve's closed-loop point), then every rate in the order given. */
+static int run_rates(run_state *st, const kv_engine_ops *eng, const kv_workload *w, uint64_t n)
+{
+    const kvb_opts *o = st->o;
+    double base = 0;
+    int need_base = 0;
+    for (size_t i = 0; i < o->nrates; i++)
+        need_base |= o->rate_pct[i];
+    if (need_base) {
+        int code = run_closed(st, eng, w, n, &base);
+        if (code != KVB_EXIT_OK)
+            return code;
+        if (!(base > 0)) {
+            fprintf(stderr, "kvbench: %s %s n=%llu: no closed-loop throughput to take --rate percentages of\n",
+                    eng->name, w->name, (unsigned long long)n);
+            return KVB_EXIT_ENGINE;
+        }
+        if (!o->quiet)
+            fprintf(stderr, "kvbench: %s %s n=%llu: closed-loop throughput %.0f ops/s (median of %d); --rate P%% "
+                    "is P%% of it\n", eng->name, w->name, (unsigned long long)n, base, o->reps);
+    }
+    for (size_t i = 0; i < o->nrates; i++) {
+        double rate = o->rate_pct[i] ? base * o->rates[i] / 100.0 : o->rates[i];
+        for (int rep = 0; rep < o->reps; rep++) {
+            int code = run_one(st, eng, w, n, rep, rate, o->rate_pct[i] ? o->rates[i] : 0, NULL);
+            if (code != KVB_EXIT_OK)
+                return code;
+        }
     }
     return KVB_EXIT_OK;
 }
@@ -315,12 +404,16 @@ static int run_plan(run_state *st)
     kvb_opts *o = st->o;
     for (size_t e = 0; e < o->nengines; e++)
         for (size_t w = 0; w < o->nworkloads; w++)
-            for (size_t i = 0; i < o->nns; i++)
-                for (int rep = 0; rep < o->reps; rep++) {
-                    int code = run_one(st, o->engines[e], &o->workloads[w], o->ns[i], rep);
-                    if (code != KVB_EXIT_OK)
-                        return code;
-                }
+            for (size_t i = 0; i < o->nns; i++) {
+                int code = KVB_EXIT_OK;
+                if (o->nrates)
+                    code = run_rates(st, o->engines[e], &o->workloads[w], o->ns[i]);
+                else
+                    for (int rep = 0; rep < o->reps && code == KVB_EXIT_OK; rep++)
+                        code = run_one(st, o->engines[e], &o->workloads[w], o->ns[i], rep, 0, 0, NULL);
+                if (code != KVB_EXIT_OK)
+                    return code;
+            }
     return KVB_EXIT_OK;
 }
 

@@ -4,6 +4,7 @@
 
 #include "bench.h"
 #include "hist.h"
+#include "openloop.h"
 
 #include <stdint.h>
 
@@ -41,6 +42,8 @@ typedef struct kvb_worker {
     size_t reccap, nrec;
     kvb_hist *all;               /* NULL in untimed passes */
     kvb_hist *by_op[KV_OP__COUNT];
+    kvb_openloop *ol;            /* NULL in closed loop */
+    uint64_t intended;           /* intended start of the op about to run (ticks); 0 = not paced */
     kvb_verify ver;
     uint64_t sink;               /* sum of value words, so reading values cannot be optimised away */
     char err[768];               /* set when an engine call failed */
