@@ -52,6 +52,8 @@ typedef struct kvb_opts {
     int rate_pct[KVB_MAX_RATES];
     size_t nrates;
     enum kvb_arrival arrival;
+    double duration_s;    /* --duration: the timed pass runs this long instead of --ops; 0 = off */
+    uint64_t interval_ms; /* --interval: time series of the timed pass; 0 = off */
 } kvb_opts;
 
 /* One repetition: what the child process runs. */

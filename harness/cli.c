@@ -3,6 +3,7 @@
 
 #include "bench.h"
 #include "env.h"
+#include "intervals.h"
 #include "listing.h"
 #include "runner.h"
 #include "timer.h"
@@ -60,6 +61,10 @@ static const char run_usage[] =
     "                         service time (latency), response time from the intended start\n"
     "                         (latency_response), the start lag, and marks saturated cells\n"
     "      --arrival A        spacing of intended starts under --rate: uniform | poisson (default uniform)\n"
+    "      --duration S       run the timed pass for S seconds instead of --ops ops (not with --ops); the\n"
+    "                         untimed pass then runs as many ops as the timed one did\n"
+    "      --interval MS      time series of the timed pass: ops/s, p50/p99/max per MS milliseconds, in\n"
+    "                         the result JSON (phase `intervals`) and <result>-intervals.csv\n"
     "      --inject-fault F   harness self-test: corrupt one answer the verifier sees (after the engine\n"
     "                         returned it): wrong | stale | missing; the run must come out invalid\n"
     "\n"
@@ -329,7 +334,7 @@ static void build_command(kvb_opts *o, int argc, char **argv)
 enum {
     OPT_OPS = 1000, OPT_WARMUP, OPT_DURABILITY, OPT_VALUE_SIZE, OPT_KEYS, OPT_DIST, OPT_THETA, OPT_MIX,
     OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP, OPT_PAGES,
-    OPT_RATE, OPT_ARRIVAL
+    OPT_RATE, OPT_ARRIVAL, OPT_DURATION, OPT_INTERVAL
 };
 
 static const struct option long_opts[] = {
@@ -346,6 +351,7 @@ static const struct option long_opts[] = {
     {"inject-fault", required_argument, NULL, OPT_FAULT}, {"help", no_argument, NULL, OPT_HELP},
     {"pages", required_argument, NULL, OPT_PAGES},
     {"rate", required_argument, NULL, OPT_RATE}, {"arrival", required_argument, NULL, OPT_ARRIVAL},
+    {"duration", required_argument, NULL, OPT_DURATION}, {"interval", required_argument, NULL, OPT_INTERVAL},
     {NULL, 0, NULL, 0},
 };
 
@@ -410,6 +416,15 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
     case 'q': o->quiet = 1; return 0;
     case 'o': return add_opt(o, arg);
     case OPT_RATE: return add_rates(o, arg);
+    case OPT_DURATION: {
+        char *end;
+        errno = 0;
+        o->duration_s = strtod(arg, &end);
+        if (errno || end == arg || *end || !(o->duration_s > 0) || o->duration_s > 86400)
+            return usage_error("--duration '%s': expected seconds > 0 (up to 86400, fractions allowed)", arg);
+        return 0;
+    }
+    case OPT_INTERVAL: return parse_positive("--interval", arg, 3600000, &o->interval_ms) ? 2 : 0;
     case OPT_ARRIVAL:
         if (kvb_arrival_parse(arg, &o->arrival) != 0)
             return usage_error("--arrival '%s': expected uniform or poisson", arg);
@@ -455,9 +470,16 @@ static int check_complete(kvb_opts *o)
         if (o->ns[i] < (uint64_t)o->threads)
             return usage_error("-n %llu is less than --threads %d: every thread needs keys of its own",
                                (unsigned long long)o->ns[i], o->threads);
-    for (size_t i = 0; i < o->nworkloads && o->nrates; i++)
+    if (o->duration_s > 0 && o->ops)
+        return usage_error("--duration and --ops both given: the measured phase runs either for a time or for a "
+                           "number of ops; drop one of them");
+    if (o->duration_s > 0 && o->interval_ms && o->duration_s * 1000 / (double)o->interval_ms > KVB_IV_MAX_SLOTS)
+        return usage_error("--interval %llu ms over --duration %g s makes more than %d intervals; use a longer "
+                           "--interval", (unsigned long long)o->interval_ms, o->duration_s, KVB_IV_MAX_SLOTS);
+    for (size_t i = 0; i < o->nworkloads && (o->nrates || o->duration_s > 0); i++)
         if (strcmp(o->workloads[i].name, "load") == 0)
-            return usage_error("--rate does not apply to the load workload (it has no measured phase to pace)");
+            return usage_error("%s does not apply to the load workload (it has no measured phase)",
+                               o->nrates ? "--rate" : "--duration");
     if (check_opt_keys(o) || check_dir("--dir", o->dir, 0) || check_out(o->out))
         return KVB_EXIT_USAGE;
     return 0;

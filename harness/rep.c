@@ -24,6 +24,7 @@ typedef struct rep_ctx {
     kvb_worker *w;
     int nthreads;
     kvb_perf perf;
+    kvb_intervals *iv;       /* per thread, under --interval */
     kvb_phase_result phases[4];
     int nphases;
     enum kv_durability load_durability;
@@ -266,14 +267,16 @@ static int make_streams(rep_ctx *c)
     return 0;
 }
 
-static int ops_pass(rep_ctx *c, const char *what, uint64_t total, int timed, uint64_t *elapsed)
+static int ops_pass(rep_ctx *c, const char *what, uint64_t total, int timed, uint64_t duration_ns,
+                    uint64_t *elapsed)
 {
     kvb_progress prog;
     char label[96];
     snprintf(label, sizeof(label), "%s %s n=%llu %s", c->ops->name, c->rep->workload->name,
              (unsigned long long)c->rep->n, what);
     kvb_progress_start(&prog, label, total, c->o->quiet);
-    kvb_pass pass = {.kind = KVB_PASS_OPS, .total = total, .timed = timed, .progress = &prog};
+    kvb_pass pass = {.kind = KVB_PASS_OPS, .total = total, .timed = timed, .duration_ns = duration_ns,
+                     .progress = &prog};
     if (kvb_pass_run(c->w, c->nthreads, &pass, elapsed) != 0) {
         snprintf(c->err, sizeof(c->err), "%s", worker_error(c));
         return -1;
@@ -300,6 +303,50 @@ static int take_open_loop(rep_ctx *c, kvb_phase_result *p)
     return 0;
 }
 
+/* --interval: each thread records the timed pass into its own series. */
+static int start_intervals(rep_ctx *c)
+{
+    if (!c->o->interval_ms)
+        return 0;
+    c->iv = calloc((size_t)c->nthreads, sizeof(*c->iv));
+    if (!c->iv) {
+        snprintf(c->err, sizeof(c->err), "out of memory for the interval series");
+        return -1;
+    }
+    for (int t = 0; t < c->nthreads; t++) {
+        kvb_intervals_init(&c->iv[t], c->o->interval_ms);
+        c->w[t].iv = &c->iv[t];
+    }
+    return 0;
+}
+
+/* Merge the threads' series into the phase and write it as CSV beside the result JSON. */
+static int take_intervals(rep_ctx *c, kvb_phase_result *p)
+{
+    kvb_intervals *per[c->nthreads];
+    for (int t = 0; t < c->nthreads; t++)
+        per[t] = &c->iv[t];
+    kvb_iv_series *s = p->series = calloc(1, sizeof(*s));
+    if (!s || kvb_intervals_merge(per, c->nthreads, c->o->interval_ms, p->elapsed_ns, &s->rows, &s->n,
+                                  &s->dropped) != 0) {
+        snprintf(c->err, sizeof(c->err), "out of memory merging the interval series");
+        return -1;
+    }
+    s->width_ms = c->o->interval_ms;
+    s->response = c->rep->rate > 0;
+    const char *path = c->rep->result_path;
+    char csv[4400];
+    snprintf(csv, sizeof(csv), "%.*s-intervals.csv", (int)(strlen(path) - 5), path); /* drop ".json" */
+    const char *base = strrchr(csv, '/') ? strrchr(csv, '/') + 1 : csv;
+    snprintf(s->csv, sizeof(s->csv), "%.*s", (int)(sizeof(s->csv) - 1), base);
+    char err[600];
+    if (kvb_intervals_write_csv(csv, s->rows, s->n, err, sizeof(err)) != 0) {
+        snprintf(c->err, sizeof(c->err), "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
 static int phase_measured(rep_ctx *c)
 {
     const kvb_rep *r = c->rep;
@@ -308,20 +355,37 @@ static int phase_measured(rep_ctx *c)
     if (r->warmup) {
         kvb_phase_result *wu = new_phase(c, "warmup", 0, r->warmup);
         kvb_perf_begin(&c->perf);
-        if (ops_pass(c, "warm-up", r->warmup, 0, &wu->elapsed_ns) != 0)
+        if (ops_pass(c, "warm-up", r->warmup, 0, 0, &wu->elapsed_ns) != 0)
             return -1;
         perf_end(c, wu);
     }
     kvb_phase_result *p = new_phase(c, r->workload->name, 1, r->ops);
     c->w[0].fault = c->o->fault; /* the self-test corrupts the first verified answer of the timed pass */
+    if (start_intervals(c) != 0)
+        return -1;
     kvb_perf_begin(&c->perf);
-    if (ops_pass(c, "timed", r->ops, 1, &p->elapsed_ns) != 0)
+    uint64_t duration_ns = (uint64_t)(c->o->duration_s * 1e9);
+    int rc = ops_pass(c, "timed", r->ops, 1, duration_ns, &p->elapsed_ns);
+    for (int t = 0; t < c->nthreads; t++)
+        c->w[t].iv = NULL;
+    if (rc != 0)
         return -1;
     perf_end(c, p);
-    if (kvb_phase_take_hists(p, c->w, c->nthreads) != 0 || (r->rate > 0 && take_open_loop(c, p) != 0))
+    if (duration_ns) { /* the op count is what the threads managed in the time */
+        p->ops = 0;
+        for (int t = 0; t < c->nthreads; t++)
+            p->ops += c->w[t].done;
+        p->duration_capped = p->ops >= r->ops;
+        if (p->duration_capped && !c->o->quiet)
+            fprintf(stderr, "kvbench: note: %s %s ran its %llu-op cap before --duration ended (the cap sizes the "
+                    "insert pool; see results/SCHEMA.md)\n", c->ops->name, r->workload->name,
+                    (unsigned long long)r->ops);
+    }
+    if (kvb_phase_take_hists(p, c->w, c->nthreads) != 0 || (r->rate > 0 && take_open_loop(c, p) != 0) ||
+        (c->iv && take_intervals(c, p) != 0))
         return -1;
     p->has_untimed = 1;
-    return ops_pass(c, "untimed", r->ops, 0, &p->untimed_elapsed_ns);
+    return ops_pass(c, "untimed", p->ops, 0, 0, &p->untimed_elapsed_ns);
 }
 
 static int run_phases(rep_ctx *c)
@@ -354,6 +418,9 @@ static void free_ctx(rep_ctx *c)
         kvb_worker_free(&c->w[t]);
     }
     free(c->w);
+    for (int t = 0; c->iv && t < c->nthreads; t++)
+        kvb_intervals_free(&c->iv[t]);
+    free(c->iv);
     free(c->sorted);
     for (int i = 0; i < c->nphases; i++)
         kvb_phase_free(&c->phases[i]);

@@ -90,6 +90,22 @@ static void add_open_loop(json_t *o, const kvb_ol_summary *s)
                                   "response_below_service", (json_int_t)s->below_service));
 }
 
+/* --interval: one row per interval of the timed pass, columns named once. */
+static json_t *series_json(const kvb_iv_series *s)
+{
+    json_t *rows = json_array();
+    for (size_t i = 0; i < s->n; i++) {
+        const kvb_iv_row *r = &s->rows[i];
+        json_array_append_new(rows, json_pack("[f, f, I, f, I, I, I]", r->t_start_s, r->t_end_s, (json_int_t)r->ops,
+                                              r->ops_per_sec, (json_int_t)r->p50_ns, (json_int_t)r->p99_ns,
+                                              (json_int_t)r->max_ns));
+    }
+    return json_pack("{s:I, s:s, s:I, s:s, s:[s,s,s,s,s,s,s], s:o}", "interval_ms", (json_int_t)s->width_ms,
+                     "latency", s->response ? "response" : "service", "dropped_ops", (json_int_t)s->dropped, "csv",
+                     s->csv, "columns", "t_start_s", "t_end_s", "ops", "ops_per_sec", "p50_ns", "p99_ns", "max_ns",
+                     "rows", rows);
+}
+
 static json_t *phase_json(const kvb_phase_result *p)
 {
     json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:f, s:f}", "name", p->name, "timed", p->timed, "ops",
@@ -109,6 +125,8 @@ static json_t *phase_json(const kvb_phase_result *p)
     json_object_set_new(o, "by_op", by);
     if (p->open_loop)
         add_open_loop(o, p->open_loop);
+    if (p->series)
+        json_object_set_new(o, "intervals", series_json(p->series));
     json_object_set_new(o, "perf", p->has_perf ? perf_json(p) : json_null());
     return o;
 }
@@ -145,6 +163,15 @@ static void add_rate(json_t *j, const kvb_result *r)
     json_object_set_new(j, "rate_pct", rep->rate_pct > 0 ? json_real(rep->rate_pct) : json_null());
     json_object_set_new(j, "arrival", rep->rate > 0 ? json_string(kvb_arrival_name(rep->o->arrival)) : json_null());
     json_object_set_new(j, "saturated", s ? json_boolean(s->saturated) : json_null());
+    const kvb_opts *o = rep->o;
+    json_object_set_new(j, "duration_s", o->duration_s > 0 ? json_real(o->duration_s) : json_null());
+    json_object_set_new(j, "interval_ms", o->interval_ms ? json_integer((json_int_t)o->interval_ms) : json_null());
+    if (o->duration_s > 0) /* the op count is what the timed pass managed, not the cap it was sized for */
+        for (int i = 0; i < r->nphases; i++)
+            if (r->phases[i].timed && strcmp(r->phases[i].name, "load") != 0) {
+                json_object_set_new(j, "ops", json_integer((json_int_t)r->phases[i].ops));
+                json_object_set_new(j, "duration_capped", json_boolean(r->phases[i].duration_capped));
+            }
 }
 
 static json_t *result_json(const kvb_result *r, int *valid)

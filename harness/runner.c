@@ -26,6 +26,16 @@ uint64_t kvb_ops_for(const kvb_opts *o, uint64_t n)
     return v < 1000000 ? v : 1000000;
 }
 
+/* Under --duration the op streams are sized for the most ops the timed pass could run: the paced
+ * schedule's length, or a closed loop at KVB_DURATION_MAX_RATE (only mixes with inserts need the bound:
+ * it sizes their insert pool). */
+#define KVB_DURATION_MAX_RATE 2e6
+static uint64_t duration_cap(const kvb_opts *o, const kv_workload *w, double rate)
+{
+    double per_s = rate > 0 ? rate * 1.01 + 1000 : w->mix[KV_OP_INSERT] > 0 ? KVB_DURATION_MAX_RATE : 1e9;
+    return (uint64_t)(per_s * o->duration_s) + 1000;
+}
+
 uint64_t kvb_warmup_for(const kvb_opts *o, uint64_t n)
 {
     return o->warmup != UINT64_MAX ? o->warmup : kvb_ops_for(o, n) / 10;
@@ -313,7 +323,8 @@ static int run_one(run_state *st, const kv_engine_ops *eng, const kv_workload *w
         return KVB_EXIT_ENGINE;
     }
     result_path(st, eng, w, n, rate, pct, rep, path, sizeof(path));
-    kvb_rep r = {.o = o, .engine = eng, .workload = w, .n = n, .ops = kvb_ops_for(o, n),
+    kvb_rep r = {.o = o, .engine = eng, .workload = w, .n = n,
+                 .ops = o->duration_s > 0 ? duration_cap(o, w, rate) : kvb_ops_for(o, n),
                  .warmup = kvb_warmup_for(o, n), .rep = rep, .rate = rate, .rate_pct = pct, .run_id = st->run_id,
                  .data_dir = data_dir, .result_path = path};
     if (!o->quiet && rate > 0)

@@ -233,6 +233,8 @@ int kvb_worker_op(kvb_worker *w, const kv_op *op, int timed)
         kvb_hist_record(w->by_op[op->type], ns);
         if (w->intended)
             kvb_openloop_record(w->ol, op->type, w->intended, t0, t1, ns);
+        if (w->iv)
+            kvb_intervals_record(w->iv, t0, t1, w->intended ? kvb_ticks_to_ns(t1 - w->intended) : ns);
     }
     if (rc < 0)
         return engine_error(w, kv_optype_name(op->type), op->key, rc);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_openloop.sh - --rate: the open loop holds its rate on the null engine, response time is never below
 # service time, the saturation detector fires on an impossible rate and not on an easy one, percentage
-# rates measure the closed loop first, and bad --rate/--arrival input exits 2.
+# rates measure the closed loop first; --duration/--interval: the series sums to the op count (JSON and
+# CSV); bad --rate/--arrival/--duration/--interval input exits 2.
 set -u
 KVBENCH=${KVBENCH:-${KV_BUILD_DIR:-build}/kvbench}
 PY=/usr/bin/python3
@@ -98,6 +99,43 @@ assert closed[0]["saturated"] is None and closed[0]["arrival"] is None
 print("ok: percentages of %.0f ops/s -> %s" % (base, [round(r["rate"]) for r in paced]))
 PYEOF
 
+# Time series: the rows (JSON and CSV) sum to the phase's op count, with --duration and with --ops,
+# closed and open loop, over 2 threads.
+cat >"$tmp/series.py" <<'PYEOF'
+import csv, glob, json, os, sys
+d, want_rows = sys.argv[1], int(sys.argv[2])
+files = sorted(f for f in glob.glob(d + "/*.json") if not f.endswith("manifest.json"))
+assert files, "no results in " + d
+for f in files:
+    r = json.load(open(f))
+    p = [x for x in r["phases"] if x["name"] == r["workload"]][0]
+    iv = p["intervals"]
+    rows = iv["rows"]
+    total = sum(x[2] for x in rows)
+    assert iv["dropped_ops"] == 0, iv["dropped_ops"]
+    assert total == p["ops"] == r["ops"] == p["latency"]["count"], (total, p["ops"], r["ops"])
+    with open(os.path.join(d, iv["csv"])) as fh:
+        c = list(csv.DictReader(fh))
+    assert len(c) == len(rows) and sum(int(x["ops"]) for x in c) == total, (len(c), len(rows))
+    assert iv["latency"] == ("response" if r["rate"] else "service")
+    for x in rows:
+        assert x[4] <= x[5] <= x[6], x  # p50 <= p99 <= max
+    if want_rows:
+        assert abs(len(rows) - want_rows) <= 1, (len(rows), want_rows)
+        assert abs(p["elapsed_ns"] / 1e9 - r["duration_s"]) < 0.25 * r["duration_s"], p["elapsed_ns"]
+        assert r["duration_capped"] is False
+    print("ok: %s: %d intervals sum to %d ops" % (os.path.basename(f), len(rows), total))
+PYEOF
+"$KVBENCH" run -e null -w read -n 10000 --reps 1 -q --dir "$tmp" --out "$tmp/out" --duration 0.5 --interval 50 \
+    -t 2 >"$tmp/o" 2>&1 || { fail "duration run: exit $?"; cat "$tmp/o"; }
+"$PY" "$tmp/series.py" "$(last_run "$tmp/o")" 10 || fail "duration series (closed loop)"
+"$KVBENCH" run -e null -w mixed -n 10000 --reps 1 -q --dir "$tmp" --out "$tmp/out" --duration 0.5 --interval 100 \
+    --rate 100K >"$tmp/o" 2>&1 || { fail "duration + rate run: exit $?"; cat "$tmp/o"; }
+"$PY" "$tmp/series.py" "$(last_run "$tmp/o")" 5 || fail "duration series (open loop)"
+"$KVBENCH" run -e null -w mixed -n 10000 --reps 1 -q --dir "$tmp" --out "$tmp/out" --ops 30000 --interval 1 \
+    >"$tmp/o" 2>&1 || { fail "ops + interval run: exit $?"; cat "$tmp/o"; }
+"$PY" "$tmp/series.py" "$(last_run "$tmp/o")" 0 || fail "ops series"
+
 # Bad input: exit 2, a message naming the flag, nothing written.
 expect_usage() {
     local what=$1 word=$2
@@ -119,6 +157,13 @@ expect_usage "--rate one bad entry" "--rate" "${bad[@]}" --rate 10%,-1
 expect_usage "--rate 5000%" "--rate" "${bad[@]}" --rate 5000%
 expect_usage "--arrival unknown" "--arrival" "${bad[@]}" --rate 1000 --arrival bursty
 expect_usage "--rate with the load workload" "--rate" run -e null -w load -n 1000 --reps 1 -q --rate 1000
+expect_usage "--duration with --ops" "--duration and --ops" "${bad[@]}" --duration 1
+expect_usage "--duration 0" "--duration" run -e null -w read -n 1000 --reps 1 -q --duration 0
+expect_usage "--duration negative" "--duration" run -e null -w read -n 1000 --reps 1 -q --duration -2
+expect_usage "--duration garbage" "--duration" run -e null -w read -n 1000 --reps 1 -q --duration 1min
+expect_usage "--interval 0" "--interval" "${bad[@]}" --interval 0
+expect_usage "--interval too fine for --duration" "--interval" run -e null -w read -n 1000 --reps 1 -q \
+    --duration 100 --interval 1
 
 if [ $fails -ne 0 ]; then
     echo "$fails failure(s)"
