@@ -36,6 +36,9 @@ static const char run_usage[] =
     "  -t, --threads T        threads, each with its own session and op stream (default 1)\n"
     "      --durability D     none | sync | group (default none); persistent engines load with none,\n"
     "                         sync, and reopen at D for the measured phase\n"
+    "      --pages P          page policy for every engine: huge | 4k (default huge): huge asks for 2 MiB\n"
+    "                         pages for the memory each engine owns or can reach; 4k keeps 4 KiB pages\n"
+    "                         (see README.md, \"Page policy\")\n"
     "      --value-size V     value bytes, >= 16 (default 100)\n"
     "      --keys K           key set: uniform | sequential | clustered (default uniform)\n"
     "      --dist D           access: uniform | zipf | latest | seq (default uniform)\n"
@@ -290,8 +293,8 @@ static void build_command(kvb_opts *o, int argc, char **argv)
 
 enum {
     OPT_OPS = 1000, OPT_WARMUP, OPT_DURABILITY, OPT_VALUE_SIZE, OPT_KEYS, OPT_DIST, OPT_THETA, OPT_MIX,
-    OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP, OPT_SEED_PER_REP,
-    OPT_CPUS, OPT_SETTLE, OPT_ALLOW_VOLATILE
+    OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP, OPT_PAGES,
+    OPT_SEED_PER_REP, OPT_CPUS, OPT_SETTLE, OPT_ALLOW_VOLATILE
 };
 
 static const struct option long_opts[] = {
@@ -306,6 +309,7 @@ static const struct option long_opts[] = {
     {"dir", required_argument, NULL, OPT_DIR}, {"out", required_argument, NULL, OPT_OUT},
     {"keep", no_argument, NULL, OPT_KEEP}, {"quiet", no_argument, NULL, 'q'},
     {"inject-fault", required_argument, NULL, OPT_FAULT}, {"help", no_argument, NULL, OPT_HELP},
+    {"pages", required_argument, NULL, OPT_PAGES},
     {"seed-per-rep", no_argument, NULL, OPT_SEED_PER_REP}, {"cpus", required_argument, NULL, OPT_CPUS},
     {"settle-ms", required_argument, NULL, OPT_SETTLE}, {"allow-volatile", no_argument, NULL, OPT_ALLOW_VOLATILE},
     {NULL, 0, NULL, 0},
@@ -374,6 +378,10 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
     case OPT_DURABILITY:
         if (kv_durability_parse(arg, &o->durability) != KV_OK)
             return usage_error("--durability '%s': expected none, sync or group", arg);
+        return 0;
+    case OPT_PAGES:
+        if (kv_pages_parse(arg, &o->pages) != KV_OK)
+            return usage_error("--pages '%s': expected huge or 4k", arg);
         return 0;
     case OPT_VALUE_SIZE:
         if (parse_u64(arg, &v) != 0 || v < KV_VALUE_MIN || v > (64u << 20))
@@ -462,7 +470,7 @@ static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
 {
     kvb_opts o = *op;
     o.reps = 3, o.threads = 1, o.value_size = 100, o.theta = 0.99, o.seed = 42, o.warmup = UINT64_MAX;
-    o.durability = KV_DUR_NONE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
+    o.durability = KV_DUR_NONE, o.pages = KV_PAGES_HUGE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
     o.cpus_auto = 1, o.settle_ms = 200;
     const char *tmp = getenv("TMPDIR");
     o.dir = tmp && *tmp ? tmp : "/tmp";

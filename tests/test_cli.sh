@@ -29,6 +29,7 @@ expect_usage "-n abc" "-n" run -e null -w read -n abc --out "$out"
 expect_usage "-n 0" "-n" run -e null -w read -n 0 --out "$out"
 expect_usage "-n 5X" "-n" run -e null -w read -n 5X --out "$out"
 expect_usage "--reps 0" "--reps" "${base[@]}" -e null -w read --reps 0
+expect_usage "bad --pages" "--pages" "${base[@]}" -e null -w read --pages 2m
 expect_usage "bad --durability" "durability" "${base[@]}" -e null -w read --durability maybe
 expect_usage "durability the engine lacks" "cannot honour" "${base[@]}" -e memory -w read --durability sync
 expect_usage "unknown -o key" "option" "${base[@]}" -e null -w read -o nosuchkey=1
