@@ -242,7 +242,7 @@ static int switch_durability(rep_ctx *c)
 static int make_streams(rep_ctx *c)
 {
     for (int t = 0; t < c->nthreads; t++)
-        if (kv_opstream_create(&c->w[t].stream, c->ds, c->rep->workload, c->o->access, c->o->theta, t,
+        if (kv_opstream_create(&c->w[t].stream, c->ds, c->rep->workload, c->rep->workload->access, c->o->theta, t,
                                c->nthreads, c->rep->seed) != 0) {
             snprintf(c->err, sizeof(c->err), "cannot create the op stream of workload %s (thread %d)",
                      c->rep->workload->name, t);
