@@ -14,6 +14,8 @@ typedef struct kvb_pass {
     int timed;           /* record per-op latency */
     uint64_t duration_ns; /* ops passes: each thread stops issuing after this long (0 = run all `total`) */
     kvb_progress *progress;
+    const int *cpus;     /* thread t runs on cpus[t % ncpus] during the pass; ncpus 0 = not pinned */
+    int ncpus;
 } kvb_pass;
 
 /* One phase as written to the result JSON. */

@@ -41,6 +41,11 @@ uint64_t kvb_warmup_for(const kvb_opts *o, uint64_t n)
     return o->warmup != UINT64_MAX ? o->warmup : kvb_ops_for(o, n) / 10;
 }
 
+uint64_t kvb_rep_seed(uint64_t seed, int rep)
+{
+    return rep == 0 ? seed : kv_mix64(seed ^ kv_mix64(0x7265700000000000ull + (uint64_t)rep));
+}
+
 size_t kvb_engine_opts(const kvb_opts *o, const kv_engine_ops *e, kv_option *out)
 {
     size_t n = 0, len = strlen(e->name);
@@ -202,7 +207,87 @@ static int make_run_dir(const kvb_opts *o, char *run_id, size_t idlen, char *dir
     return -1;
 }
 
-static int write_manifest(const kvb_opts *o, const char *dir, const char *run_id)
+/* One (engine, workload, N, repetition) of the run. */
+typedef struct run_cell {
+    size_t engine, workload, n;
+    int rep;
+    size_t rate; /* 0: closed loop; k: paced at --rate entry k - 1 */
+} run_cell;
+
+/* Every cell of the run in an order shuffled from the run's seed (Fisher-Yates), so machine drift
+ * during a run spreads over all engines instead of reading as a difference between them. */
+static int needs_closed_loop(const kvb_opts *o)
+{
+    int pct = 0;
+    for (size_t i = 0; i < o->nrates; i++)
+        pct |= o->rate_pct[i];
+    return !o->nrates || pct;
+}
+
+static void shuffle_cells(run_cell *cells, size_t n, kv_rng *rng)
+{
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)kv_rng_below(rng, i);
+        run_cell t = cells[i - 1];
+        cells[i - 1] = cells[j];
+        cells[j] = t;
+    }
+}
+
+/* Every (engine, workload, N, rate, rep) in a shuffled order. Closed-loop cells all come first (shuffled
+ * among themselves): --rate percentages are taken of their measured throughput. */
+static run_cell *plan_cells(const kvb_opts *o, size_t *ncells)
+{
+    size_t closed = (size_t)needs_closed_loop(o), nslots = closed + o->nrates;
+    size_t n = o->nengines * o->nworkloads * o->nns * nslots * (size_t)o->reps, k = 0;
+    run_cell *cells = malloc(n * sizeof(*cells));
+    if (!cells)
+        return NULL;
+    for (size_t slot = 1 - closed; slot <= o->nrates; slot++)
+        for (size_t e = 0; e < o->nengines; e++)
+            for (size_t w = 0; w < o->nworkloads; w++)
+                for (size_t i = 0; i < o->nns; i++)
+                    for (int rep = 0; rep < o->reps; rep++)
+                        cells[k++] = (run_cell){e, w, i, rep, slot};
+    kv_rng rng;
+    kv_rng_seed(&rng, kv_mix64(o->seed ^ 0x63656c6c6f726465ull));
+    size_t nclosed = closed ? n / nslots : 0;
+    shuffle_cells(cells, nclosed, &rng);
+    shuffle_cells(cells + nclosed, n - nclosed, &rng);
+    *ncells = n;
+    return cells;
+}
+
+/* The --rate entry of a cell as given ("50%", "200000"), or JSON null in closed loop. */
+static json_t *rate_spec(const kvb_opts *o, const run_cell *c)
+{
+    if (!c->rate)
+        return json_null();
+    char buf[64];
+    snprintf(buf, sizeof(buf), o->rate_pct[c->rate - 1] ? "%g%%" : "%.0f", o->rates[c->rate - 1]);
+    return json_string(buf);
+}
+
+static json_t *design_json(const kvb_opts *o, const run_cell *cells, size_t ncells)
+{
+    char cpus[1024];
+    kvb_cpus_format(o->cpus, o->ncpus, cpus, sizeof(cpus));
+    json_t *order = json_array();
+    for (size_t i = 0; i < ncells; i++) {
+        const run_cell *c = &cells[i];
+        json_array_append_new(order, json_pack("{s:s, s:s, s:I, s:i, s:I, s:n, s:o}", "engine",
+                                               o->engines[c->engine]->name, "workload", o->workloads[c->workload].name,
+                                               "n", (json_int_t)o->ns[c->n], "rep", c->rep, "seed",
+                                               (json_int_t)(o->seed_per_rep ? kvb_rep_seed(o->seed, c->rep) : o->seed),
+                                               "loadavg_before", "rate", rate_spec(o, c)));
+    }
+    return json_pack("{s:o, s:I, s:b, s:s, s:s, s:i, s:b}", "cell_order", order, "seed", (json_int_t)o->seed,
+                     "seed_per_rep", o->seed_per_rep, "cpus", cpus, "cpus_policy",
+                     o->cpus_auto ? "auto" : o->ncpus ? "list" : "none", "settle_ms", (int)o->settle_ms,
+                     "allow_volatile", o->allow_volatile);
+}
+
+static json_t *build_manifest(const kvb_opts *o, const char *run_id, const run_cell *cells, size_t ncells)
 {
     json_t *m = kvb_env_manifest(o->dir, o->command);
     json_object_set_new(m, "run_id", json_string(run_id));
@@ -212,10 +297,18 @@ static int write_manifest(const kvb_opts *o, const char *dir, const char *run_id
         json_array_append_new(engines, json_pack("{s:s, s:s}", "name", o->engines[i]->name, "version",
                                                  o->engines[i]->lib_version()));
     json_object_set_new(m, "engines", engines);
+    json_t *design = design_json(o, cells, ncells);
+    json_object_update(m, design);
+    json_decref(design);
+    return m;
+}
+
+/* Written before the first cell and again after the last (with each cell's load average). */
+static int write_manifest(json_t *m, const char *dir)
+{
     char path[4400], err[512];
     snprintf(path, sizeof(path), "%s/manifest.json", dir);
     int rc = kvb_json_write_file(m, path, err, sizeof(err));
-    json_decref(m);
     if (rc != 0)
         fprintf(stderr, "kvbench: %s\n", err);
     return rc;
@@ -281,7 +374,24 @@ typedef struct run_state {
     char run_id[64], run_dir[4200];
     kvb_report report;
     int invalid;
+    run_cell *cells;
+    size_t ncells;
+    double *measured; /* per cell: timed-pass ops/s once it ran (closed-loop cells), else 0 */
+    json_t *manifest;
 } run_state;
+
+/* Between cells: write back what the last cell left dirty, so its writeback does not run during the
+ * next one, and give the machine a moment; then note how busy it is. */
+static void settle(const kvb_opts *o, double loadavg[3])
+{
+    sync();
+    if (o->settle_ms) {
+        struct timespec ts = {o->settle_ms / 1000, (long)(o->settle_ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !interrupted)
+            ;
+    }
+    kvb_env_loadavg(loadavg);
+}
 
 /* Closed-loop throughput of a repetition's timed pass (its measured phase's ops_per_sec); 0 if unknown. */
 static double measured_ops_per_sec(const char *path, const char *workload)
@@ -299,6 +409,50 @@ static double measured_ops_per_sec(const char *path, const char *workload)
     return v;
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median closed-loop throughput of the cell's (engine, workload, N), from the cells already run. */
+static double closed_loop_base(const run_state *st, const run_cell *c)
+{
+    double v[st->ncells];
+    size_t k = 0;
+    for (size_t i = 0; i < st->ncells; i++) {
+        const run_cell *o = &st->cells[i];
+        if (!o->rate && o->engine == c->engine && o->workload == c->workload && o->n == c->n && st->measured[i] > 0)
+            v[k++] = st->measured[i];
+    }
+    if (!k)
+        return 0;
+    qsort(v, k, sizeof(*v), cmp_dbl);
+    return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+}
+
+/* Offered ops/s of a cell (0 = closed loop) and the percentage it came from (0 = absolute). */
+static int cell_rate(const run_state *st, const run_cell *c, double *rate, double *pct)
+{
+    const kvb_opts *o = st->o;
+    *rate = *pct = 0;
+    if (!c->rate)
+        return 0;
+    if (!o->rate_pct[c->rate - 1]) {
+        *rate = o->rates[c->rate - 1];
+        return 0;
+    }
+    double base = closed_loop_base(st, c);
+    if (!(base > 0)) {
+        fprintf(stderr, "kvbench: %s %s n=%llu: no closed-loop throughput to take --rate percentages of\n",
+                o->engines[c->engine]->name, o->workloads[c->workload].name, (unsigned long long)o->ns[c->n]);
+        return -1;
+    }
+    *pct = o->rates[c->rate - 1];
+    *rate = base * *pct / 100.0;
+    return 0;
+}
+
 /* Result file name: the cell, the rate when paced, the repetition. */
 static void result_path(const run_state *st, const kv_engine_ops *eng, const kv_workload *w, uint64_t n,
                         double rate, double pct, int rep, char *out, size_t len)
@@ -313,11 +467,18 @@ static void result_path(const run_state *st, const kv_engine_ops *eng, const kv_
              o->threads, kv_durability_name(o->durability), ratestr, rep);
 }
 
-static int run_one(run_state *st, const kv_engine_ops *eng, const kv_workload *w, uint64_t n, int rep,
-                   double rate, double pct, double *ops_per_sec)
+static int run_one(run_state *st, size_t cell)
 {
+    const run_cell *c = &st->cells[cell];
+    const kv_engine_ops *eng = st->o->engines[c->engine];
+    const kv_workload *w = &st->o->workloads[c->workload];
+    uint64_t n = st->o->ns[c->n];
+    int rep = c->rep;
     const kvb_opts *o = st->o;
     char data_dir[4200], path[4600];
+    double rate, pct;
+    if (cell_rate(st, c, &rate, &pct) != 0)
+        return KVB_EXIT_ENGINE;
     if (make_data_dir(o, eng->name, data_dir, sizeof(data_dir)) != 0) {
         fprintf(stderr, "kvbench: cannot create a data directory in %s: %s\n", o->dir, strerror(errno));
         return KVB_EXIT_ENGINE;
@@ -325,14 +486,20 @@ static int run_one(run_state *st, const kv_engine_ops *eng, const kv_workload *w
     result_path(st, eng, w, n, rate, pct, rep, path, sizeof(path));
     kvb_rep r = {.o = o, .engine = eng, .workload = w, .n = n,
                  .ops = o->duration_s > 0 ? duration_cap(o, w, rate) : kvb_ops_for(o, n),
-                 .warmup = kvb_warmup_for(o, n), .rep = rep, .rate = rate, .rate_pct = pct, .run_id = st->run_id,
-                 .data_dir = data_dir, .result_path = path};
+                 .warmup = kvb_warmup_for(o, n), .rep = rep, .rate = rate, .rate_pct = pct,
+                 .seed = o->seed_per_rep ? kvb_rep_seed(o->seed, rep) : o->seed, .cell = (int)cell,
+                 .ncells = (int)st->ncells, .run_id = st->run_id, .data_dir = data_dir, .result_path = path};
+    settle(o, r.loadavg);
+    json_t *entry = json_array_get(json_object_get(st->manifest, "cell_order"), cell);
+    json_object_set_new(entry, "loadavg_before", r.loadavg[0] < 0 ? json_null()
+                        : json_pack("[f, f, f]", r.loadavg[0], r.loadavg[1], r.loadavg[2]));
+    if (!o->quiet)
+        fprintf(stderr, "kvbench: cell %zu/%zu: %s %s n=%llu ops=%llu%s rep %d/%d\n", cell + 1, st->ncells,
+                eng->name, w->name, (unsigned long long)n, (unsigned long long)r.ops,
+                rate > 0 ? " (paced)" : "", rep + 1, o->reps);
     if (!o->quiet && rate > 0)
-        fprintf(stderr, "kvbench: %s %s n=%llu ops=%llu rate=%.0f ops/s rep %d/%d\n", eng->name, w->name,
-                (unsigned long long)n, (unsigned long long)r.ops, rate, rep + 1, o->reps);
-    else if (!o->quiet)
-        fprintf(stderr, "kvbench: %s %s n=%llu ops=%llu rep %d/%d\n", eng->name, w->name, (unsigned long long)n,
-                (unsigned long long)r.ops, rep + 1, o->reps);
+        fprintf(stderr, "kvbench: offered rate %.0f ops/s%s\n", rate, pct > 0 ? " (a --rate percentage of the "
+                "closed-loop median)" : "");
     int code = run_child(&r);
     if (o->keep) {
         if (!o->quiet)
@@ -348,8 +515,8 @@ static int run_one(run_state *st, const kv_engine_ops *eng, const kv_workload *w
     if (code != KVB_EXIT_OK && code != KVB_EXIT_INVALID)
         return code == KVB_EXIT_USAGE ? KVB_EXIT_USAGE : KVB_EXIT_ENGINE;
     char err[600];
-    if (ops_per_sec)
-        *ops_per_sec = measured_ops_per_sec(path, w->name);
+    if (!rate)
+        st->measured[cell] = measured_ops_per_sec(path, w->name);
     if (kvb_report_add(&st->report, path, err, sizeof(err)) != 0) {
         fprintf(stderr, "kvbench: %s\n", err);
         return KVB_EXIT_ENGINE;
@@ -357,75 +524,13 @@ static int run_one(run_state *st, const kv_engine_ops *eng, const kv_workload *w
     return KVB_EXIT_OK;
 }
 
-static int cmp_dbl(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The closed-loop repetitions of a cell; *median_ops = median timed-pass throughput over them. */
-static int run_closed(run_state *st, const kv_engine_ops *eng, const kv_workload *w, uint64_t n, double *median_ops)
-{
-    int reps = st->o->reps;
-    double v[reps];
-    for (int rep = 0; rep < reps; rep++) {
-        int code = run_one(st, eng, w, n, rep, 0, 0, &v[rep]);
-        if (code != KVB_EXIT_OK)
-            return code;
-    }
-    qsort(v, (size_t)reps, sizeof(*v), cmp_dbl);
-    *median_ops = reps % 2 ? v[reps / 2] : (v[reps / 2 - 1] + v[reps / 2]) / 2;
-    return KVB_EXIT_OK;
-}
-
-/* One cell under --rate: percentages first need the cell's closed-loop throughput (its repetitions
- * are kept as the curve's closed-loop point), then every rate in the order given. */
-static int run_rates(run_state *st, const kv_engine_ops *eng, const kv_workload *w, uint64_t n)
-{
-    const kvb_opts *o = st->o;
-    double base = 0;
-    int need_base = 0;
-    for (size_t i = 0; i < o->nrates; i++)
-        need_base |= o->rate_pct[i];
-    if (need_base) {
-        int code = run_closed(st, eng, w, n, &base);
-        if (code != KVB_EXIT_OK)
-            return code;
-        if (!(base > 0)) {
-            fprintf(stderr, "kvbench: %s %s n=%llu: no closed-loop throughput to take --rate percentages of\n",
-                    eng->name, w->name, (unsigned long long)n);
-            return KVB_EXIT_ENGINE;
-        }
-        if (!o->quiet)
-            fprintf(stderr, "kvbench: %s %s n=%llu: closed-loop throughput %.0f ops/s (median of %d); --rate P%% "
-                    "is P%% of it\n", eng->name, w->name, (unsigned long long)n, base, o->reps);
-    }
-    for (size_t i = 0; i < o->nrates; i++) {
-        double rate = o->rate_pct[i] ? base * o->rates[i] / 100.0 : o->rates[i];
-        for (int rep = 0; rep < o->reps; rep++) {
-            int code = run_one(st, eng, w, n, rep, rate, o->rate_pct[i] ? o->rates[i] : 0, NULL);
-            if (code != KVB_EXIT_OK)
-                return code;
-        }
-    }
-    return KVB_EXIT_OK;
-}
-
 static int run_plan(run_state *st)
 {
-    kvb_opts *o = st->o;
-    for (size_t e = 0; e < o->nengines; e++)
-        for (size_t w = 0; w < o->nworkloads; w++)
-            for (size_t i = 0; i < o->nns; i++) {
-                int code = KVB_EXIT_OK;
-                if (o->nrates)
-                    code = run_rates(st, o->engines[e], &o->workloads[w], o->ns[i]);
-                else
-                    for (int rep = 0; rep < o->reps && code == KVB_EXIT_OK; rep++)
-                        code = run_one(st, o->engines[e], &o->workloads[w], o->ns[i], rep, 0, 0, NULL);
-                if (code != KVB_EXIT_OK)
-                    return code;
-            }
+    for (size_t i = 0; i < st->ncells; i++) {
+        int code = run_one(st, i);
+        if (code != KVB_EXIT_OK)
+            return code;
+    }
     return KVB_EXIT_OK;
 }
 
@@ -435,19 +540,45 @@ int kvb_runner_run(kvb_opts *o)
     int code = preflight(o);
     if (code != KVB_EXIT_OK)
         return code;
+    if (o->cpus_auto)
+        o->ncpus = kvb_cpus_auto(o->threads, o->cpus, KVB_MAX_CPUS);
     run_state st;
     memset(&st, 0, sizeof(st));
     st.o = o;
-    if (make_run_dir(o, st.run_id, sizeof(st.run_id), st.run_dir, sizeof(st.run_dir)) != 0)
+    st.cells = plan_cells(o, &st.ncells);
+    st.measured = st.cells ? calloc(st.ncells, sizeof(*st.measured)) : NULL;
+    if (!st.cells || !st.measured) {
+        free(st.cells);
+        free(st.measured);
+        fprintf(stderr, "kvbench: out of memory for the cell order\n");
+        return KVB_EXIT_ENGINE;
+    }
+    if (make_run_dir(o, st.run_id, sizeof(st.run_id), st.run_dir, sizeof(st.run_dir)) != 0) {
+        free(st.cells);
+        free(st.measured);
         return KVB_EXIT_USAGE;
+    }
     char err[600];
-    if (write_manifest(o, st.run_dir, st.run_id) != 0)
+    st.manifest = build_manifest(o, st.run_id, st.cells, st.ncells);
+    if (!st.manifest || write_manifest(st.manifest, st.run_dir) != 0) {
+        json_decref(st.manifest);
+        free(st.cells);
+        free(st.measured);
         return KVB_EXIT_USAGE;
+    }
     if (kvb_report_open(&st.report, st.run_dir, err, sizeof(err)) != 0) {
         fprintf(stderr, "kvbench: %s; pass a writable --out\n", err);
+        json_decref(st.manifest);
+        free(st.cells);
+        free(st.measured);
         return KVB_EXIT_USAGE;
     }
     code = run_plan(&st);
+    if (write_manifest(st.manifest, st.run_dir) != 0 && code == KVB_EXIT_OK)
+        code = KVB_EXIT_ENGINE;
+    json_decref(st.manifest);
+    free(st.cells);
+    free(st.measured);
     if (kvb_report_finish(&st.report, stdout, err, sizeof(err)) != 0) {
         fprintf(stderr, "kvbench: %s\n", err);
         if (code == KVB_EXIT_OK)
