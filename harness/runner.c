@@ -2,6 +2,7 @@
 #include "runner.h"
 
 #include "env.h"
+#include "fsutil.h"
 #include "rep.h"
 #include "report.h"
 #include "result.h"
@@ -9,7 +10,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,42 +44,6 @@ size_t kvb_engine_opts(const kvb_opts *o, const kv_engine_ops *e, kv_option *out
     return n;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static int rm_tree(const char *dir)
-{
-    return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* mkdir -p; 0 or -1 with errno. */
-static int mkdirs(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return -1;
-    struct stat st;
-    if (stat(buf, &st) != 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
-
 /* A fresh empty data directory under o->dir. */
 static int make_data_dir(const kvb_opts *o, const char *engine, char *out, size_t outlen)
 {
@@ -103,7 +67,7 @@ static int trial_open(const kvb_opts *o, const kv_engine_ops *ops)
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "kvbench: fork failed: %s\n", strerror(errno));
-        rm_tree(dir);
+        kvb_rm_tree(dir);
         return KVB_EXIT_ENGINE;
     }
     if (pid == 0) {
@@ -125,7 +89,7 @@ static int trial_open(const kvb_opts *o, const kv_engine_ops *ops)
     int status = 0, w;
     while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
-    rm_tree(dir);
+    kvb_rm_tree(dir);
     if (w < 0 || !WIFEXITED(status)) {
         fprintf(stderr, "kvbench: trial open of engine %s crashed (status %d)\n", ops->name, status);
         return KVB_EXIT_ENGINE;
@@ -169,7 +133,7 @@ static int preflight(const kvb_opts *o)
     return KVB_EXIT_OK;
 }
 
-static int make_run_dir(const kvb_opts *o, char *run_id, size_t idlen, char *dir, size_t dirlen)
+int kvb_make_run_dir(const kvb_opts *o, char *run_id, size_t idlen, char *dir, size_t dirlen)
 {
     time_t now = time(NULL);
     struct tm tm;
@@ -180,7 +144,7 @@ static int make_run_dir(const kvb_opts *o, char *run_id, size_t idlen, char *dir
     for (int attempt = 0; attempt < 16; attempt++) {
         snprintf(run_id, idlen, "%s-%06llx", stamp, (unsigned long long)((kv_mix64(salt + attempt)) & 0xffffff));
         snprintf(dir, dirlen, "%s/%s", o->out, run_id);
-        if (mkdirs(o->out) != 0)
+        if (kvb_mkdirs(o->out) != 0)
             break;
         if (mkdir(dir, 0777) == 0)
             return 0;
@@ -276,6 +240,8 @@ static int run_one(run_state *st, const kv_engine_ops *eng, const kv_workload *w
 {
     const kvb_opts *o = st->o;
     char data_dir[4200], path[4600];
+    if (o->only_rep >= 0 && rep != o->only_rep)
+        return KVB_EXIT_OK; /* a plan's cell runs one repetition of the sweep */
     if (make_data_dir(o, eng->name, data_dir, sizeof(data_dir)) != 0) {
         fprintf(stderr, "kvbench: cannot create a data directory in %s: %s\n", o->dir, strerror(errno));
         return KVB_EXIT_ENGINE;
@@ -292,7 +258,7 @@ static int run_one(run_state *st, const kv_engine_ops *eng, const kv_workload *w
     if (o->keep) {
         if (!o->quiet)
             fprintf(stderr, "kvbench: kept data directory %s\n", data_dir);
-    } else if (rm_tree(data_dir) != 0) {
+    } else if (kvb_rm_tree(data_dir) != 0) {
         fprintf(stderr, "kvbench: warning: cannot remove %s: %s\n", data_dir, strerror(errno));
     }
     if (code == KVB_EXIT_INVALID) {
@@ -333,7 +299,7 @@ int kvb_runner_run(kvb_opts *o)
     run_state st;
     memset(&st, 0, sizeof(st));
     st.o = o;
-    if (make_run_dir(o, st.run_id, sizeof(st.run_id), st.run_dir, sizeof(st.run_dir)) != 0)
+    if (kvb_make_run_dir(o, st.run_id, sizeof(st.run_id), st.run_dir, sizeof(st.run_dir)) != 0)
         return KVB_EXIT_USAGE;
     char err[600];
     if (write_manifest(o, st.run_dir, st.run_id) != 0)
