@@ -3,6 +3,7 @@
 
 #include "fsutil.h"
 #include "result.h"
+#include "runner.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -89,21 +90,6 @@ static char *args_line(json_t *args)
     return line;
 }
 
-/* A seeded Fisher-Yates shuffle of 0..n-1 (the same order for the same seed). */
-static void shuffle(size_t *idx, size_t n, uint64_t seed)
-{
-    kv_rng rng;
-    kv_rng_seed(&rng, kv_mix64(seed ^ 0x706c616e /* "plan" */));
-    for (size_t i = 0; i < n; i++)
-        idx[i] = i;
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)kv_rng_below(&rng, i);
-        size_t t = idx[i - 1];
-        idx[i - 1] = idx[j];
-        idx[j] = t;
-    }
-}
-
 static int write_cells_txt(const char *dir, json_t *cells)
 {
     char path[4200];
@@ -142,32 +128,24 @@ int kvb_plan_write(const kvb_opts *o, int argc, char **argv)
         fprintf(stderr, "kvbench: --plan %s: cannot create %s: %s\n", dir, path, strerror(errno));
         return KVB_EXIT_USAGE;
     }
-    size_t ncells = o->nengines * o->nworkloads * o->nns * (size_t)o->reps;
-    size_t *order = malloc(ncells * sizeof(*order));
-    json_t *all = json_array(), *cells = json_array();
-    if (!order || !all || !cells) {
+    size_t ncells = 0;
+    kvb_cell *order = kvb_run_cells(o, &ncells);
+    json_t *cells = json_array();
+    if (!order || !cells) {
         free(order);
-        json_decref(all), json_decref(cells);
+        json_decref(cells);
         fprintf(stderr, "kvbench: out of memory writing the plan\n");
         return KVB_EXIT_ENGINE;
     }
-    for (size_t e = 0; e < o->nengines; e++)
-        for (size_t w = 0; w < o->nworkloads; w++)
-            for (size_t i = 0; i < o->nns; i++)
-                for (int rep = 0; rep < o->reps; rep++) {
-                    const char *en = o->engines[e]->name, *wn = o->workloads[w].name;
-                    json_array_append_new(all, json_pack("{s:s, s:s, s:I, s:i, s:o}", "engine", en, "workload", wn,
-                                                         "n", (json_int_t)o->ns[i], "rep", rep, "args",
-                                                         cell_args(o, argc, argv, en, wn, o->ns[i], rep)));
-                }
-    shuffle(order, ncells, o->seed);
     for (size_t i = 0; i < ncells; i++) {
-        json_t *c = json_array_get(all, order[i]);
-        json_object_set_new(c, "id", json_integer((json_int_t)i));
-        json_array_append(cells, c);
+        const kvb_cell *c = &order[i];
+        const char *en = o->engines[c->engine]->name, *wn = o->workloads[c->workload].name;
+        uint64_t n = o->ns[c->n];
+        json_array_append_new(cells, json_pack("{s:I, s:s, s:s, s:I, s:i, s:o}", "id", (json_int_t)i, "engine", en,
+                                               "workload", wn, "n", (json_int_t)n, "rep", c->rep, "args",
+                                               cell_args(o, argc, argv, en, wn, n, c->rep)));
     }
     free(order);
-    json_decref(all);
     json_t *plan = json_pack("{s:s, s:s, s:I, s:o}", "schema", KVB_PLAN_SCHEMA, "command",
                              o->command ? o->command : "", "seed", (json_int_t)o->seed, "cells", cells);
     snprintf(path, sizeof(path), "%s/plan.json", dir);
