@@ -30,6 +30,7 @@ typedef struct kvb_opts {
     uint64_t warmup;   /* UINT64_MAX = default: 10% of ops */
     int threads;
     enum kv_durability durability;
+    enum kv_pages pages; /* --pages: page policy handed to every engine (kv_config.pages) */
     size_t value_size;
     enum kv_keyset keyset;
     enum kv_access access;

@@ -36,11 +36,17 @@ static const char run_usage[] =
     "  -t, --threads T        threads, each with its own session and op stream (default 1)\n"
     "      --durability D     none | sync | group (default none); persistent engines load with none,\n"
     "                         sync, and reopen at D for the measured phase\n"
+    "      --pages P          page policy for every engine: huge | 4k (default huge): huge asks for 2 MiB\n"
+    "                         pages for the memory each engine owns or can reach; 4k keeps 4 KiB pages\n"
+    "                         (see README.md, \"Page policy\")\n"
     "      --value-size V     value bytes, >= 16 (default 100)\n"
-    "      --keys K           key set: uniform | sequential | clustered (default uniform)\n"
-    "      --dist D           access: uniform | zipf | latest | seq (default uniform)\n"
+    "      --keys K           key set: uniform | sequential | clustered | lognormal | normal | fb-like |\n"
+    "                         osm-like (default uniform; see workloads/README.md)\n"
+    "      --dist D           access: uniform | zipf | latest | seq (default: the workload's own for\n"
+    "                         ycsb-*, else uniform)\n"
     "      --theta X          zipf skew (default 0.99)\n"
-    "      --mix SPEC         override the op mix, e.g. get=0.8,update=0.1,insert=0.1\n"
+    "      --mix SPEC         override the op mix, e.g. get=0.8,update=0.1,insert=0.1 (op types: get,\n"
+    "                         update, insert, delete, scan, rmw = read-modify-write)\n"
     "      --scan-len K       records per scan (default 100)\n"
     "      --seed S           seed of keys, values and op streams (default 42)\n"
     "      --bulk-load        load with the engine's bulk_load when it has one\n"
@@ -132,6 +138,9 @@ static int add_workloads(kvb_opts *o, char *list)
 {
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         const kv_workload *w = kv_workload_find(tok);
+        if (!w && strncmp(tok, "ycsb-", 5) == 0)
+            return usage_error("-w %s: unknown YCSB workload '%s'; the YCSB core workloads are ycsb-a, ycsb-b, "
+                               "ycsb-c, ycsb-d, ycsb-e and ycsb-f (see `kvbench list`)", tok, tok + 5);
         if (!w) {
             char names[512] = "";
             size_t used = 0;
@@ -279,7 +288,7 @@ static void build_command(kvb_opts *o, int argc, char **argv)
 
 enum {
     OPT_OPS = 1000, OPT_WARMUP, OPT_DURABILITY, OPT_VALUE_SIZE, OPT_KEYS, OPT_DIST, OPT_THETA, OPT_MIX,
-    OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP
+    OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP, OPT_PAGES
 };
 
 static const struct option long_opts[] = {
@@ -294,11 +303,13 @@ static const struct option long_opts[] = {
     {"dir", required_argument, NULL, OPT_DIR}, {"out", required_argument, NULL, OPT_OUT},
     {"keep", no_argument, NULL, OPT_KEEP}, {"quiet", no_argument, NULL, 'q'},
     {"inject-fault", required_argument, NULL, OPT_FAULT}, {"help", no_argument, NULL, OPT_HELP},
+    {"pages", required_argument, NULL, OPT_PAGES},
     {NULL, 0, NULL, 0},
 };
 
 typedef struct raw_args {
     const char *mix, *scan_len;
+    int dist_given;
 } raw_args;
 
 static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
@@ -319,6 +330,10 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
         if (kv_durability_parse(arg, &o->durability) != KV_OK)
             return usage_error("--durability '%s': expected none, sync or group", arg);
         return 0;
+    case OPT_PAGES:
+        if (kv_pages_parse(arg, &o->pages) != KV_OK)
+            return usage_error("--pages '%s': expected huge or 4k", arg);
+        return 0;
     case OPT_VALUE_SIZE:
         if (parse_u64(arg, &v) != 0 || v < KV_VALUE_MIN || v > (64u << 20))
             return usage_error("--value-size '%s': expected %d to 67108864 bytes (values carry a %d-byte "
@@ -327,11 +342,13 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
         return 0;
     case OPT_KEYS:
         if (kv_keyset_parse(arg, &o->keyset) != 0)
-            return usage_error("--keys '%s': expected uniform, sequential or clustered", arg);
+            return usage_error("--keys '%s': expected uniform, sequential, clustered, lognormal, normal, "
+                               "fb-like or osm-like", arg);
         return 0;
     case OPT_DIST:
         if (kv_access_parse(arg, &o->access) != 0)
             return usage_error("--dist '%s': expected uniform, zipf, latest or seq", arg);
+        raw->dist_given = 1;
         return 0;
     case OPT_THETA: {
         char *end;
@@ -374,8 +391,16 @@ static int apply_workload_overrides(kvb_opts *o, const raw_args *raw)
         char err[512];
         if (raw->mix && kv_workload_set_mix(w, raw->mix, err, sizeof(err)) != 0)
             return usage_error("--mix: %s", err);
-        if (len)
+        if (len) {
             w->scan_len = (uint32_t)len;
+            if (w->scan_len_min > w->scan_len)
+                w->scan_len_min = w->scan_len;
+        }
+        /* the access distribution: --dist when given, else the workload's own (YCSB's), else uniform */
+        if (raw->dist_given || !w->has_access) {
+            w->access = o->access;
+            w->has_access = 1;
+        }
         if (strcmp(w->name, "load") == 0 && raw->mix)
             return usage_error("--mix does not apply to the load workload (it inserts every key once)");
     }
@@ -403,7 +428,7 @@ static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
 {
     kvb_opts o = *op;
     o.reps = 3, o.threads = 1, o.value_size = 100, o.theta = 0.99, o.seed = 42, o.warmup = UINT64_MAX;
-    o.durability = KV_DUR_NONE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
+    o.durability = KV_DUR_NONE, o.pages = KV_PAGES_HUGE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
     const char *tmp = getenv("TMPDIR");
     o.dir = tmp && *tmp ? tmp : "/tmp";
     o.out = "results";
@@ -412,7 +437,7 @@ static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
         memcpy(o.ns, def, sizeof(def));
         o.nns = 3;
     }
-    raw_args raw = {NULL, NULL};
+    raw_args raw = {NULL, NULL, 0};
     build_command(&o, argc + 1, argv - 1); /* before parsing: the parsers cut their arguments up */
     optind = 1;
     opterr = 0;

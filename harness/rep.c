@@ -53,7 +53,7 @@ static int open_engine(rep_ctx *c, enum kv_durability d)
     kv_option opts[KVB_MAX_OPTS];
     kv_config cfg = {.dir = c->rep->data_dir, .durability = d, .expected_keys = c->rep->n,
                      .value_size = c->o->value_size, .threads = c->nthreads, .opts = opts,
-                     .nopts = kvb_engine_opts(c->o, c->ops, opts)};
+                     .nopts = kvb_engine_opts(c->o, c->ops, opts), .pages = c->o->pages};
     char err[512] = "";
     int rc = kv_engine_open(c->ops, &cfg, &c->eng, err, sizeof(err));
     if (rc != KV_OK) {
@@ -241,7 +241,7 @@ static int switch_durability(rep_ctx *c)
 static int make_streams(rep_ctx *c)
 {
     for (int t = 0; t < c->nthreads; t++)
-        if (kv_opstream_create(&c->w[t].stream, c->ds, c->rep->workload, c->o->access, c->o->theta, t,
+        if (kv_opstream_create(&c->w[t].stream, c->ds, c->rep->workload, c->rep->workload->access, c->o->theta, t,
                                c->nthreads, c->o->seed) != 0) {
             snprintf(c->err, sizeof(c->err), "cannot create the op stream of workload %s (thread %d)",
                      c->rep->workload->name, t);

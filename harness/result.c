@@ -124,7 +124,7 @@ static json_t *result_json(const kvb_result *r, int *valid)
                           "warmup", (json_int_t)rep->warmup, "rep", rep->rep, "threads", o->threads,
                           "durability", kv_durability_name(o->durability), "load_durability",
                           kv_durability_name(r->load_durability), "keyset", kv_keyset_name(o->keyset),
-                          "access", kv_access_name(o->access), "zipf_theta", o->theta, "value_size",
+                          "access", kv_access_name(rep->workload->access), "zipf_theta", o->theta, "value_size",
                           (json_int_t)o->value_size, "scan_len", (json_int_t)rep->workload->scan_len, "seed",
                           (json_int_t)o->seed, "bulk_load", r->nphases > 0 && r->phases[0].bulk, "valid", *valid);
     json_object_set_new(j, "invalid_reason", why ? json_string(why) : json_null());

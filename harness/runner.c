@@ -111,7 +111,7 @@ static int trial_open(const kvb_opts *o, const kv_engine_ops *ops)
         kv_option opts[KVB_MAX_OPTS];
         kv_config cfg = {.dir = dir, .durability = o->durability, .expected_keys = 1000,
                          .value_size = o->value_size, .threads = o->threads, .opts = opts,
-                         .nopts = kvb_engine_opts(o, ops, opts)};
+                         .nopts = kvb_engine_opts(o, ops, opts), .pages = o->pages};
         kv_engine *e = NULL;
         int rc = kv_engine_open(ops, &cfg, &e, err, sizeof(err));
         if (rc == KV_OK)
@@ -196,6 +196,7 @@ static int write_manifest(const kvb_opts *o, const char *dir, const char *run_id
 {
     json_t *m = kvb_env_manifest(o->dir, o->command);
     json_object_set_new(m, "run_id", json_string(run_id));
+    json_object_set_new(m, "pages", json_string(kv_pages_name(o->pages)));
     json_t *engines = json_array();
     for (size_t i = 0; i < o->nengines; i++)
         json_array_append_new(engines, json_pack("{s:s, s:s}", "name", o->engines[i]->name, "version",
