@@ -1,4 +1,4 @@
-/* as_bulk.c - as_bulk_load: encode sorted records into large batches, one pwrite each, then one ALEX bulk load. */
+/* as_bulk.c - as_bulk_load: encode sorted records into large batches, one pwrite each, then one index bulk load. */
 #include "as_internal.h"
 
 #include <stdio.h>
@@ -62,9 +62,9 @@ static int as_batch_room(as_db *db, as_session *s, as_batch *b, uint64_t bytes)
 static int as_bulk_check(as_session *s, const int64_t *keys, size_t n)
 {
     as_db *db = s->db;
-    if (alex_size(db->index) != 0)
+    if (as_index_size(db->index) != 0)
         return as_sess_seterr(s, AS_EINVAL, "bulk load needs an empty store; %s holds %zu keys", db->dir,
-                              alex_size(db->index));
+                              as_index_size(db->index));
     for (size_t i = 1; i < n; i++)
         if (keys[i] <= keys[i - 1])
             return as_sess_seterr(s, AS_EINVAL, "bulk load keys must be strictly increasing: keys[%zu]=%lld "
@@ -130,11 +130,11 @@ int as_bulk_load(as_session *s, const int64_t *keys, size_t n, as_value_fn value
         rc = as_bulk_write(db, s, keys, n, value, arg, locs, &live);
     if (rc == AS_OK) {
         as_db_lock_all(db);
-        int arc = alex_bulk_load(db->index, keys, locs, n);
+        int arc = as_index_bulk_load(db->index, keys, locs, n);
         as_db_unlock_all(db);
-        if (arc != ALEX_OK)
-            rc = as_sess_seterr(s, arc == ALEX_ENOMEM ? AS_ENOMEM : AS_EINTERNAL,
-                                "index bulk load of %zu keys failed (alex status %d); the records are on disk "
+        if (arc != AS_IX_OK)
+            rc = as_sess_seterr(s, arc == AS_IX_ENOMEM ? AS_ENOMEM : AS_EINTERNAL,
+                                "index bulk load of %zu keys failed (index status %d); the records are on disk "
                                 "and come back on reopen", n, arc);
     }
     if (rc == AS_OK) {

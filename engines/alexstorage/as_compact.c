@@ -137,8 +137,8 @@ static void as_repoint(as_db *db, as_move *mv, size_t n)
         for (size_t j = i; j < end; j++) {
             uint64_t cur;
             /* only if it still points at the old place (nothing else writes under write_mu, but be exact) */
-            if (alex_find(db->index, mv[j].key, &cur) == ALEX_OK && cur == mv[j].from)
-                alex_upsert(db->index, mv[j].key, mv[j].to, NULL, NULL);
+            if (as_index_find(db->index, mv[j].key, &cur) == AS_IX_OK && cur == mv[j].from)
+                (void)as_index_upsert(db->index, mv[j].key, mv[j].to, NULL, NULL);
         }
         as_db_unlock_all(db);
     }
@@ -170,7 +170,7 @@ int as_compact_segment(as_db *db, as_session *s, uint64_t id)
         int indexed = 0;
         if (h->flags != AS_REC_SEGDROP) {
             pthread_mutex_lock(&s->lock);
-            indexed = alex_find(db->index, h->key, &cur) == ALEX_OK;
+            indexed = as_index_find(db->index, h->key, &cur) == AS_IX_OK;
             pthread_mutex_unlock(&s->lock);
         }
         /* A tombstone must stay while an older put of its key may still be read: one in an older segment

@@ -8,7 +8,7 @@
  *   as_db.c       as_open/as_close, options, lock file, error text, stats
  *   as_write.c    the single-writer path: append, index repoint under the reader locks, rotation,
  *                 group commit, as_sync
- *   as_bulk.c     as_bulk_load: batched sequential pwrites, then one alex_bulk_load
+ *   as_bulk.c     as_bulk_load: batched sequential pwrites, then one index bulk load
  *   as_read.c     sessions, epochs, get/scan (reads through the mapping, verified)
  *   as_fault.c    test-only fault injection (AS_FAULT env): failing pwrite / fdatasync
  *   as_checkpoint.c index checkpoints: write (atomic replace) and open from one + replay of the tail
@@ -17,7 +17,7 @@
  *
  * Concurrency (see as_read.c / as_write.c):
  *   - db->write_mu serialises writers (put/del/bulk_load/sync/rotation).
- *   - The ALEX index is guarded by a "big reader lock": one mutex per session. A reader takes only
+ *   - The index (as_index.h: ALEX, B+tree or sorted array) is guarded by a "big reader lock": one mutex per session. A reader takes only
  *     its own (uncontended); the writer takes every session's mutex (under db->sess_mu, which also
  *     guards the session list) only around the ALEX mutation. The record append and any fdatasync
  *     happen before that, so readers never wait for I/O.
@@ -44,7 +44,7 @@
 #define AS_INTERNAL_H
 
 #include "alexstorage.h"
-#include "alex_index.h"
+#include "as_index.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -259,7 +259,7 @@ struct as_db {
     uint64_t unsynced_seg;         /* first segment that may hold data not yet fdatasync'd (writer) */
     _Atomic uint64_t num_segments;
 
-    alex_index *index;
+    as_index *index;              /* ops table chosen by opt.index (as_index.h) */
 
     pthread_mutex_t write_mu;     /* one writer at a time */
     pthread_mutex_t sess_mu;      /* session list + taking all reader locks */

@@ -265,6 +265,17 @@ int as_write_check(as_session *s, size_t len, const void *val)
     return as_failed_check(db, s->err, sizeof(s->err));
 }
 
+/* as_put/as_del on a store whose index takes no single writes (index=sorted): refused with AS_ERDONLY.
+ * Bulk load, compaction and checkpoints still work there. */
+static int as_index_write_check(as_session *s)
+{
+    if (!s->db->index->ops->read_only)
+        return AS_OK;
+    return as_sess_seterr(s, AS_ERDONLY, "%s uses index=%s, which is read-only: puts and deletes are refused "
+                          "(bulk load into an empty store, or reopen with index=alex or btree to write)",
+                          s->db->dir, as_index_name(s->db->index));
+}
+
 /* Finish a write after write_mu is released: wait for the group fdatasync in group mode. */
 static int as_write_done(as_session *s, uint64_t seq)
 {
@@ -278,6 +289,8 @@ int as_put(as_session *s, int64_t key, const void *val, size_t len)
     as_db *db = s->db;
     as_sess_enter(s);
     int rc = as_write_check(s, len, val);
+    if (rc == AS_OK)
+        rc = as_index_write_check(s);
     if (rc != AS_OK)
         return rc;
     pthread_mutex_lock(&db->write_mu);
@@ -286,11 +299,11 @@ int as_put(as_session *s, int64_t key, const void *val, size_t len)
     rc = as_append(db, s, key, AS_REC_PUT, val, len, &loc);
     if (rc == AS_OK) {
         as_db_lock_all(db);
-        int arc = alex_upsert(db->index, key, loc, &old, &existed);
+        int arc = as_index_upsert(db->index, key, loc, &old, &existed);
         as_db_unlock_all(db);
-        if (arc != ALEX_OK)
-            rc = as_sess_seterr(s, arc == ALEX_ENOMEM ? AS_ENOMEM : AS_EINTERNAL,
-                                "index insert of key %lld failed (alex status %d); the record is on disk and "
+        if (arc != AS_IX_OK)
+            rc = as_sess_seterr(s, arc == AS_IX_ENOMEM ? AS_ENOMEM : AS_EINTERNAL,
+                                "index insert of key %lld failed (index status %d); the record is on disk and "
                                 "comes back on reopen", (long long)key, arc);
     }
     uint64_t seq = db->seq;
@@ -311,12 +324,14 @@ int as_del(as_session *s, int64_t key)
     as_db *db = s->db;
     as_sess_enter(s);
     int rc = as_write_check(s, 0, NULL);
+    if (rc == AS_OK)
+        rc = as_index_write_check(s);
     if (rc != AS_OK)
         return rc;
     pthread_mutex_lock(&db->write_mu);
     uint64_t loc, old;
     pthread_mutex_lock(&s->lock); /* the index only changes under write_mu, which we hold */
-    int found = alex_find(db->index, key, &old) == ALEX_OK;
+    int found = as_index_find(db->index, key, &old) == AS_IX_OK;
     pthread_mutex_unlock(&s->lock);
     if (!found) {
         pthread_mutex_unlock(&db->write_mu);
@@ -326,10 +341,10 @@ int as_del(as_session *s, int64_t key)
     uint64_t seq = db->seq;
     if (rc == AS_OK) {
         as_db_lock_all(db);
-        int arc = alex_erase(db->index, key, NULL);
+        int arc = as_index_erase(db->index, key, NULL);
         as_db_unlock_all(db);
-        if (arc != ALEX_OK) /* it was found above under write_mu: the index broke */
-            rc = as_sess_seterr(s, AS_EINTERNAL, "index erase of key %lld failed (alex status %d)",
+        if (arc != AS_IX_OK) /* it was found above under write_mu: the index broke */
+            rc = as_sess_seterr(s, AS_EINTERNAL, "index erase of key %lld failed (index status %d)",
                                 (long long)key, arc);
     }
     if (rc == AS_OK) {
