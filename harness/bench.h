@@ -62,6 +62,9 @@ typedef struct kvb_opts {
     enum kvb_arrival arrival;
     double duration_s;    /* --duration: the timed pass runs this long instead of --ops; 0 = off */
     uint64_t interval_ms; /* --interval: time series of the timed pass; 0 = off */
+    int only_rep;      /* >= 0: run only this repetition (--rep-index, a plan's cell); -1: all */
+    const char *plan_dir; /* sweep --plan DIR: write the cells instead of running them */
+    int run_local;     /* sweep --plan DIR --run-local: then run the cells here, one by one */
 } kvb_opts;
 
 /* One repetition: what the child process runs. */

@@ -2,6 +2,7 @@
 #include "runner.h"
 
 #include "env.h"
+#include "fsutil.h"
 #include "rep.h"
 #include "report.h"
 #include "result.h"
@@ -9,7 +10,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,42 +59,6 @@ size_t kvb_engine_opts(const kvb_opts *o, const kv_engine_ops *e, kv_option *out
     return n;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static int rm_tree(const char *dir)
-{
-    return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* mkdir -p; 0 or -1 with errno. */
-static int mkdirs(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return -1;
-    struct stat st;
-    if (stat(buf, &st) != 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
-
 /* A fresh empty data directory under o->dir. */
 static int make_data_dir(const kvb_opts *o, const char *engine, char *out, size_t outlen)
 {
@@ -118,7 +82,7 @@ static int trial_open(const kvb_opts *o, const kv_engine_ops *ops)
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "kvbench: fork failed: %s\n", strerror(errno));
-        rm_tree(dir);
+        kvb_rm_tree(dir);
         return KVB_EXIT_ENGINE;
     }
     if (pid == 0) {
@@ -140,7 +104,7 @@ static int trial_open(const kvb_opts *o, const kv_engine_ops *ops)
     int status = 0, w;
     while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
-    rm_tree(dir);
+    kvb_rm_tree(dir);
     if (w < 0 || !WIFEXITED(status)) {
         fprintf(stderr, "kvbench: trial open of engine %s crashed (status %d)\n", ops->name, status);
         return KVB_EXIT_ENGINE;
@@ -184,7 +148,7 @@ static int preflight(const kvb_opts *o)
     return KVB_EXIT_OK;
 }
 
-static int make_run_dir(const kvb_opts *o, char *run_id, size_t idlen, char *dir, size_t dirlen)
+int kvb_make_run_dir(const kvb_opts *o, char *run_id, size_t idlen, char *dir, size_t dirlen)
 {
     time_t now = time(NULL);
     struct tm tm;
@@ -195,7 +159,7 @@ static int make_run_dir(const kvb_opts *o, char *run_id, size_t idlen, char *dir
     for (int attempt = 0; attempt < 16; attempt++) {
         snprintf(run_id, idlen, "%s-%06llx", stamp, (unsigned long long)((kv_mix64(salt + attempt)) & 0xffffff));
         snprintf(dir, dirlen, "%s/%s", o->out, run_id);
-        if (mkdirs(o->out) != 0)
+        if (kvb_mkdirs(o->out) != 0)
             break;
         if (mkdir(dir, 0777) == 0)
             return 0;
@@ -208,14 +172,43 @@ static int make_run_dir(const kvb_opts *o, char *run_id, size_t idlen, char *dir
 }
 
 /* One (engine, workload, N, repetition) of the run. */
+kvb_cell *kvb_run_cells(const kvb_opts *o, size_t *ncells)
+{
+    size_t n = o->nengines * o->nworkloads * o->nns * (size_t)o->reps, k = 0, k2 = 0;
+    kvb_cell *cells = malloc((n ? n : 1) * sizeof(*cells));
+    if (!cells)
+        return NULL;
+    for (size_t e = 0; e < o->nengines; e++)
+        for (size_t w = 0; w < o->nworkloads; w++)
+            for (size_t i = 0; i < o->nns; i++)
+                for (int rep = 0; rep < o->reps; rep++)
+                    cells[k++] = (kvb_cell){e, w, i, rep};
+    kv_rng rng;
+    kv_rng_seed(&rng, kv_mix64(o->seed ^ 0x63656c6c6f726465ull));
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)kv_rng_below(&rng, i);
+        kvb_cell t = cells[i - 1];
+        cells[i - 1] = cells[j];
+        cells[j] = t;
+    }
+    if (o->only_rep >= 0) { /* a plan's cell: one repetition of the sweep */
+        for (size_t i = 0; i < n; i++)
+            if (cells[i].rep == o->only_rep)
+                cells[k2++] = cells[i];
+        n = k2;
+    }
+    *ncells = n;
+    return cells;
+}
+
+/* The --rate entry of a cell as given ("50%", "200000"), or JSON null in closed loop. */
+/* A cell as the runner runs it: a kvb_cell at one rate. */
 typedef struct run_cell {
     size_t engine, workload, n;
     int rep;
     size_t rate; /* 0: closed loop; k: paced at --rate entry k - 1 */
 } run_cell;
 
-/* Every cell of the run in an order shuffled from the run's seed (Fisher-Yates), so machine drift
- * during a run spreads over all engines instead of reading as a difference between them. */
 static int needs_closed_loop(const kvb_opts *o)
 {
     int pct = 0;
@@ -224,41 +217,37 @@ static int needs_closed_loop(const kvb_opts *o)
     return !o->nrates || pct;
 }
 
-static void shuffle_cells(run_cell *cells, size_t n, kv_rng *rng)
-{
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)kv_rng_below(rng, i);
-        run_cell t = cells[i - 1];
-        cells[i - 1] = cells[j];
-        cells[j] = t;
-    }
-}
-
-/* Every (engine, workload, N, rate, rep) in a shuffled order. Closed-loop cells all come first (shuffled
- * among themselves): --rate percentages are taken of their measured throughput. */
+/* kvb_run_cells' order at every rate: its closed-loop cells first, in its order (--rate percentages
+ * are taken of their measured throughput), then the paced cells in an order shuffled the same way. */
 static run_cell *plan_cells(const kvb_opts *o, size_t *ncells)
 {
-    size_t closed = (size_t)needs_closed_loop(o), nslots = closed + o->nrates;
-    size_t n = o->nengines * o->nworkloads * o->nns * nslots * (size_t)o->reps, k = 0;
-    run_cell *cells = malloc(n * sizeof(*cells));
-    if (!cells)
+    size_t nbase = 0;
+    kvb_cell *base = kvb_run_cells(o, &nbase);
+    if (!base)
         return NULL;
+    size_t closed = (size_t)needs_closed_loop(o), n = nbase * (closed + o->nrates), k = 0;
+    run_cell *cells = malloc((n ? n : 1) * sizeof(*cells));
+    if (!cells) {
+        free(base);
+        return NULL;
+    }
     for (size_t slot = 1 - closed; slot <= o->nrates; slot++)
-        for (size_t e = 0; e < o->nengines; e++)
-            for (size_t w = 0; w < o->nworkloads; w++)
-                for (size_t i = 0; i < o->nns; i++)
-                    for (int rep = 0; rep < o->reps; rep++)
-                        cells[k++] = (run_cell){e, w, i, rep, slot};
+        for (size_t i = 0; i < nbase; i++)
+            cells[k++] = (run_cell){base[i].engine, base[i].workload, base[i].n, base[i].rep, slot};
+    free(base);
     kv_rng rng;
-    kv_rng_seed(&rng, kv_mix64(o->seed ^ 0x63656c6c6f726465ull));
-    size_t nclosed = closed ? n / nslots : 0;
-    shuffle_cells(cells, nclosed, &rng);
-    shuffle_cells(cells + nclosed, n - nclosed, &rng);
+    kv_rng_seed(&rng, kv_mix64(o->seed ^ 0x7061636564ull));
+    run_cell *paced = cells + (closed ? nbase : 0);
+    for (size_t i = n - (closed ? nbase : 0); i > 1; i--) {
+        size_t j = (size_t)kv_rng_below(&rng, i);
+        run_cell t = paced[i - 1];
+        paced[i - 1] = paced[j];
+        paced[j] = t;
+    }
     *ncells = n;
     return cells;
 }
 
-/* The --rate entry of a cell as given ("50%", "200000"), or JSON null in closed loop. */
 static json_t *rate_spec(const kvb_opts *o, const run_cell *c)
 {
     if (!c->rate)
@@ -504,7 +493,7 @@ static int run_one(run_state *st, size_t cell)
     if (o->keep) {
         if (!o->quiet)
             fprintf(stderr, "kvbench: kept data directory %s\n", data_dir);
-    } else if (rm_tree(data_dir) != 0) {
+    } else if (kvb_rm_tree(data_dir) != 0) {
         fprintf(stderr, "kvbench: warning: cannot remove %s: %s\n", data_dir, strerror(errno));
     }
     if (code == KVB_EXIT_INVALID) {
@@ -553,7 +542,7 @@ int kvb_runner_run(kvb_opts *o)
         fprintf(stderr, "kvbench: out of memory for the cell order\n");
         return KVB_EXIT_ENGINE;
     }
-    if (make_run_dir(o, st.run_id, sizeof(st.run_id), st.run_dir, sizeof(st.run_dir)) != 0) {
+    if (kvb_make_run_dir(o, st.run_id, sizeof(st.run_id), st.run_dir, sizeof(st.run_dir)) != 0) {
         free(st.cells);
         free(st.measured);
         return KVB_EXIT_USAGE;
