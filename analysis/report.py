@@ -425,9 +425,7 @@ class Report:
             Col("timer_ns", "Timer", "ns", "float"),
             Col("ops_per_sec_untimed", "Untimed ± 95% CI", "ops/s", "ns_ci", ci_key="ops_per_sec_untimed_ci95"),
             Col("ops_per_sec", "Timed", "ops/s", "ops"),
-            Col("variant", "Variant")] + [Col("valid", "Valid")]
-        if not many:
-            cols = [c for c in cols if c.key != "variant"] + [Col("variant", "Variant", csv_only=True)]
+            Col("variant", "Variant", csv_only=not many), Col("valid", "Valid")]
         t = Table(cols, "Measured phase: latency (%s) and throughput (untimed pass; timed pass beside it). "
                         "Timer: the cost of one timer reading, included in each latency." % agg, "tab:results")
         for k, s in self.summary.items():
@@ -475,7 +473,9 @@ class Report:
                   "Performance counters per operation of the measured phase (mean over repetitions); n/a: "
                   "counter unavailable on this machine.", "tab:perf")
         for k, s in self.summary.items():
-            t.add(**kv.config_dict(k), **{c + "_per_op": s["perf"].get(c) for c, _, _ in counters})
+            # "n/a" in the CSV too: an unavailable counter is not a missing value
+            t.add(**kv.config_dict(k), **{c + "_per_op": "n/a" if s["perf"].get(c) is None else s["perf"][c]
+                                          for c, _, _ in counters})
         t.write(os.path.join(self.out, "tables"), "perf", SOURCE)
         self.tab["perf"] = t
         # pages each engine's process got

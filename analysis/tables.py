@@ -8,7 +8,7 @@ A column is Col(key, header, unit, kind); a row is a dict. Kinds:
   ns     latency, whole ns: 1,472            ns_ci  mean +- 95 % half-width (row[key], row[ci_key])
   ops    ops/s, whole: 1,234,567             ratio  2 decimals: 1.35
   float  3 significant digits
-CSV gets the raw values under `key` (and `ci_key`), so scripts read numbers, not formatted text.
+CSV gets the raw values (ns and ops/s rounded to 0.1) under `key` (and `ci_key`), so scripts read numbers, not formatted text.
 Plain python3.
 """
 import csv
@@ -94,7 +94,10 @@ class Table:
             for c in cols:
                 for k in (c.key, c.ci_key) if c.ci_key else (c.key,):
                     v = r.get(k)
-                    vals.append("" if v is None else (round(v, 1) if isinstance(v, float) else v))
+                    # measured ns and ops/s to 0.1 (finer is noise); everything else as computed
+                    if isinstance(v, float) and c.kind in ("ns", "ns_ci", "ops"):
+                        v = round(v, 1)
+                    vals.append("" if v is None else v)
             w.writerow(vals)
         return buf.getvalue()
 
