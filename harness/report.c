@@ -264,17 +264,28 @@ int kvb_report_finish(kvb_report *r, FILE *out, char *err, size_t errlen)
                      "untimed_ops/s and load_ns/key: mean over reps\n");
         fprintf(out, "%-12s %-8s %10s %4s %10s %8s %9s %9s %8s %13s %12s  %s\n", "engine", "workload", "n", "reps",
                 "mean_ns", "ci95_ns", "p50_ns", "p99_ns", "timer_ns", "untimed_ops/s", "load_ns/key", "valid");
-        for (size_t i = 0; i < n;) {
-            size_t j = i + 1;
-            while (j < n && same_cell(json_array_get(r->results, i), json_array_get(r->results, j)))
-                j++;
-            table_row(out, r->results, i, j - i, r->timer_cost_ns);
-            i = j;
+        /* cells may run interleaved (cell_order): gather each cell's reps, in first-seen order */
+        char *done = calloc(n, 1);
+        json_t *cell = json_array();
+        for (size_t i = 0; done && cell && i < n; i++) {
+            if (done[i])
+                continue;
+            json_array_clear(cell);
+            for (size_t j = i; j < n; j++)
+                if (!done[j] && same_cell(json_array_get(r->results, i), json_array_get(r->results, j))) {
+                    json_array_append(cell, json_array_get(r->results, j));
+                    done[j] = 1;
+                }
+            table_row(out, cell, 0, json_array_size(cell), r->timer_cost_ns);
         }
+        if (!done || !cell)
+            bad = 1;
+        free(done);
+        json_decref(cell);
     }
     json_decref(r->results);
     r->results = NULL;
     if (bad)
-        snprintf(err, errlen, "writing summary.csv or histograms.csv failed (disk full?)");
+        snprintf(err, errlen, "writing summary.csv or histograms.csv failed (disk full?), or out of memory");
     return bad ? -1 : 0;
 }
