@@ -2,6 +2,7 @@
 #include "runner.h"
 
 #include "env.h"
+#include "keyinfo.h"
 #include "rep.h"
 #include "report.h"
 #include "result.h"
@@ -202,6 +203,7 @@ static int write_manifest(const kvb_opts *o, const char *dir, const char *run_id
         json_array_append_new(engines, json_pack("{s:s, s:s}", "name", o->engines[i]->name, "version",
                                                  o->engines[i]->lib_version()));
     json_object_set_new(m, "engines", engines);
+    json_object_set_new(m, "keyset", kvb_keyset_json(o, NULL)); /* name, and the key file's fingerprint */
     char path[4400], err[512];
     snprintf(path, sizeof(path), "%s/manifest.json", dir);
     int rc = kvb_json_write_file(m, path, err, sizeof(err));
