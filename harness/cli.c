@@ -3,9 +3,12 @@
 
 #include "bench.h"
 #include "env.h"
+#include "fsutil.h"
 #include "keyinfo.h"
 #include "keys_cmd.h"
 #include "listing.h"
+#include "merge.h"
+#include "plan.h"
 #include "runner.h"
 #include "timer.h"
 
@@ -59,8 +62,25 @@ static const char run_usage[] =
     "  -q, --quiet            no progress output on stderr\n"
     "  -o key=value           engine option (see `kvbench list`); repeatable; -o ENGINE.key=value\n"
     "                         gives it to that engine only\n"
+    "      --seed-per-rep     repetition r > 0 uses a seed mixed from (--seed, r): other keys, values\n"
+    "                         and op streams per repetition, the same for every engine\n"
+    "      --cpus LIST        pin measuring thread t to the t-th CPU of LIST (mod its length), e.g. 1,\n"
+    "                         0,1 or 0-1; auto (default): with fewer threads than CPUs, the CPUs with\n"
+    "                         the fewest device interrupts, else no pinning; none: no pinning\n"
+    "      --settle-ms MS     after sync(2) between cells, wait MS ms before the next (default 200)\n"
+    "      --allow-volatile   allow --durability sync|group on tmpfs, ramfs or overlay (fsync is free there)\n"
+    "      --plan DIR         sweep: write the cells (one command line each, plan.json + cells.txt) to\n"
+    "                         DIR instead of running them; run them with harness/slurm/kvbench.sbatch\n"
+    "                         (a Slurm job array) or here with --run-local, then `kvbench merge DIR`\n"
+    "      --run-local        with --plan: run the cells here, one by one, then merge them into --out\n"
+    "                         (`kvbench sweep --plan DIR --run-local` runs an existing plan)\n"
+    "      --rep-index R      run only repetition R of --reps (what a plan's cell runs)\n"
     "      --inject-fault F   harness self-test: corrupt one answer the verifier sees (after the engine\n"
-    "                         returned it): wrong | stale | missing; the run must come out invalid\n"
+    "                         returned it): wrong | stale | missing, in the timed pass; F:untimed for\n"
+    "                         the untimed pass; the run must come out invalid\n"
+    "\n"
+    "Cells (engine, workload, N, repetition) run in an order shuffled from --seed, recorded in\n"
+    "manifest.json as cell_order.\n"
     "\n"
     "exit codes: 0 ok, 1 engine error, 2 bad usage, 3 verification failed (results still written).\n"
     "The last line of output is `results: <run directory>`.\n";
@@ -74,6 +94,8 @@ static const char main_usage[] =
     "  list    engines (library versions, capabilities, options) and workloads (mixes)\n"
     "  keys    write a key set as a SOSD file and print its hardness (see `kvbench help keys`)\n"
     "  env     print the machine/build manifest as JSON\n"
+    "  cell    run one cell of a plan (`kvbench sweep ... --plan DIR`) on local disk; see `kvbench cell --help`\n"
+    "  merge   join plan cells or run directories into one run; see `kvbench merge --help`\n"
     "  help    this text, or `kvbench help CMD`\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -262,37 +284,18 @@ static int check_out(const char *out)
 
 static void build_command(kvb_opts *o, int argc, char **argv)
 {
-    size_t len = 16;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) * 4 + 3;
-    o->command = malloc(len);
-    if (!o->command)
-        return;
-    char *p = o->command;
-    p += sprintf(p, "kvbench");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int plain = *a && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:+@%") ==
-                              strlen(a);
-        if (plain) {
-            p += sprintf(p, " %s", a);
-            continue;
-        }
-        *p++ = ' ', *p++ = '\'';
-        for (; *a; a++) {
-            if (*a == '\'')
-                p += sprintf(p, "'\\''");
-            else
-                *p++ = *a;
-        }
-        *p++ = '\'';
-        *p = '\0';
-    }
+    char *args = kvb_shell_join(argc - 1, argv + 1);
+    o->command = args ? malloc(strlen(args) + 16) : NULL;
+    if (o->command)
+        sprintf(o->command, "kvbench%s%s", argc > 1 ? " " : "", args);
+    free(args);
 }
 
 enum {
     OPT_OPS = 1000, OPT_WARMUP, OPT_DURABILITY, OPT_VALUE_SIZE, OPT_KEYS, OPT_DIST, OPT_THETA, OPT_MIX,
-    OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP, OPT_PAGES
+    OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP, OPT_PAGES,
+    OPT_SEED_PER_REP, OPT_CPUS, OPT_SETTLE, OPT_ALLOW_VOLATILE,
+    OPT_PLAN, OPT_RUN_LOCAL, OPT_REP_INDEX
 };
 
 static const struct option long_opts[] = {
@@ -308,8 +311,54 @@ static const struct option long_opts[] = {
     {"keep", no_argument, NULL, OPT_KEEP}, {"quiet", no_argument, NULL, 'q'},
     {"inject-fault", required_argument, NULL, OPT_FAULT}, {"help", no_argument, NULL, OPT_HELP},
     {"pages", required_argument, NULL, OPT_PAGES},
+    {"seed-per-rep", no_argument, NULL, OPT_SEED_PER_REP}, {"cpus", required_argument, NULL, OPT_CPUS},
+    {"settle-ms", required_argument, NULL, OPT_SETTLE}, {"allow-volatile", no_argument, NULL, OPT_ALLOW_VOLATILE},
+    {"plan", required_argument, NULL, OPT_PLAN}, {"run-local", no_argument, NULL, OPT_RUN_LOCAL},
+    {"rep-index", required_argument, NULL, OPT_REP_INDEX},
     {NULL, 0, NULL, 0},
 };
+
+static int parse_fault(kvb_opts *o, const char *arg)
+{
+    size_t len = strcspn(arg, ":");
+    const char *pass = arg[len] ? arg + len + 1 : "timed";
+    static const char *const names[] = {"wrong", "stale", "missing"};
+    static const enum kvb_fault faults[] = {KVB_FAULT_WRONG, KVB_FAULT_STALE, KVB_FAULT_MISSING};
+    o->fault = KVB_FAULT_NONE;
+    for (int i = 0; i < 3; i++)
+        if (strlen(names[i]) == len && strncmp(arg, names[i], len) == 0)
+            o->fault = faults[i];
+    int untimed = strcmp(pass, "untimed") == 0;
+    if (!o->fault || (!untimed && strcmp(pass, "timed") != 0))
+        return usage_error("--inject-fault '%s': expected wrong, stale or missing, optionally with :timed or "
+                           ":untimed (the pass to corrupt)", arg);
+    o->fault_untimed = untimed;
+    return 0;
+}
+
+static int parse_cpus(kvb_opts *o, const char *arg)
+{
+    o->cpus_auto = strcmp(arg, "auto") == 0;
+    o->ncpus = 0;
+    if (o->cpus_auto || strcmp(arg, "none") == 0)
+        return 0;
+    char err[512];
+    if (kvb_cpus_parse(arg, o->cpus, KVB_MAX_CPUS, &o->ncpus, err, sizeof(err)) != 0)
+        return usage_error("%s", err);
+    return 0;
+}
+
+/* fsync on a RAM-backed or overlay filesystem costs nothing (or not what a disk costs): refuse
+ * durable measurements there unless asked. */
+static int check_volatile_dir(const kvb_opts *o)
+{
+    char fs[64];
+    if (o->durability == KV_DUR_NONE || o->allow_volatile || !kvb_env_fs_volatile(o->dir, fs, sizeof(fs)))
+        return 0;
+    return usage_error("--durability %s with --dir %s: that directory is on %s, where fsync does not reach a "
+                       "disk, so the figures would not measure durability; use a --dir on a disk, or pass "
+                       "--allow-volatile to measure anyway", kv_durability_name(o->durability), o->dir, fs);
+}
 
 typedef struct raw_args {
     const char *mix, *scan_len, *keys;
@@ -370,11 +419,21 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
     case OPT_KEEP: o->keep = 1; return 0;
     case 'q': o->quiet = 1; return 0;
     case 'o': return add_opt(o, arg);
-    case OPT_FAULT:
-        if (strcmp(arg, "wrong") == 0) o->fault = KVB_FAULT_WRONG;
-        else if (strcmp(arg, "stale") == 0) o->fault = KVB_FAULT_STALE;
-        else if (strcmp(arg, "missing") == 0) o->fault = KVB_FAULT_MISSING;
-        else return usage_error("--inject-fault '%s': expected wrong, stale or missing", arg);
+    case OPT_FAULT: return parse_fault(o, arg);
+    case OPT_SEED_PER_REP: o->seed_per_rep = 1; return 0;
+    case OPT_CPUS: return parse_cpus(o, arg);
+    case OPT_SETTLE:
+        if (parse_u64(arg, &v) != 0 || v > 600000)
+            return usage_error("--settle-ms '%s': expected milliseconds from 0 to 600000", arg);
+        o->settle_ms = (uint32_t)v;
+        return 0;
+    case OPT_ALLOW_VOLATILE: o->allow_volatile = 1; return 0;
+    case OPT_PLAN: o->plan_dir = arg; return 0;
+    case OPT_RUN_LOCAL: o->run_local = 1; return 0;
+    case OPT_REP_INDEX:
+        if (parse_u64(arg, &v) != 0 || v >= 1000)
+            return usage_error("--rep-index '%s': expected a repetition number from 0 to --reps - 1", arg);
+        o->only_rep = (int)v;
         return 0;
     default: return usage_error("unknown option; see `kvbench help run`");
     }
@@ -419,16 +478,69 @@ static int check_complete(kvb_opts *o)
         if (o->ns[i] < (uint64_t)o->threads)
             return usage_error("-n %llu is less than --threads %d: every thread needs keys of its own",
                                (unsigned long long)o->ns[i], o->threads);
-    if (check_opt_keys(o) || check_dir("--dir", o->dir, 0) || check_out(o->out))
+    if (check_opt_keys(o) || check_dir("--dir", o->dir, 0) || check_out(o->out) || check_volatile_dir(o))
         return KVB_EXIT_USAGE;
     return 0;
 }
 
-static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
+/* --plan / --run-local / --rep-index: write a sweep's cells, run them here, or run one repetition. */
+static int plan_mode(kvb_opts *o, const raw_args *raw, int sweep, int argc, char **argv)
+{
+    if (o->plan_dir && !sweep)
+        return usage_error("--plan belongs to `kvbench sweep` (a plan is the cells of a sweep)");
+    if (o->run_local && !o->plan_dir)
+        return usage_error("--run-local needs --plan DIR: the cells it runs are the plan's");
+    char plan_json[4200];
+    snprintf(plan_json, sizeof(plan_json), "%s/plan.json", o->plan_dir ? o->plan_dir : "");
+    int existing = o->run_local && !o->nengines && access(plan_json, F_OK) == 0;
+    if (!existing) {
+        if (apply_workload_overrides(o, raw) || check_complete(o))
+            return KVB_EXIT_USAGE;
+        if (o->only_rep >= o->reps)
+            return usage_error("--rep-index %d: expected 0 to --reps - 1 (%d)", o->only_rep, o->reps - 1);
+    }
+    if (!o->plan_dir)
+        return kvb_runner_run(o); /* --rep-index alone: one repetition of the run */
+    int rc = existing ? KVB_EXIT_OK : kvb_plan_write(o, argc - 1, argv + 1);
+    if (rc != KVB_EXIT_OK || !o->run_local)
+        return rc;
+    if (check_dir("--dir", o->dir, 0))
+        return KVB_EXIT_USAGE;
+    rc = kvb_plan_run_local(o->plan_dir, o->dir);
+    if (rc != KVB_EXIT_OK)
+        return rc;
+    char *merge_argv[] = {"merge", "--out", (char *)o->out, (char *)o->plan_dir, NULL};
+    return kvb_merge_main(4, merge_argv);
+}
+
+static char **dup_argv(int argc, char **argv)
+{
+    char **v = calloc((size_t)argc + 1, sizeof(*v));
+    for (int i = 0; v && i < argc; i++)
+        if (!(v[i] = strdup(argv[i]))) {
+            while (i--)
+                free(v[i]);
+            free(v);
+            return NULL;
+        }
+    return v;
+}
+
+static void free_argv(char **v)
+{
+    for (char **p = v; p && *p; p++)
+        free(*p);
+    free(v);
+}
+
+static int parse_and_run_args(kvb_opts *op, int argc, char **argv, int sweep, int orig_argc, char **orig_argv)
 {
     kvb_opts o = *op;
     o.reps = 3, o.threads = 1, o.value_size = 100, o.theta = 0.99, o.seed = 42, o.warmup = UINT64_MAX;
     o.durability = KV_DUR_NONE, o.pages = KV_PAGES_HUGE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
+    o.cpus_auto = 1, o.settle_ms = 200;
+    o.durability = KV_DUR_NONE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
+    o.only_rep = -1;
     const char *tmp = getenv("TMPDIR");
     o.dir = tmp && *tmp ? tmp : "/tmp";
     o.out = "results";
@@ -460,6 +572,8 @@ static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
     op->command = o.command;
     if (optind < argc)
         return usage_error("unexpected argument '%s'; see `kvbench help run`", argv[optind]);
+    if (o.plan_dir || o.run_local || o.only_rep >= 0)
+        return plan_mode(&o, &raw, sweep, orig_argc, orig_argv);
     int rc = apply_workload_overrides(&o, &raw);
     if (!rc)
         rc = check_complete(&o);
@@ -470,6 +584,17 @@ static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
     if (!rc)
         rc = kvb_runner_run(&o);
     kvb_keyset_free(&o);
+    return rc;
+}
+
+static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
+{
+    char **orig_argv = dup_argv(argc, argv); /* the plan passes options on verbatim; parsing cuts them up */
+    int orig_argc = argc;
+    if (!orig_argv)
+        return usage_error("out of memory");
+    int rc = parse_and_run_args(op, argc, argv, sweep, orig_argc, orig_argv);
+    free_argv(orig_argv);
     return rc;
 }
 
@@ -505,7 +630,7 @@ static int cmd_help(int argc, char **argv)
              "calibration,\nfilesystem of DIR) as JSON.");
         return KVB_EXIT_OK;
     }
-    return usage_error("no such command '%s'; commands: run, sweep, list, keys, env, help", argv[1]);
+    return usage_error("no such command '%s'; commands: run, sweep, list, keys, env, cell, merge, help", argv[1]);
 }
 
 static int cmd_env(int argc, char **argv)
@@ -548,7 +673,12 @@ int kvb_cli_main(int argc, char **argv)
         return cmd_env(argc - 1, argv + 1);
     if (strcmp(cmd, "keys") == 0)
         return kvb_keys_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "cell") == 0)
+        return kvb_cell_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "merge") == 0)
+        return kvb_merge_main(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
         return cmd_help(argc - 1, argv + 1);
-    return usage_error("unknown command '%s'; commands: run, sweep, list, keys, env, help (see `kvbench help`)", cmd);
+    return usage_error("unknown command '%s'; commands: run, sweep, list, keys, env, cell, merge, help (see `kvbench "
+                       "help`)", cmd);
 }
