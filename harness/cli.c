@@ -4,6 +4,7 @@
 #include "bench.h"
 #include "env.h"
 #include "listing.h"
+#include "pages.h"
 #include "runner.h"
 #include "timer.h"
 
@@ -407,7 +408,7 @@ static int check_complete(kvb_opts *o)
     return 0;
 }
 
-static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
+static int parse_and_run(kvb_opts *op, int argc, char **argv, char **orig_argv, int sweep)
 {
     kvb_opts o = *op;
     o.reps = 3, o.threads = 1, o.value_size = 100, o.theta = 0.99, o.seed = 42, o.warmup = UINT64_MAX;
@@ -446,6 +447,8 @@ static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
     int rc = apply_workload_overrides(&o, &raw);
     if (!rc)
         rc = check_complete(&o);
+    if (!rc && orig_argv)
+        kvb_pages_apply_allocator(o.pages, orig_argv); /* may re-execute kvbench; returns if not */
     if (!rc)
         rc = kvb_runner_run(&o);
     return rc;
@@ -455,7 +458,16 @@ static int cmd_run(int argc, char **argv, int sweep)
 {
     kvb_opts o;
     memset(&o, 0, sizeof(o));
-    int rc = parse_and_run(&o, argc, argv, sweep);
+    /* the parsers cut their arguments up: keep the original argv for a re-execution (pages.h) */
+    char **orig = calloc((size_t)argc + 2, sizeof(*orig));
+    for (int i = 0; orig && i <= argc; i++)
+        if (!(orig[i] = strdup(argv[i - 1])))
+            break;
+    int complete = orig && orig[argc];
+    int rc = parse_and_run(&o, argc, argv, complete ? orig : NULL, sweep);
+    for (int i = 0; orig && i <= argc; i++)
+        free(orig[i]);
+    free(orig);
     free(o.command);
     return rc;
 }

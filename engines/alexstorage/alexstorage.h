@@ -67,6 +67,8 @@ typedef struct as_options {
                                       one (default 256 MiB; 0 = only on close and as_checkpoint) */
     double compact_garbage_ratio;  /* compact a sealed segment once this share of it is garbage
                                       (default 0.3; 0 = only on as_compact) */
+    int hugepages;                 /* 1: index heap and log views get MADV_HUGEPAGE (default); 0: the
+                                      opposite, MADV_NOHUGEPAGE (4 KiB pages) */
 } as_options;
 void as_options_default(as_options *o);
 

@@ -39,6 +39,15 @@ void as_options_default(as_options *o)
     o->verify_reads = 1;
     o->checkpoint_bytes = 256ull << 20;
     o->compact_garbage_ratio = 0.3;
+    o->hugepages = 1;
+}
+
+int as_db_index_create(as_db *db)
+{
+    alex_params p;
+    alex_params_default(&p);
+    p.huge_pages = db->opt.hugepages;
+    return alex_create(&db->index, &p);
 }
 
 int as_db_seterr(as_db *db, int status, const char *fmt, ...)
@@ -83,6 +92,7 @@ int as_db_seg_put(as_db *db, as_segment *sg)
         atomic_store_explicit(&db->segdir[hi], leaf, memory_order_release);
     }
     sg->fault = &db->fault;
+    as_seg_set_hugepages(sg, db->opt.hugepages);
     atomic_store_explicit(&leaf[sg->id & (AS_SEGDIR_SIZE - 1)], sg, memory_order_release);
     atomic_fetch_add(&db->num_segments, 1);
     return AS_OK;
@@ -229,7 +239,7 @@ int as_open(const char *dir, const as_options *opt, as_db **out, char *err, size
         rc = as_open_dir(db, dir);
     if (rc == AS_OK)
         rc = as_take_lock(db);
-    if (rc == AS_OK && alex_create(&db->index, NULL) != ALEX_OK)
+    if (rc == AS_OK && as_db_index_create(db) != ALEX_OK)
         rc = as_db_seterr(db, AS_ENOMEM, "open %s: cannot create the index", dir);
     if (rc == AS_OK)
         rc = as_recover(db); /* sets db->err to the recovery report on success too */

@@ -174,6 +174,7 @@ typedef struct as_segment {
     int no_wmap;              /* preallocation is not supported here: appends use pwrite */
     int retired;              /* compacted: file gone, mapping kept until no session can use it (writer) */
     int compact_failed;       /* automatic compaction hit an error here: do not retry it on every write */
+    int nohuge;               /* as_options.hugepages = 0: views get MADV_NOHUGEPAGE (as_seg_set_hugepages) */
 } as_segment;
 
 /* Create a new segment file (O_EXCL), write its header; sync_dir=1 fsyncs file and directory. */
@@ -182,6 +183,8 @@ int as_seg_create(as_segment **out, int dirfd, const char *dir, uint64_t id, uin
 /* Open an existing segment, map its current file size. writable=0 opens O_RDONLY. */
 int as_seg_open(as_segment **out, int dirfd, const char *dir, uint64_t id, int writable,
                 uint64_t reserve, uint64_t chunk, char *err, size_t errlen);
+/* The store's page choice (as_options.hugepages), applied to the views mapped so far and to later ones. */
+void as_seg_set_hugepages(as_segment *sg, int on);
 /* Make [0, end) mapped, growing by whole chunks inside the reservation. */
 int as_seg_map_to(as_segment *sg, uint64_t end, char *err, size_t errlen);
 /* pwrite buf at off (looping over short writes). On failure the file is cut back to `off`; if even
@@ -296,6 +299,8 @@ int as_db_seg_put(as_db *db, as_segment *sg);
 
 /* as_db.c */
 int as_db_seterr(as_db *db, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A new, empty index with the store's page choice (as_options.hugepages). ALEX_OK or ALEX_ENOMEM. */
+int as_db_index_create(as_db *db);
 int as_sess_seterr(as_session *s, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 uint64_t as_db_reserve_bytes(const as_db *db);
 void as_db_lock_all(as_db *db);   /* writer side of the big reader lock */

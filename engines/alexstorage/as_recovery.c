@@ -345,7 +345,7 @@ static int as_recover_reset(as_db *db)
     db->records_replayed = 0;
     alex_destroy(db->index);
     db->index = NULL;
-    if (alex_create(&db->index, NULL) != ALEX_OK)
+    if (as_db_index_create(db) != ALEX_OK)
         return as_db_seterr(db, AS_ENOMEM, "open %s: cannot create the index", db->dir);
     return AS_OK;
 }
