@@ -3,8 +3,11 @@
 
 #include "bench.h"
 #include "env.h"
+#include "fsutil.h"
 #include "listing.h"
+#include "merge.h"
 #include "pages.h"
+#include "plan.h"
 #include "runner.h"
 #include "timer.h"
 
@@ -41,10 +44,13 @@ static const char run_usage[] =
     "                         pages for the memory each engine owns or can reach; 4k keeps 4 KiB pages\n"
     "                         (see README.md, \"Page policy\")\n"
     "      --value-size V     value bytes, >= 16 (default 100)\n"
-    "      --keys K           key set: uniform | sequential | clustered (default uniform)\n"
-    "      --dist D           access: uniform | zipf | latest | seq (default uniform)\n"
+    "      --keys K           key set: uniform | sequential | clustered | lognormal | normal | fb-like |\n"
+    "                         osm-like (default uniform; see workloads/README.md)\n"
+    "      --dist D           access: uniform | zipf | latest | seq (default: the workload's own for\n"
+    "                         ycsb-*, else uniform)\n"
     "      --theta X          zipf skew (default 0.99)\n"
-    "      --mix SPEC         override the op mix, e.g. get=0.8,update=0.1,insert=0.1\n"
+    "      --mix SPEC         override the op mix, e.g. get=0.8,update=0.1,insert=0.1 (op types: get,\n"
+    "                         update, insert, delete, scan, rmw = read-modify-write)\n"
     "      --scan-len K       records per scan (default 100)\n"
     "      --seed S           seed of keys, values and op streams (default 42)\n"
     "      --bulk-load        load with the engine's bulk_load when it has one\n"
@@ -54,8 +60,25 @@ static const char run_usage[] =
     "  -q, --quiet            no progress output on stderr\n"
     "  -o key=value           engine option (see `kvbench list`); repeatable; -o ENGINE.key=value\n"
     "                         gives it to that engine only\n"
+    "      --seed-per-rep     repetition r > 0 uses a seed mixed from (--seed, r): other keys, values\n"
+    "                         and op streams per repetition, the same for every engine\n"
+    "      --cpus LIST        pin measuring thread t to the t-th CPU of LIST (mod its length), e.g. 1,\n"
+    "                         0,1 or 0-1; auto (default): with fewer threads than CPUs, the CPUs with\n"
+    "                         the fewest device interrupts, else no pinning; none: no pinning\n"
+    "      --settle-ms MS     after sync(2) between cells, wait MS ms before the next (default 200)\n"
+    "      --allow-volatile   allow --durability sync|group on tmpfs, ramfs or overlay (fsync is free there)\n"
+    "      --plan DIR         sweep: write the cells (one command line each, plan.json + cells.txt) to\n"
+    "                         DIR instead of running them; run them with harness/slurm/kvbench.sbatch\n"
+    "                         (a Slurm job array) or here with --run-local, then `kvbench merge DIR`\n"
+    "      --run-local        with --plan: run the cells here, one by one, then merge them into --out\n"
+    "                         (`kvbench sweep --plan DIR --run-local` runs an existing plan)\n"
+    "      --rep-index R      run only repetition R of --reps (what a plan's cell runs)\n"
     "      --inject-fault F   harness self-test: corrupt one answer the verifier sees (after the engine\n"
-    "                         returned it): wrong | stale | missing; the run must come out invalid\n"
+    "                         returned it): wrong | stale | missing, in the timed pass; F:untimed for\n"
+    "                         the untimed pass; the run must come out invalid\n"
+    "\n"
+    "Cells (engine, workload, N, repetition) run in an order shuffled from --seed, recorded in\n"
+    "manifest.json as cell_order.\n"
     "\n"
     "exit codes: 0 ok, 1 engine error, 2 bad usage, 3 verification failed (results still written).\n"
     "The last line of output is `results: <run directory>`.\n";
@@ -68,6 +91,8 @@ static const char main_usage[] =
     "  sweep   like run, over a list of N (default 100000,1000000,10000000)\n"
     "  list    engines (library versions, capabilities, options) and workloads (mixes)\n"
     "  env     print the machine/build manifest as JSON\n"
+    "  cell    run one cell of a plan (`kvbench sweep ... --plan DIR`) on local disk; see `kvbench cell --help`\n"
+    "  merge   join plan cells or run directories into one run; see `kvbench merge --help`\n"
     "  help    this text, or `kvbench help CMD`\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -136,6 +161,9 @@ static int add_workloads(kvb_opts *o, char *list)
 {
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         const kv_workload *w = kv_workload_find(tok);
+        if (!w && strncmp(tok, "ycsb-", 5) == 0)
+            return usage_error("-w %s: unknown YCSB workload '%s'; the YCSB core workloads are ycsb-a, ycsb-b, "
+                               "ycsb-c, ycsb-d, ycsb-e and ycsb-f (see `kvbench list`)", tok, tok + 5);
         if (!w) {
             char names[512] = "";
             size_t used = 0;
@@ -253,37 +281,18 @@ static int check_out(const char *out)
 
 static void build_command(kvb_opts *o, int argc, char **argv)
 {
-    size_t len = 16;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) * 4 + 3;
-    o->command = malloc(len);
-    if (!o->command)
-        return;
-    char *p = o->command;
-    p += sprintf(p, "kvbench");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int plain = *a && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:+@%") ==
-                              strlen(a);
-        if (plain) {
-            p += sprintf(p, " %s", a);
-            continue;
-        }
-        *p++ = ' ', *p++ = '\'';
-        for (; *a; a++) {
-            if (*a == '\'')
-                p += sprintf(p, "'\\''");
-            else
-                *p++ = *a;
-        }
-        *p++ = '\'';
-        *p = '\0';
-    }
+    char *args = kvb_shell_join(argc - 1, argv + 1);
+    o->command = args ? malloc(strlen(args) + 16) : NULL;
+    if (o->command)
+        sprintf(o->command, "kvbench%s%s", argc > 1 ? " " : "", args);
+    free(args);
 }
 
 enum {
     OPT_OPS = 1000, OPT_WARMUP, OPT_DURABILITY, OPT_VALUE_SIZE, OPT_KEYS, OPT_DIST, OPT_THETA, OPT_MIX,
-    OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP, OPT_PAGES
+    OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP, OPT_PAGES,
+    OPT_SEED_PER_REP, OPT_CPUS, OPT_SETTLE, OPT_ALLOW_VOLATILE,
+    OPT_PLAN, OPT_RUN_LOCAL, OPT_REP_INDEX
 };
 
 static const struct option long_opts[] = {
@@ -299,11 +308,58 @@ static const struct option long_opts[] = {
     {"keep", no_argument, NULL, OPT_KEEP}, {"quiet", no_argument, NULL, 'q'},
     {"inject-fault", required_argument, NULL, OPT_FAULT}, {"help", no_argument, NULL, OPT_HELP},
     {"pages", required_argument, NULL, OPT_PAGES},
+    {"seed-per-rep", no_argument, NULL, OPT_SEED_PER_REP}, {"cpus", required_argument, NULL, OPT_CPUS},
+    {"settle-ms", required_argument, NULL, OPT_SETTLE}, {"allow-volatile", no_argument, NULL, OPT_ALLOW_VOLATILE},
+    {"plan", required_argument, NULL, OPT_PLAN}, {"run-local", no_argument, NULL, OPT_RUN_LOCAL},
+    {"rep-index", required_argument, NULL, OPT_REP_INDEX},
     {NULL, 0, NULL, 0},
 };
 
+static int parse_fault(kvb_opts *o, const char *arg)
+{
+    size_t len = strcspn(arg, ":");
+    const char *pass = arg[len] ? arg + len + 1 : "timed";
+    static const char *const names[] = {"wrong", "stale", "missing"};
+    static const enum kvb_fault faults[] = {KVB_FAULT_WRONG, KVB_FAULT_STALE, KVB_FAULT_MISSING};
+    o->fault = KVB_FAULT_NONE;
+    for (int i = 0; i < 3; i++)
+        if (strlen(names[i]) == len && strncmp(arg, names[i], len) == 0)
+            o->fault = faults[i];
+    int untimed = strcmp(pass, "untimed") == 0;
+    if (!o->fault || (!untimed && strcmp(pass, "timed") != 0))
+        return usage_error("--inject-fault '%s': expected wrong, stale or missing, optionally with :timed or "
+                           ":untimed (the pass to corrupt)", arg);
+    o->fault_untimed = untimed;
+    return 0;
+}
+
+static int parse_cpus(kvb_opts *o, const char *arg)
+{
+    o->cpus_auto = strcmp(arg, "auto") == 0;
+    o->ncpus = 0;
+    if (o->cpus_auto || strcmp(arg, "none") == 0)
+        return 0;
+    char err[512];
+    if (kvb_cpus_parse(arg, o->cpus, KVB_MAX_CPUS, &o->ncpus, err, sizeof(err)) != 0)
+        return usage_error("%s", err);
+    return 0;
+}
+
+/* fsync on a RAM-backed or overlay filesystem costs nothing (or not what a disk costs): refuse
+ * durable measurements there unless asked. */
+static int check_volatile_dir(const kvb_opts *o)
+{
+    char fs[64];
+    if (o->durability == KV_DUR_NONE || o->allow_volatile || !kvb_env_fs_volatile(o->dir, fs, sizeof(fs)))
+        return 0;
+    return usage_error("--durability %s with --dir %s: that directory is on %s, where fsync does not reach a "
+                       "disk, so the figures would not measure durability; use a --dir on a disk, or pass "
+                       "--allow-volatile to measure anyway", kv_durability_name(o->durability), o->dir, fs);
+}
+
 typedef struct raw_args {
     const char *mix, *scan_len;
+    int dist_given;
 } raw_args;
 
 static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
@@ -336,11 +392,13 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
         return 0;
     case OPT_KEYS:
         if (kv_keyset_parse(arg, &o->keyset) != 0)
-            return usage_error("--keys '%s': expected uniform, sequential or clustered", arg);
+            return usage_error("--keys '%s': expected uniform, sequential, clustered, lognormal, normal, "
+                               "fb-like or osm-like", arg);
         return 0;
     case OPT_DIST:
         if (kv_access_parse(arg, &o->access) != 0)
             return usage_error("--dist '%s': expected uniform, zipf, latest or seq", arg);
+        raw->dist_given = 1;
         return 0;
     case OPT_THETA: {
         char *end;
@@ -362,11 +420,21 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
     case OPT_KEEP: o->keep = 1; return 0;
     case 'q': o->quiet = 1; return 0;
     case 'o': return add_opt(o, arg);
-    case OPT_FAULT:
-        if (strcmp(arg, "wrong") == 0) o->fault = KVB_FAULT_WRONG;
-        else if (strcmp(arg, "stale") == 0) o->fault = KVB_FAULT_STALE;
-        else if (strcmp(arg, "missing") == 0) o->fault = KVB_FAULT_MISSING;
-        else return usage_error("--inject-fault '%s': expected wrong, stale or missing", arg);
+    case OPT_FAULT: return parse_fault(o, arg);
+    case OPT_SEED_PER_REP: o->seed_per_rep = 1; return 0;
+    case OPT_CPUS: return parse_cpus(o, arg);
+    case OPT_SETTLE:
+        if (parse_u64(arg, &v) != 0 || v > 600000)
+            return usage_error("--settle-ms '%s': expected milliseconds from 0 to 600000", arg);
+        o->settle_ms = (uint32_t)v;
+        return 0;
+    case OPT_ALLOW_VOLATILE: o->allow_volatile = 1; return 0;
+    case OPT_PLAN: o->plan_dir = arg; return 0;
+    case OPT_RUN_LOCAL: o->run_local = 1; return 0;
+    case OPT_REP_INDEX:
+        if (parse_u64(arg, &v) != 0 || v >= 1000)
+            return usage_error("--rep-index '%s': expected a repetition number from 0 to --reps - 1", arg);
+        o->only_rep = (int)v;
         return 0;
     default: return usage_error("unknown option; see `kvbench help run`");
     }
@@ -383,8 +451,16 @@ static int apply_workload_overrides(kvb_opts *o, const raw_args *raw)
         char err[512];
         if (raw->mix && kv_workload_set_mix(w, raw->mix, err, sizeof(err)) != 0)
             return usage_error("--mix: %s", err);
-        if (len)
+        if (len) {
             w->scan_len = (uint32_t)len;
+            if (w->scan_len_min > w->scan_len)
+                w->scan_len_min = w->scan_len;
+        }
+        /* the access distribution: --dist when given, else the workload's own (YCSB's), else uniform */
+        if (raw->dist_given || !w->has_access) {
+            w->access = o->access;
+            w->has_access = 1;
+        }
         if (strcmp(w->name, "load") == 0 && raw->mix)
             return usage_error("--mix does not apply to the load workload (it inserts every key once)");
     }
@@ -403,16 +479,69 @@ static int check_complete(kvb_opts *o)
         if (o->ns[i] < (uint64_t)o->threads)
             return usage_error("-n %llu is less than --threads %d: every thread needs keys of its own",
                                (unsigned long long)o->ns[i], o->threads);
-    if (check_opt_keys(o) || check_dir("--dir", o->dir, 0) || check_out(o->out))
+    if (check_opt_keys(o) || check_dir("--dir", o->dir, 0) || check_out(o->out) || check_volatile_dir(o))
         return KVB_EXIT_USAGE;
     return 0;
 }
 
-static int parse_and_run(kvb_opts *op, int argc, char **argv, char **orig_argv, int sweep)
+/* --plan / --run-local / --rep-index: write a sweep's cells, run them here, or run one repetition. */
+static int plan_mode(kvb_opts *o, const raw_args *raw, int sweep, int argc, char **argv)
+{
+    if (o->plan_dir && !sweep)
+        return usage_error("--plan belongs to `kvbench sweep` (a plan is the cells of a sweep)");
+    if (o->run_local && !o->plan_dir)
+        return usage_error("--run-local needs --plan DIR: the cells it runs are the plan's");
+    char plan_json[4200];
+    snprintf(plan_json, sizeof(plan_json), "%s/plan.json", o->plan_dir ? o->plan_dir : "");
+    int existing = o->run_local && !o->nengines && access(plan_json, F_OK) == 0;
+    if (!existing) {
+        if (apply_workload_overrides(o, raw) || check_complete(o))
+            return KVB_EXIT_USAGE;
+        if (o->only_rep >= o->reps)
+            return usage_error("--rep-index %d: expected 0 to --reps - 1 (%d)", o->only_rep, o->reps - 1);
+    }
+    if (!o->plan_dir)
+        return kvb_runner_run(o); /* --rep-index alone: one repetition of the run */
+    int rc = existing ? KVB_EXIT_OK : kvb_plan_write(o, argc - 1, argv + 1);
+    if (rc != KVB_EXIT_OK || !o->run_local)
+        return rc;
+    if (check_dir("--dir", o->dir, 0))
+        return KVB_EXIT_USAGE;
+    rc = kvb_plan_run_local(o->plan_dir, o->dir);
+    if (rc != KVB_EXIT_OK)
+        return rc;
+    char *merge_argv[] = {"merge", "--out", (char *)o->out, (char *)o->plan_dir, NULL};
+    return kvb_merge_main(4, merge_argv);
+}
+
+static char **dup_argv(int argc, char **argv)
+{
+    char **v = calloc((size_t)argc + 1, sizeof(*v));
+    for (int i = 0; v && i < argc; i++)
+        if (!(v[i] = strdup(argv[i]))) {
+            while (i--)
+                free(v[i]);
+            free(v);
+            return NULL;
+        }
+    return v;
+}
+
+static void free_argv(char **v)
+{
+    for (char **p = v; p && *p; p++)
+        free(*p);
+    free(v);
+}
+
+static int parse_and_run_args(kvb_opts *op, int argc, char **argv, int sweep, int orig_argc, char **orig_argv,
+                              char **exec_argv)
 {
     kvb_opts o = *op;
     o.reps = 3, o.threads = 1, o.value_size = 100, o.theta = 0.99, o.seed = 42, o.warmup = UINT64_MAX;
     o.durability = KV_DUR_NONE, o.pages = KV_PAGES_HUGE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
+    o.cpus_auto = 1, o.settle_ms = 200;
+    o.only_rep = -1;
     const char *tmp = getenv("TMPDIR");
     o.dir = tmp && *tmp ? tmp : "/tmp";
     o.out = "results";
@@ -421,7 +550,7 @@ static int parse_and_run(kvb_opts *op, int argc, char **argv, char **orig_argv, 
         memcpy(o.ns, def, sizeof(def));
         o.nns = 3;
     }
-    raw_args raw = {NULL, NULL};
+    raw_args raw = {NULL, NULL, 0};
     build_command(&o, argc + 1, argv - 1); /* before parsing: the parsers cut their arguments up */
     optind = 1;
     opterr = 0;
@@ -444,13 +573,26 @@ static int parse_and_run(kvb_opts *op, int argc, char **argv, char **orig_argv, 
     op->command = o.command;
     if (optind < argc)
         return usage_error("unexpected argument '%s'; see `kvbench help run`", argv[optind]);
+    if (exec_argv)
+        kvb_pages_apply_allocator(o.pages, exec_argv); /* may re-execute kvbench; returns if not */
+    if (o.plan_dir || o.run_local || o.only_rep >= 0)
+        return plan_mode(&o, &raw, sweep, orig_argc, orig_argv);
     int rc = apply_workload_overrides(&o, &raw);
     if (!rc)
         rc = check_complete(&o);
-    if (!rc && orig_argv)
-        kvb_pages_apply_allocator(o.pages, orig_argv); /* may re-execute kvbench; returns if not */
     if (!rc)
         rc = kvb_runner_run(&o);
+    return rc;
+}
+
+static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep, char **exec_argv)
+{
+    char **orig_argv = dup_argv(argc, argv); /* the plan passes options on verbatim; parsing cuts them up */
+    int orig_argc = argc;
+    if (!orig_argv)
+        return usage_error("out of memory");
+    int rc = parse_and_run_args(op, argc, argv, sweep, orig_argc, orig_argv, exec_argv);
+    free_argv(orig_argv);
     return rc;
 }
 
@@ -458,13 +600,13 @@ static int cmd_run(int argc, char **argv, int sweep)
 {
     kvb_opts o;
     memset(&o, 0, sizeof(o));
-    /* the parsers cut their arguments up: keep the original argv for a re-execution (pages.h) */
+    /* the program and its whole command line, for a re-execution with the page policy (pages.h) */
     char **orig = calloc((size_t)argc + 2, sizeof(*orig));
     for (int i = 0; orig && i <= argc; i++)
         if (!(orig[i] = strdup(argv[i - 1])))
             break;
     int complete = orig && orig[argc];
-    int rc = parse_and_run(&o, argc, argv, complete ? orig : NULL, sweep);
+    int rc = parse_and_run(&o, argc, argv, sweep, complete ? orig : NULL);
     for (int i = 0; orig && i <= argc; i++)
         free(orig[i]);
     free(orig);
@@ -491,7 +633,7 @@ static int cmd_help(int argc, char **argv)
              "calibration,\nfilesystem of DIR) as JSON.");
         return KVB_EXIT_OK;
     }
-    return usage_error("no such command '%s'; commands: run, sweep, list, env, help", argv[1]);
+    return usage_error("no such command '%s'; commands: run, sweep, list, env, cell, merge, help", argv[1]);
 }
 
 static int cmd_env(int argc, char **argv)
@@ -532,7 +674,11 @@ int kvb_cli_main(int argc, char **argv)
     }
     if (strcmp(cmd, "env") == 0)
         return cmd_env(argc - 1, argv + 1);
+    if (strcmp(cmd, "cell") == 0)
+        return kvb_cell_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "merge") == 0)
+        return kvb_merge_main(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
         return cmd_help(argc - 1, argv + 1);
-    return usage_error("unknown command '%s'; commands: run, sweep, list, env, help (see `kvbench help`)", cmd);
+    return usage_error("unknown command '%s'; commands: run, sweep, list, env, cell, merge, help (see `kvbench help`)", cmd);
 }

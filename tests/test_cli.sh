@@ -25,6 +25,7 @@ expect_usage() {
 base=(run -n 1000 --reps 1 --ops 1000 --out "$out" -q)
 expect_usage "unknown engine" "unknown engine" run -e nosuch -w read -n 1000 --out "$out"
 expect_usage "unknown workload" "unknown workload" run -e null -w nosuch -n 1000 --out "$out"
+expect_usage "unknown YCSB letter" "ycsb-g" run -e null -w ycsb-g -n 1000 --out "$out"
 expect_usage "-n abc" "-n" run -e null -w read -n abc --out "$out"
 expect_usage "-n 0" "-n" run -e null -w read -n 0 --out "$out"
 expect_usage "-n 5X" "-n" run -e null -w read -n 5X --out "$out"
