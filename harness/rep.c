@@ -2,6 +2,7 @@
 #include "rep.h"
 
 #include "env.h"
+#include "keyinfo.h"
 #include "pages.h"
 #include "phase.h"
 #include "result.h"
@@ -35,6 +36,7 @@ typedef struct rep_ctx {
     json_t *lsm; /* LSM levels after settle, NULL for other engines */
     uint64_t settle_ns; /* time the engine's settle hook took (untimed work before the measured phase) */
     int settled;
+    kvb_hardness hardness;
     char err[1024];
 } rep_ctx;
 
@@ -103,11 +105,17 @@ static int setup(rep_ctx *c)
 {
     const kvb_rep *r = c->rep;
     uint64_t extra = max_inserts(r, c->nthreads);
-    if (kv_dataset_create(&c->ds, c->o->keyset, r->n, extra, c->rep->seed, c->o->value_size) != 0) {
+    int made = c->o->keyset == KV_KEYS_FILE
+                   ? kv_dataset_create_from(&c->ds, c->o->filekeys, c->o->nfilekeys, r->n, extra, c->rep->seed,
+                                            c->o->value_size)
+                   : kv_dataset_create(&c->ds, c->o->keyset, r->n, extra, c->rep->seed, c->o->value_size);
+    if (made != 0) {
         snprintf(c->err, sizeof(c->err), "cannot create the data set of %llu keys (+%llu for inserts): out of "
                  "memory or bad parameters", (unsigned long long)r->n, (unsigned long long)extra);
         return -1;
     }
+    if (kvb_hardness_get(c->o, c->ds, &c->hardness, c->err, sizeof(c->err)) != 0)
+        return -1;
     if (r->workload->mix[KV_OP_SCAN] > 0) {
         c->sorted = malloc(c->ds->capacity * sizeof(*c->sorted));
         if (!c->sorted) {
@@ -380,7 +388,8 @@ int kvb_rep_run(const kvb_rep *rep)
                       .load_durability = c.load_durability, .readback = c.readback,
                       .pages_load = c.pages_load, .pages_measured = c.pages_measured,
                       .has_pages_measured = c.has_pages_measured, .lsm = c.lsm,
-                      .settled = c.settled, .settle_ns = c.settle_ns};
+                      .settled = c.settled, .settle_ns = c.settle_ns,
+                      .hardness = c.ds ? &c.hardness : NULL};
     for (int t = 0; c.w && t < c.nthreads; t++) {
         kvb_verify *v = &c.w[t].ver;
         res.ver.checked += v->checked, res.ver.wrong += v->wrong, res.ver.missing += v->missing;
