@@ -9,6 +9,7 @@
 #include "keys_cmd.h"
 #include "listing.h"
 #include "merge.h"
+#include "pages.h"
 #include "plan.h"
 #include "runner.h"
 #include "timer.h"
@@ -611,13 +612,13 @@ static void free_argv(char **v)
     free(v);
 }
 
-static int parse_and_run_args(kvb_opts *op, int argc, char **argv, int sweep, int orig_argc, char **orig_argv)
+static int parse_and_run_args(kvb_opts *op, int argc, char **argv, int sweep, int orig_argc, char **orig_argv,
+                              char **exec_argv)
 {
     kvb_opts o = *op;
     o.reps = 3, o.threads = 1, o.value_size = 100, o.theta = 0.99, o.seed = 42, o.warmup = UINT64_MAX;
     o.durability = KV_DUR_NONE, o.pages = KV_PAGES_HUGE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
     o.cpus_auto = 1, o.settle_ms = 200;
-    o.durability = KV_DUR_NONE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
     o.only_rep = -1;
     const char *tmp = getenv("TMPDIR");
     o.dir = tmp && *tmp ? tmp : "/tmp";
@@ -650,6 +651,8 @@ static int parse_and_run_args(kvb_opts *op, int argc, char **argv, int sweep, in
     op->command = o.command;
     if (optind < argc)
         return usage_error("unexpected argument '%s'; see `kvbench help run`", argv[optind]);
+    if (exec_argv)
+        kvb_pages_apply_allocator(o.pages, exec_argv); /* may re-execute kvbench; returns if not */
     if (o.plan_dir || o.run_local || o.only_rep >= 0)
         return plan_mode(&o, &raw, sweep, orig_argc, orig_argv);
     int rc = apply_workload_overrides(&o, &raw);
@@ -665,13 +668,13 @@ static int parse_and_run_args(kvb_opts *op, int argc, char **argv, int sweep, in
     return rc;
 }
 
-static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
+static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep, char **exec_argv)
 {
     char **orig_argv = dup_argv(argc, argv); /* the plan passes options on verbatim; parsing cuts them up */
     int orig_argc = argc;
     if (!orig_argv)
         return usage_error("out of memory");
-    int rc = parse_and_run_args(op, argc, argv, sweep, orig_argc, orig_argv);
+    int rc = parse_and_run_args(op, argc, argv, sweep, orig_argc, orig_argv, exec_argv);
     free_argv(orig_argv);
     return rc;
 }
@@ -680,7 +683,16 @@ static int cmd_run(int argc, char **argv, int sweep)
 {
     kvb_opts o;
     memset(&o, 0, sizeof(o));
-    int rc = parse_and_run(&o, argc, argv, sweep);
+    /* the program and its whole command line, for a re-execution with the page policy (pages.h) */
+    char **orig = calloc((size_t)argc + 2, sizeof(*orig));
+    for (int i = 0; orig && i <= argc; i++)
+        if (!(orig[i] = strdup(argv[i - 1])))
+            break;
+    int complete = orig && orig[argc];
+    int rc = parse_and_run(&o, argc, argv, sweep, complete ? orig : NULL);
+    for (int i = 0; orig && i <= argc; i++)
+        free(orig[i]);
+    free(orig);
     free(o.command);
     return rc;
 }

@@ -31,6 +31,35 @@ json_t *kvb_result_engine_pairs(kv_engine *e, int stats)
     return o;
 }
 
+/* stats() pairs named lsm.L<level>.files / lsm.L<level>.bytes, gathered per level. */
+static void lsm_cb(void *arg, const char *name, const char *value)
+{
+    int level;
+    char what[8];
+    unsigned long long v;
+    if (!value || sscanf(name, "lsm.L%d.%7s", &level, what) != 2 || level < 0 || level > 63 ||
+        sscanf(value, "%llu", &v) != 1)
+        return;
+    json_t *levels = arg;
+    while (json_array_size(levels) <= (size_t)level)
+        json_array_append_new(levels, json_pack("{s:i, s:I, s:I}", "level", (int)json_array_size(levels), "files",
+                                                (json_int_t)0, "bytes", (json_int_t)0));
+    if (strcmp(what, "files") == 0 || strcmp(what, "bytes") == 0)
+        json_object_set_new(json_array_get(levels, (size_t)level), what, json_integer((json_int_t)v));
+}
+
+json_t *kvb_result_lsm(kv_engine *e)
+{
+    json_t *levels = json_array();
+    if (e->ops->stats)
+        e->ops->stats(e, lsm_cb, levels);
+    if (json_array_size(levels) == 0) {
+        json_decref(levels);
+        return NULL;
+    }
+    return levels;
+}
+
 static void bucket_cb(void *arg, uint64_t lo, uint64_t hi, uint64_t count)
 {
     json_array_append_new((json_t *)arg, json_pack("[I, I, I]", (json_int_t)lo, (json_int_t)hi, (json_int_t)count));
@@ -139,6 +168,25 @@ static json_t *mix_json(const kv_workload *w)
     return o;
 }
 
+static json_t *pages_sample_json(const kvb_pages_sample *s)
+{
+    if (!s->ok)
+        return json_null();
+    return json_pack("{s:I, s:I, s:I}", "anon_huge_kb", (json_int_t)s->anon_huge_kb, "file_pmd_kb",
+                     (json_int_t)s->file_pmd_kb, "shmem_pmd_kb", (json_int_t)s->shmem_pmd_kb);
+}
+
+/* The page policy asked for and what the kernel gave the repetition's process (smaps_rollup). */
+static json_t *pages_json(const kvb_result *r)
+{
+    json_t *o = json_pack("{s:s, s:s}", "policy", kv_pages_name(r->rep->o->pages), "malloc_thp",
+                          kvb_pages_malloc_thp());
+    json_object_set_new(o, "after_load", pages_sample_json(&r->pages_load));
+    json_object_set_new(o, "after_measured",
+                        r->has_pages_measured ? pages_sample_json(&r->pages_measured) : json_null());
+    return o;
+}
+
 /* How this cell was placed and run: seeds, position in the shuffled order, CPUs, machine load. */
 static json_t *design_json(const kvb_rep *rep)
 {
@@ -231,6 +279,10 @@ static json_t *result_json(const kvb_result *r, int *valid)
         json_array_append_new(phases, phase_json(&r->phases[i]));
     json_object_set_new(j, "phases", phases);
     json_object_set(j, "engine_stats", r->engine_stats ? r->engine_stats : json_object());
+    json_object_set_new(j, "pages", pages_json(r));
+    if (r->lsm)
+        json_object_set(j, "lsm", r->lsm);
+    json_object_set_new(j, "settle_ns", r->settled ? json_integer((json_int_t)r->settle_ns) : json_null());
     json_object_set_new(j, "value_sink", json_integer((json_int_t)(r->sink & 0xffff)));
     return j;
 }
