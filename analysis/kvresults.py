@@ -133,9 +133,16 @@ def engine_options(r):
     return sorted(out)
 
 
+def rate_label(r):
+    """Open-loop runs (--rate) are their own setup: "rate 50%" or "rate 200000/s"; "" in closed loop."""
+    if r.get("rate") is None:
+        return ""
+    return "rate %g%%" % r["rate_pct"] if r.get("rate_pct") else "rate %.0f/s" % r["rate"]
+
+
 def variant(r):
     """What besides the configuration changed the engine's setup: page policy and -o options."""
-    parts = [("pages " + pages_policy(r)) if pages_policy(r) else ""] + engine_options(r)
+    parts = [("pages " + pages_policy(r)) if pages_policy(r) else ""] + engine_options(r) + [rate_label(r)]
     return ", ".join(p for p in parts if p)
 
 
