@@ -15,6 +15,8 @@
  * Caveats:
  * - AS_SYNC_GROUP: a put is visible to readers as soon as it is appended, before the shared
  *   fdatasync that acknowledges it; a power loss can take back a value another thread already read.
+ * - Fail-stop: after a failed fdatasync/fsync or a short write, every later write and sync of the
+ *   store fails (the first failure's call and file are in the message); reads go on. Reopen to recover.
  * - as_close frees sessions still open on the store; do not use them afterwards.
  * - Segments are never unmapped while the store is open (compaction will retire them by epoch).
  * - Reads go through a shared mapping: another process truncating a segment file of an open store

@@ -21,11 +21,8 @@ static int as_batch_flush(as_db *db, as_session *s, as_batch *b)
         return AS_OK;
     int stuck = 0;
     int rc = as_seg_write(b->sg, b->off, b->buf, b->fill, &stuck, s->err, sizeof(s->err));
-    if (rc != AS_OK) {
-        if (stuck)
-            atomic_store(&db->failed, rc);
-        return rc;
-    }
+    if (rc != AS_OK) /* a short write is fail-stop, as in as_log_write */
+        return stuck || rc != AS_ENOSPC ? as_fail(db, rc, "%s", s->err) : rc;
     atomic_store_explicit(&b->sg->size, b->off + b->fill, memory_order_release);
     atomic_fetch_add(&db->disk_bytes, b->fill);
     b->off += b->fill;
@@ -104,8 +101,8 @@ static int as_bulk_write(as_db *db, as_session *s, const int64_t *keys, size_t n
     }
     if (rc == AS_OK)
         rc = as_batch_flush(db, s, &b);
-    if (rc == AS_OK && db->opt.sync_mode != AS_SYNC_NONE)
-        rc = as_seg_sync(b.sg, s->err, sizeof(s->err));
+    if (rc == AS_OK && db->opt.sync_mode != AS_SYNC_NONE) /* fail-stop on error */
+        rc = as_sync_seg(db, b.sg, AS_SITE_BULK, s->err, sizeof(s->err));
     free(b.buf);
     return rc;
 }
@@ -149,10 +146,9 @@ int as_bulk_load(as_session *s, const int64_t *keys, size_t n, as_value_fn value
                                       as_rec_bytes(as_bulk_len(db, locs[i])), memory_order_relaxed);
         atomic_fetch_add(&db->n_puts, n);
         atomic_store_explicit(&db->appended_seq, db->seq, memory_order_release);
-        pthread_mutex_lock(&db->sync_mu);
+        s->last_seq = db->seq;
         if (db->opt.sync_mode != AS_SYNC_NONE)
-            db->synced_seq = db->seq;
-        pthread_mutex_unlock(&db->sync_mu);
+            rc = as_durable_upto(db, db->seq, s->err, sizeof(s->err));
     }
     free(locs);
     pthread_mutex_unlock(&db->write_mu);

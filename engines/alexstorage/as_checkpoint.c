@@ -40,24 +40,6 @@ static int as_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-/* Make every segment durable up to its current size, so the log a checkpoint covers survives a power
- * loss that the checkpoint survives. Under write_mu. */
-static int as_ckpt_sync_log(as_db *db, char *err, size_t errlen)
-{
-    uint64_t last = atomic_load(&db->last_seg);
-    uint64_t from = db->unsynced_seg && db->unsynced_seg >= db->first_seg ? db->unsynced_seg : db->first_seg;
-    for (uint64_t id = from; id && id <= last; id++) {
-        as_segment *sg = as_db_seg(db, id);
-        if (!sg)
-            continue;
-        int rc = as_seg_sync(sg, err, errlen);
-        if (rc != AS_OK)
-            return rc;
-    }
-    db->unsynced_seg = last;
-    return AS_OK;
-}
-
 /* Serialise the index and the per-segment live-byte table into CHECKPOINT.tmp, then rename it over
  * CHECKPOINT. Under write_mu (the index cannot change; readers only read it). On failure the old
  * checkpoint stays and the temp file is removed; the store itself is unaffected. */
@@ -65,7 +47,8 @@ int as_ckpt_write(as_db *db, char *err, size_t errlen)
 {
     if (db->opt.read_only)
         return AS_OK;
-    int rc = as_ckpt_sync_log(db, err, errlen);
+    /* The log a checkpoint covers must survive any power loss the checkpoint survives. */
+    int rc = as_sync_log(db, AS_SITE_CKPT_LOG, err, errlen);
     if (rc != AS_OK)
         return rc;
     char tmp[4200], fin[4200];
@@ -135,19 +118,14 @@ int as_ckpt_write(as_db *db, char *err, size_t errlen)
         rc = as_ckpt_io(errno ? errno : EIO, "write header of", tmp, err, errlen);
         goto out;
     }
-    int fe = as_fault_hit(&db->fault, AS_FAULT_SYNC);
-    if (fe || fdatasync(fd) != 0) {
-        rc = as_ckpt_io(fe ? fe : errno, "fdatasync", tmp, err, errlen);
+    if ((rc = as_sync_fd(db, fd, tmp, 0, AS_SITE_CKPT_FILE, err, errlen)) != AS_OK)
         goto out;
-    }
     if (renameat(db->dirfd, AS_CKPT_TMP, db->dirfd, AS_CKPT_NAME) != 0) {
         rc = as_ckpt_io(errno, "rename to", fin, err, errlen);
         goto out;
     }
-    if (fsync(db->dirfd) != 0) {
-        rc = as_ckpt_io(errno, "fsync directory", db->dir, err, errlen);
+    if ((rc = as_sync_dir(db, AS_SITE_CKPT_FILE, err, errlen)) != AS_OK)
         goto out;
-    }
     db->ckpt_end_seg = h.end_seg;
     db->ckpt_end_off = h.end_off;
     atomic_store(&db->log_bytes_since_ckpt, 0);

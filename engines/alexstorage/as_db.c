@@ -255,7 +255,7 @@ int as_close(as_db *db)
     if (!db->opt.read_only && last)
         rc = as_seg_wmap_close(last, db->err, sizeof(db->err)); /* the file ends at its last record again */
     if (rc == AS_OK && !db->opt.read_only && db->opt.sync_mode != AS_SYNC_NONE && last && !db->failed)
-        rc = as_seg_sync(last, db->err, sizeof(db->err));
+        rc = as_sync_seg(db, last, AS_SITE_CLOSE, db->err, sizeof(db->err));
     /* A checkpoint of everything, so the next open loads it instead of scanning the log. */
     if (rc == AS_OK && !db->opt.read_only && last && !db->failed &&
         (atomic_load(&db->log_bytes_since_ckpt) > 0 || !db->ckpt_end_seg)) {
