@@ -265,11 +265,11 @@ static int as_redo_torn_header(as_db *db, as_segment **sgp, uint64_t id, uint64_
     if (db->opt.read_only)
         return AS_OK;
     const char *name = strrchr(sg->path, '/') + 1;
-    if (unlinkat(db->dirfd, name, 0) != 0)
+    if (db->fops->unlinkat(db->fops->ctx, db->dirfd, name) != 0)
         return as_db_seterr(db, AS_EIO, "remove torn segment %s: %s", sg->path, strerror(errno));
     as_seg_close(sg);
     *sgp = NULL;
-    return as_seg_create(sgp, db->dirfd, db->dir, id, db->seq, first_id, as_db_reserve_bytes(db),
+    return as_seg_create(sgp, db->fops, db->dirfd, db->dir, id, db->seq, first_id, as_db_reserve_bytes(db),
                          db->opt.map_chunk_bytes, 1, db->err, sizeof(db->err));
 }
 
@@ -279,7 +279,7 @@ int as_rec_open_segment(as_db *db, uint64_t id, uint64_t first_id, int is_last, 
 {
     int writable = is_last && !db->opt.read_only;
     uint64_t reserve = writable ? as_db_reserve_bytes(db) : 0;
-    int rc = as_seg_open(out, db->dirfd, db->dir, id, writable, reserve, db->opt.map_chunk_bytes, db->err,
+    int rc = as_seg_open(out, db->fops, db->dirfd, db->dir, id, writable, reserve, db->opt.map_chunk_bytes, db->err,
                          sizeof(db->err));
     if (rc != AS_OK)
         return rc;
@@ -328,7 +328,7 @@ static void as_drop_leftovers(as_db *db)
         atomic_fetch_sub(&db->disk_bytes, atomic_load(&sg->size));
         as_db_seg_remove(db, sg->id);
         if (!db->opt.read_only)
-            unlinkat(db->dirfd, strrchr(sg->path, '/') + 1, 0);
+            db->fops->unlinkat(db->fops->ctx, db->dirfd, strrchr(sg->path, '/') + 1);
         as_seg_close(sg);
     }
 }
@@ -416,7 +416,7 @@ int as_recover(as_db *db)
     }
     if (rc == AS_OK && n == 0 && !db->opt.read_only) {
         as_segment *sg;
-        rc = as_seg_create(&sg, db->dirfd, db->dir, 1, 0, 1, as_db_reserve_bytes(db), db->opt.map_chunk_bytes,
+        rc = as_seg_create(&sg, db->fops, db->dirfd, db->dir, 1, 0, 1, as_db_reserve_bytes(db), db->opt.map_chunk_bytes,
                            db->opt.sync_mode != AS_SYNC_NONE, db->err, sizeof(db->err));
         if (rc == AS_OK && as_db_seg_put(db, sg) != AS_OK) {
             as_seg_close(sg);

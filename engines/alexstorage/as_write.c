@@ -42,7 +42,7 @@ int as_rotate(as_db *db, as_session *s)
     if (cur_id + 1 > AS_LOC_MAX_SEG)
         return as_sess_seterr(s, AS_ENOSPC, "%s: segment ids exhausted (%llu)", db->dir, (unsigned long long)cur_id);
     as_segment *sg;
-    rc = as_seg_create(&sg, db->dirfd, db->dir, cur_id + 1, db->seq, db->first_seg,
+    rc = as_seg_create(&sg, db->fops, db->dirfd, db->dir, cur_id + 1, db->seq, db->first_seg,
                        as_db_reserve_bytes(db), db->opt.map_chunk_bytes, 0, s->err, sizeof(s->err));
     if (rc != AS_OK)
         return rc;
@@ -52,7 +52,7 @@ int as_rotate(as_db *db, as_session *s)
     if (rc == AS_OK)
         rc = as_sync_dir(db, AS_SITE_NEWSEG, s->err, sizeof(s->err));
     if (rc != AS_OK) {
-        unlinkat(db->dirfd, strrchr(sg->path, '/') + 1, 0); /* best effort: the store is failed anyway */
+        db->fops->unlinkat(db->fops->ctx, db->dirfd, strrchr(sg->path, '/') + 1); /* best effort: the store is failed anyway */
         as_seg_close(sg);
         return rc;
     }
