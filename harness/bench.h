@@ -34,6 +34,9 @@ typedef struct kvb_opts {
     enum kv_pages pages; /* --pages: page policy handed to every engine (kv_config.pages) */
     size_t value_size;
     enum kv_keyset keyset;
+    const int64_t *filekeys;   /* --keys file:PATH: the file's distinct keys, ascending (read by the CLI) */
+    uint64_t nfilekeys;
+    kv_keyfile_info keyinfo;
     enum kv_access access;
     double theta;
     uint64_t seed;
@@ -52,6 +55,9 @@ typedef struct kvb_opts {
     kv_option opts[KVB_MAX_OPTS];
     size_t nopts;
     char *command;     /* the command line, shell-quoted */
+    int only_rep;      /* >= 0: run only this repetition (--rep-index, a plan's cell); -1: all */
+    const char *plan_dir; /* sweep --plan DIR: write the cells instead of running them */
+    int run_local;     /* sweep --plan DIR --run-local: then run the cells here, one by one */
 } kvb_opts;
 
 /* One repetition: what the child process runs. */

@@ -3,7 +3,13 @@
 
 #include "bench.h"
 #include "env.h"
+#include "fsutil.h"
+#include "keyinfo.h"
+#include "keys_cmd.h"
 #include "listing.h"
+#include "merge.h"
+#include "pages.h"
+#include "plan.h"
 #include "runner.h"
 #include "timer.h"
 
@@ -41,7 +47,8 @@ static const char run_usage[] =
     "                         (see README.md, \"Page policy\")\n"
     "      --value-size V     value bytes, >= 16 (default 100)\n"
     "      --keys K           key set: uniform | sequential | clustered | lognormal | normal | fb-like |\n"
-    "                         osm-like (default uniform; see workloads/README.md)\n"
+    "                         osm-like (default uniform; see workloads/README.md) | file:PATH (SOSD's\n"
+    "                         format: uint64 count, then uint64 or uint32 keys; duplicates dropped)\n"
     "      --dist D           access: uniform | zipf | latest | seq (default: the workload's own for\n"
     "                         ycsb-*, else uniform)\n"
     "      --theta X          zipf skew (default 0.99)\n"
@@ -63,6 +70,12 @@ static const char run_usage[] =
     "                         the fewest device interrupts, else no pinning; none: no pinning\n"
     "      --settle-ms MS     after sync(2) between cells, wait MS ms before the next (default 200)\n"
     "      --allow-volatile   allow --durability sync|group on tmpfs, ramfs or overlay (fsync is free there)\n"
+    "      --plan DIR         sweep: write the cells (one command line each, plan.json + cells.txt) to\n"
+    "                         DIR instead of running them; run them with harness/slurm/kvbench.sbatch\n"
+    "                         (a Slurm job array) or here with --run-local, then `kvbench merge DIR`\n"
+    "      --run-local        with --plan: run the cells here, one by one, then merge them into --out\n"
+    "                         (`kvbench sweep --plan DIR --run-local` runs an existing plan)\n"
+    "      --rep-index R      run only repetition R of --reps (what a plan's cell runs)\n"
     "      --inject-fault F   harness self-test: corrupt one answer the verifier sees (after the engine\n"
     "                         returned it): wrong | stale | missing, in the timed pass; F:untimed for\n"
     "                         the untimed pass; the run must come out invalid\n"
@@ -80,7 +93,10 @@ static const char main_usage[] =
     "  run     run engines x workloads at one or more N (see `kvbench help run`)\n"
     "  sweep   like run, over a list of N (default 100000,1000000,10000000)\n"
     "  list    engines (library versions, capabilities, options) and workloads (mixes)\n"
+    "  keys    write a key set as a SOSD file and print its hardness (see `kvbench help keys`)\n"
     "  env     print the machine/build manifest as JSON\n"
+    "  cell    run one cell of a plan (`kvbench sweep ... --plan DIR`) on local disk; see `kvbench cell --help`\n"
+    "  merge   join plan cells or run directories into one run; see `kvbench merge --help`\n"
     "  help    this text, or `kvbench help CMD`\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -269,38 +285,18 @@ static int check_out(const char *out)
 
 static void build_command(kvb_opts *o, int argc, char **argv)
 {
-    size_t len = 16;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) * 4 + 3;
-    o->command = malloc(len);
-    if (!o->command)
-        return;
-    char *p = o->command;
-    p += sprintf(p, "kvbench");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int plain = *a && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:+@%") ==
-                              strlen(a);
-        if (plain) {
-            p += sprintf(p, " %s", a);
-            continue;
-        }
-        *p++ = ' ', *p++ = '\'';
-        for (; *a; a++) {
-            if (*a == '\'')
-                p += sprintf(p, "'\\''");
-            else
-                *p++ = *a;
-        }
-        *p++ = '\'';
-        *p = '\0';
-    }
+    char *args = kvb_shell_join(argc - 1, argv + 1);
+    o->command = args ? malloc(strlen(args) + 16) : NULL;
+    if (o->command)
+        sprintf(o->command, "kvbench%s%s", argc > 1 ? " " : "", args);
+    free(args);
 }
 
 enum {
     OPT_OPS = 1000, OPT_WARMUP, OPT_DURABILITY, OPT_VALUE_SIZE, OPT_KEYS, OPT_DIST, OPT_THETA, OPT_MIX,
     OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP, OPT_PAGES,
-    OPT_SEED_PER_REP, OPT_CPUS, OPT_SETTLE, OPT_ALLOW_VOLATILE
+    OPT_SEED_PER_REP, OPT_CPUS, OPT_SETTLE, OPT_ALLOW_VOLATILE,
+    OPT_PLAN, OPT_RUN_LOCAL, OPT_REP_INDEX
 };
 
 static const struct option long_opts[] = {
@@ -318,6 +314,8 @@ static const struct option long_opts[] = {
     {"pages", required_argument, NULL, OPT_PAGES},
     {"seed-per-rep", no_argument, NULL, OPT_SEED_PER_REP}, {"cpus", required_argument, NULL, OPT_CPUS},
     {"settle-ms", required_argument, NULL, OPT_SETTLE}, {"allow-volatile", no_argument, NULL, OPT_ALLOW_VOLATILE},
+    {"plan", required_argument, NULL, OPT_PLAN}, {"run-local", no_argument, NULL, OPT_RUN_LOCAL},
+    {"rep-index", required_argument, NULL, OPT_REP_INDEX},
     {NULL, 0, NULL, 0},
 };
 
@@ -364,7 +362,7 @@ static int check_volatile_dir(const kvb_opts *o)
 }
 
 typedef struct raw_args {
-    const char *mix, *scan_len;
+    const char *mix, *scan_len, *keys;
     int dist_given;
 } raw_args;
 
@@ -396,11 +394,7 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
                                "verification header)", arg, KV_VALUE_MIN, KV_VALUE_MIN);
         o->value_size = (size_t)v;
         return 0;
-    case OPT_KEYS:
-        if (kv_keyset_parse(arg, &o->keyset) != 0)
-            return usage_error("--keys '%s': expected uniform, sequential, clustered, lognormal, normal, "
-                               "fb-like or osm-like", arg);
-        return 0;
+    case OPT_KEYS: raw->keys = arg; return 0; /* a key file is read after the cheaper checks */
     case OPT_DIST:
         if (kv_access_parse(arg, &o->access) != 0)
             return usage_error("--dist '%s': expected uniform, zipf, latest or seq", arg);
@@ -435,6 +429,13 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
         o->settle_ms = (uint32_t)v;
         return 0;
     case OPT_ALLOW_VOLATILE: o->allow_volatile = 1; return 0;
+    case OPT_PLAN: o->plan_dir = arg; return 0;
+    case OPT_RUN_LOCAL: o->run_local = 1; return 0;
+    case OPT_REP_INDEX:
+        if (parse_u64(arg, &v) != 0 || v >= 1000)
+            return usage_error("--rep-index '%s': expected a repetition number from 0 to --reps - 1", arg);
+        o->only_rep = (int)v;
+        return 0;
     default: return usage_error("unknown option; see `kvbench help run`");
     }
 }
@@ -483,12 +484,64 @@ static int check_complete(kvb_opts *o)
     return 0;
 }
 
-static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
+/* --plan / --run-local / --rep-index: write a sweep's cells, run them here, or run one repetition. */
+static int plan_mode(kvb_opts *o, const raw_args *raw, int sweep, int argc, char **argv)
+{
+    if (o->plan_dir && !sweep)
+        return usage_error("--plan belongs to `kvbench sweep` (a plan is the cells of a sweep)");
+    if (o->run_local && !o->plan_dir)
+        return usage_error("--run-local needs --plan DIR: the cells it runs are the plan's");
+    char plan_json[4200];
+    snprintf(plan_json, sizeof(plan_json), "%s/plan.json", o->plan_dir ? o->plan_dir : "");
+    int existing = o->run_local && !o->nengines && access(plan_json, F_OK) == 0;
+    if (!existing) {
+        if (apply_workload_overrides(o, raw) || check_complete(o))
+            return KVB_EXIT_USAGE;
+        if (o->only_rep >= o->reps)
+            return usage_error("--rep-index %d: expected 0 to --reps - 1 (%d)", o->only_rep, o->reps - 1);
+    }
+    if (!o->plan_dir)
+        return kvb_runner_run(o); /* --rep-index alone: one repetition of the run */
+    int rc = existing ? KVB_EXIT_OK : kvb_plan_write(o, argc - 1, argv + 1);
+    if (rc != KVB_EXIT_OK || !o->run_local)
+        return rc;
+    if (check_dir("--dir", o->dir, 0))
+        return KVB_EXIT_USAGE;
+    rc = kvb_plan_run_local(o->plan_dir, o->dir);
+    if (rc != KVB_EXIT_OK)
+        return rc;
+    char *merge_argv[] = {"merge", "--out", (char *)o->out, (char *)o->plan_dir, NULL};
+    return kvb_merge_main(4, merge_argv);
+}
+
+static char **dup_argv(int argc, char **argv)
+{
+    char **v = calloc((size_t)argc + 1, sizeof(*v));
+    for (int i = 0; v && i < argc; i++)
+        if (!(v[i] = strdup(argv[i]))) {
+            while (i--)
+                free(v[i]);
+            free(v);
+            return NULL;
+        }
+    return v;
+}
+
+static void free_argv(char **v)
+{
+    for (char **p = v; p && *p; p++)
+        free(*p);
+    free(v);
+}
+
+static int parse_and_run_args(kvb_opts *op, int argc, char **argv, int sweep, int orig_argc, char **orig_argv,
+                              char **exec_argv)
 {
     kvb_opts o = *op;
     o.reps = 3, o.threads = 1, o.value_size = 100, o.theta = 0.99, o.seed = 42, o.warmup = UINT64_MAX;
     o.durability = KV_DUR_NONE, o.pages = KV_PAGES_HUGE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
     o.cpus_auto = 1, o.settle_ms = 200;
+    o.only_rep = -1;
     const char *tmp = getenv("TMPDIR");
     o.dir = tmp && *tmp ? tmp : "/tmp";
     o.out = "results";
@@ -497,7 +550,7 @@ static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
         memcpy(o.ns, def, sizeof(def));
         o.nns = 3;
     }
-    raw_args raw = {NULL, NULL, 0};
+    raw_args raw = {NULL, NULL, NULL, 0};
     build_command(&o, argc + 1, argv - 1); /* before parsing: the parsers cut their arguments up */
     optind = 1;
     opterr = 0;
@@ -520,11 +573,31 @@ static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
     op->command = o.command;
     if (optind < argc)
         return usage_error("unexpected argument '%s'; see `kvbench help run`", argv[optind]);
+    if (exec_argv)
+        kvb_pages_apply_allocator(o.pages, exec_argv); /* may re-execute kvbench; returns if not */
+    if (o.plan_dir || o.run_local || o.only_rep >= 0)
+        return plan_mode(&o, &raw, sweep, orig_argc, orig_argv);
     int rc = apply_workload_overrides(&o, &raw);
     if (!rc)
         rc = check_complete(&o);
+    char err[2048];
+    if (!rc && raw.keys && (kvb_keyset_parse(&o, raw.keys, err, sizeof(err)) != 0 ||
+                            kvb_keyset_check_n(&o, err, sizeof(err)) != 0))
+        rc = usage_error("%s", err);
     if (!rc)
         rc = kvb_runner_run(&o);
+    kvb_keyset_free(&o);
+    return rc;
+}
+
+static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep, char **exec_argv)
+{
+    char **orig_argv = dup_argv(argc, argv); /* the plan passes options on verbatim; parsing cuts them up */
+    int orig_argc = argc;
+    if (!orig_argv)
+        return usage_error("out of memory");
+    int rc = parse_and_run_args(op, argc, argv, sweep, orig_argc, orig_argv, exec_argv);
+    free_argv(orig_argv);
     return rc;
 }
 
@@ -532,7 +605,16 @@ static int cmd_run(int argc, char **argv, int sweep)
 {
     kvb_opts o;
     memset(&o, 0, sizeof(o));
-    int rc = parse_and_run(&o, argc, argv, sweep);
+    /* the program and its whole command line, for a re-execution with the page policy (pages.h) */
+    char **orig = calloc((size_t)argc + 2, sizeof(*orig));
+    for (int i = 0; orig && i <= argc; i++)
+        if (!(orig[i] = strdup(argv[i - 1])))
+            break;
+    int complete = orig && orig[argc];
+    int rc = parse_and_run(&o, argc, argv, sweep, complete ? orig : NULL);
+    for (int i = 0; orig && i <= argc; i++)
+        free(orig[i]);
+    free(orig);
     free(o.command);
     return rc;
 }
@@ -551,12 +633,16 @@ static int cmd_help(int argc, char **argv)
         puts("usage: kvbench list\n\nEngines (library version, capabilities, -o options) and workloads (op mixes).");
         return KVB_EXIT_OK;
     }
+    if (strcmp(argv[1], "keys") == 0) {
+        fputs(kvb_keys_usage, stdout);
+        return KVB_EXIT_OK;
+    }
     if (strcmp(argv[1], "env") == 0) {
         puts("usage: kvbench env [--dir DIR]\n\nPrints the manifest (build, machine, kernel, THP, clock source, timer "
              "calibration,\nfilesystem of DIR) as JSON.");
         return KVB_EXIT_OK;
     }
-    return usage_error("no such command '%s'; commands: run, sweep, list, env, help", argv[1]);
+    return usage_error("no such command '%s'; commands: run, sweep, list, keys, env, cell, merge, help", argv[1]);
 }
 
 static int cmd_env(int argc, char **argv)
@@ -597,7 +683,14 @@ int kvb_cli_main(int argc, char **argv)
     }
     if (strcmp(cmd, "env") == 0)
         return cmd_env(argc - 1, argv + 1);
+    if (strcmp(cmd, "keys") == 0)
+        return kvb_keys_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "cell") == 0)
+        return kvb_cell_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "merge") == 0)
+        return kvb_merge_main(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
         return cmd_help(argc - 1, argv + 1);
-    return usage_error("unknown command '%s'; commands: run, sweep, list, env, help (see `kvbench help`)", cmd);
+    return usage_error("unknown command '%s'; commands: run, sweep, list, keys, env, cell, merge, help (see `kvbench "
+                       "help`)", cmd);
 }

@@ -2,10 +2,13 @@
 #include "rep.h"
 
 #include "env.h"
+#include "keyinfo.h"
+#include "pages.h"
 #include "phase.h"
 #include "result.h"
 #include "timer.h"
 
+#include <errno.h>
 #include <math.h>
 
 /* Keys read back (spread over the data set) after the phases: every write workload gets verified. */
@@ -28,6 +31,12 @@ typedef struct rep_ctx {
     int nphases;
     enum kv_durability load_durability;
     uint64_t readback; /* keys read back after the phases */
+    kvb_pages_sample pages_load, pages_measured; /* after load (+ settle), after the measured phase */
+    int has_pages_measured;
+    json_t *lsm; /* LSM levels after settle, NULL for other engines */
+    uint64_t settle_ns; /* time the engine's settle hook took (untimed work before the measured phase) */
+    int settled;
+    kvb_hardness hardness;
     char err[1024];
 } rep_ctx;
 
@@ -96,11 +105,17 @@ static int setup(rep_ctx *c)
 {
     const kvb_rep *r = c->rep;
     uint64_t extra = max_inserts(r, c->nthreads);
-    if (kv_dataset_create(&c->ds, c->o->keyset, r->n, extra, c->rep->seed, c->o->value_size) != 0) {
+    int made = c->o->keyset == KV_KEYS_FILE
+                   ? kv_dataset_create_from(&c->ds, c->o->filekeys, c->o->nfilekeys, r->n, extra, c->rep->seed,
+                                            c->o->value_size)
+                   : kv_dataset_create(&c->ds, c->o->keyset, r->n, extra, c->rep->seed, c->o->value_size);
+    if (made != 0) {
         snprintf(c->err, sizeof(c->err), "cannot create the data set of %llu keys (+%llu for inserts): out of "
                  "memory or bad parameters", (unsigned long long)r->n, (unsigned long long)extra);
         return -1;
     }
+    if (kvb_hardness_get(c->o, c->ds, &c->hardness, c->err, sizeof(c->err)) != 0)
+        return -1;
     if (r->workload->mix[KV_OP_SCAN] > 0) {
         c->sorted = malloc(c->ds->capacity * sizeof(*c->sorted));
         if (!c->sorted) {
@@ -294,6 +309,24 @@ static int phase_measured(rep_ctx *c)
     return ops_pass(c, "untimed", r->ops, 0, &p->untimed_elapsed_ns);
 }
 
+/* Untimed: the engine reaches the state a long-running store would be in (engines/README.md). */
+static int phase_settle(rep_ctx *c)
+{
+    int (*settle)(kv_engine *) = KV_ENGINE_SETTLE(c->ops);
+    if (!settle)
+        return 0;
+    uint64_t t0 = kvb_monotonic_ns();
+    int rc = settle(c->eng);
+    c->settle_ns = kvb_monotonic_ns() - t0;
+    c->settled = 1;
+    if (rc != KV_OK) {
+        snprintf(c->err, sizeof(c->err), "engine %s: settle before the measured phase failed: %s (%s)",
+                 c->ops->name, c->eng->err, kv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
 static int run_phases(rep_ctx *c)
 {
     int persistent = (c->ops->caps & KV_CAP_PERSISTENT) != 0;
@@ -303,8 +336,18 @@ static int run_phases(rep_ctx *c)
     kvb_perf_open(&c->perf);
     if (phase_load(c) != 0 || switch_durability(c) != 0)
         return -1;
-    if (strcmp(c->rep->workload->name, "load") != 0 && phase_measured(c) != 0)
+    int measured = strcmp(c->rep->workload->name, "load") != 0;
+    if (measured && phase_settle(c) != 0)
         return -1;
+    kvb_pages_sample_now(&c->pages_load);
+    if (measured && c->ops->stats)
+        c->lsm = kvb_result_lsm(c->eng); /* the shape the measured phase starts from */
+    if (measured) {
+        if (phase_measured(c) != 0)
+            return -1;
+        kvb_pages_sample_now(&c->pages_measured);
+        c->has_pages_measured = 1;
+    }
     if (c->w[0].verify && kvb_worker_readback(&c->w[0], KVB_READBACK_KEYS, &c->readback) != 0) {
         snprintf(c->err, sizeof(c->err), "%s", c->w[0].err);
         return -1;
@@ -335,9 +378,18 @@ int kvb_rep_run(const kvb_rep *rep)
     for (int i = 0; i < KVB_PERF__COUNT; i++)
         c.perf.fd[i] = -1;
     c.rep = rep, c.o = rep->o, c.ops = rep->engine, c.nthreads = rep->o->threads;
-    int failed = run_phases(&c) != 0;
+    int failed = 0;
+    if (kvb_pages_enter_rep(rep->o->pages) != 0) {
+        snprintf(c.err, sizeof(c.err), "--pages 4k: prctl(PR_SET_THP_DISABLE) failed: %s", strerror(errno));
+        failed = 1;
+    }
+    failed = failed || run_phases(&c) != 0;
     kvb_result res = {.rep = rep, .phases = c.phases, .nphases = c.nphases,
-                      .load_durability = c.load_durability, .readback = c.readback};
+                      .load_durability = c.load_durability, .readback = c.readback,
+                      .pages_load = c.pages_load, .pages_measured = c.pages_measured,
+                      .has_pages_measured = c.has_pages_measured, .lsm = c.lsm,
+                      .settled = c.settled, .settle_ns = c.settle_ns,
+                      .hardness = c.ds ? &c.hardness : NULL};
     for (int t = 0; c.w && t < c.nthreads; t++) {
         kvb_verify *v = &c.w[t].ver;
         res.ver.checked += v->checked, res.ver.wrong += v->wrong, res.ver.missing += v->missing;
@@ -367,6 +419,7 @@ int kvb_rep_run(const kvb_rep *rep)
     }
     json_decref(res.engine_config);
     json_decref(res.engine_stats);
+    json_decref(c.lsm);
     free_ctx(&c);
     return code;
 }

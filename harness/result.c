@@ -31,6 +31,35 @@ json_t *kvb_result_engine_pairs(kv_engine *e, int stats)
     return o;
 }
 
+/* stats() pairs named lsm.L<level>.files / lsm.L<level>.bytes, gathered per level. */
+static void lsm_cb(void *arg, const char *name, const char *value)
+{
+    int level;
+    char what[8];
+    unsigned long long v;
+    if (!value || sscanf(name, "lsm.L%d.%7s", &level, what) != 2 || level < 0 || level > 63 ||
+        sscanf(value, "%llu", &v) != 1)
+        return;
+    json_t *levels = arg;
+    while (json_array_size(levels) <= (size_t)level)
+        json_array_append_new(levels, json_pack("{s:i, s:I, s:I}", "level", (int)json_array_size(levels), "files",
+                                                (json_int_t)0, "bytes", (json_int_t)0));
+    if (strcmp(what, "files") == 0 || strcmp(what, "bytes") == 0)
+        json_object_set_new(json_array_get(levels, (size_t)level), what, json_integer((json_int_t)v));
+}
+
+json_t *kvb_result_lsm(kv_engine *e)
+{
+    json_t *levels = json_array();
+    if (e->ops->stats)
+        e->ops->stats(e, lsm_cb, levels);
+    if (json_array_size(levels) == 0) {
+        json_decref(levels);
+        return NULL;
+    }
+    return levels;
+}
+
 static void bucket_cb(void *arg, uint64_t lo, uint64_t hi, uint64_t count)
 {
     json_array_append_new((json_t *)arg, json_pack("[I, I, I]", (json_int_t)lo, (json_int_t)hi, (json_int_t)count));
@@ -97,6 +126,25 @@ static json_t *mix_json(const kv_workload *w)
     return o;
 }
 
+static json_t *pages_sample_json(const kvb_pages_sample *s)
+{
+    if (!s->ok)
+        return json_null();
+    return json_pack("{s:I, s:I, s:I}", "anon_huge_kb", (json_int_t)s->anon_huge_kb, "file_pmd_kb",
+                     (json_int_t)s->file_pmd_kb, "shmem_pmd_kb", (json_int_t)s->shmem_pmd_kb);
+}
+
+/* The page policy asked for and what the kernel gave the repetition's process (smaps_rollup). */
+static json_t *pages_json(const kvb_result *r)
+{
+    json_t *o = json_pack("{s:s, s:s}", "policy", kv_pages_name(r->rep->o->pages), "malloc_thp",
+                          kvb_pages_malloc_thp());
+    json_object_set_new(o, "after_load", pages_sample_json(&r->pages_load));
+    json_object_set_new(o, "after_measured",
+                        r->has_pages_measured ? pages_sample_json(&r->pages_measured) : json_null());
+    return o;
+}
+
 /* How this cell was placed and run: seeds, position in the shuffled order, CPUs, machine load. */
 static json_t *design_json(const kvb_rep *rep)
 {
@@ -131,17 +179,18 @@ static json_t *result_json(const kvb_result *r, int *valid)
     char reason[256];
     const char *why = invalid_reason(r, reason, sizeof(reason));
     *valid = why == NULL;
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:i, s:i, s:s, s:s, s:s, s:s, s:f, "
-                          "s:I, s:I, s:I, s:b, s:b}",
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:i, s:i, s:s, s:s, s:s, s:f, "
+                          "s:I, s:I, s:I, s:b, s:b, s:o}",
                           "schema", "kvbench-result/1", "run_id", rep->run_id, "engine", rep->engine->name,
                           "engine_version", rep->engine->lib_version(), "workload", rep->workload->name, "mix",
                           mix_json(rep->workload), "n", (json_int_t)rep->n, "ops", (json_int_t)rep->ops,
                           "warmup", (json_int_t)rep->warmup, "rep", rep->rep, "threads", o->threads,
                           "durability", kv_durability_name(o->durability), "load_durability",
-                          kv_durability_name(r->load_durability), "keyset", kv_keyset_name(o->keyset),
-                          "access", kv_access_name(rep->workload->access), "zipf_theta", o->theta, "value_size",
+                          kv_durability_name(r->load_durability), "access", kv_access_name(rep->workload->access),
+                          "zipf_theta", o->theta, "value_size",
                           (json_int_t)o->value_size, "scan_len", (json_int_t)rep->workload->scan_len, "seed",
-                          (json_int_t)rep->seed, "bulk_load", r->nphases > 0 && r->phases[0].bulk, "valid", *valid);
+                          (json_int_t)rep->seed, "bulk_load", r->nphases > 0 && r->phases[0].bulk, "valid", *valid,
+                          "keyset", kvb_keyset_json(o, r->hardness));
     json_object_set_new(j, "invalid_reason", why ? json_string(why) : json_null());
     json_object_set_new(j, "inject_fault", o->fault ? json_string(o->fault == KVB_FAULT_WRONG   ? "wrong"
                                                                   : o->fault == KVB_FAULT_STALE ? "stale"
@@ -164,6 +213,10 @@ static json_t *result_json(const kvb_result *r, int *valid)
         json_array_append_new(phases, phase_json(&r->phases[i]));
     json_object_set_new(j, "phases", phases);
     json_object_set(j, "engine_stats", r->engine_stats ? r->engine_stats : json_object());
+    json_object_set_new(j, "pages", pages_json(r));
+    if (r->lsm)
+        json_object_set(j, "lsm", r->lsm);
+    json_object_set_new(j, "settle_ns", r->settled ? json_integer((json_int_t)r->settle_ns) : json_null());
     json_object_set_new(j, "value_sink", json_integer((json_int_t)(r->sink & 0xffff)));
     return j;
 }
