@@ -4,6 +4,7 @@
 
 #include "perf.h"
 #include "progress.h"
+#include "untimed.h"
 #include "worker.h"
 
 enum kvb_pass_kind { KVB_PASS_LOAD = 0, KVB_PASS_OPS };
@@ -13,6 +14,7 @@ typedef struct kvb_pass {
     uint64_t total;      /* ops (all threads) or keys to load */
     int timed;           /* record per-op latency */
     kvb_progress *progress;
+    kvb_plan *plans;     /* untimed pass from pre-generated plans (plans[t] for thread t); NULL = op streams */
     const int *cpus;     /* thread t runs on cpus[t % ncpus] during the pass; ncpus 0 = not pinned */
     int ncpus;
 } kvb_pass;
@@ -26,6 +28,9 @@ typedef struct kvb_phase_result {
     uint64_t elapsed_ns;         /* timed pass (or the only pass) */
     int has_untimed;
     uint64_t untimed_elapsed_ns;
+    uint64_t untimed_plan_bytes;  /* memory of the pre-generated ops, answers and kept scan records */
+    uint64_t untimed_scan_every;  /* every k-th scan's records checked (0: no scans) */
+    int untimed_values_pregenerated;
     kvb_hist *all;               /* NULL when not timed */
     kvb_hist *by_op[KV_OP__COUNT];
     int has_perf;
