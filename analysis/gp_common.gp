@@ -1,9 +1,10 @@
 # Shared gnuplot settings: the fixed engine colours/markers (same as kvresults.py) and the output terminal.
 # Expects FMT ("pdf" or "png") and OUT (file name) to be set with -e.
 color(e) = e eq "alexstorage" ? "#D55E00" : e eq "rocksdb" ? "#0072B2" : e eq "sqlite" ? "#009E73" : \
-           e eq "lmdb" ? "#CC79A7" : e eq "memory" ? "#E69F00" : e eq "null" ? "#7F7F7F" : "#56B4E9"
+           e eq "lmdb" ? "#CC79A7" : e eq "leveldb" ? "#56B4E9" : e eq "wiredtiger" ? "#8C564B" : \
+           e eq "memory" ? "#E69F00" : e eq "null" ? "#7F7F7F" : "#000000"
 marker(e) = e eq "alexstorage" ? 7 : e eq "rocksdb" ? 5 : e eq "sqlite" ? 9 : e eq "lmdb" ? 13 : \
-            e eq "memory" ? 11 : e eq "null" ? 2 : 3
+            e eq "leveldb" ? 1 : e eq "wiredtiger" ? 3 : e eq "memory" ? 11 : e eq "null" ? 2 : 6
 isinvalid(e) = strstrt(" ".INVALID." ", " ".e." ") > 0
 label(e) = isinvalid(e) ? e." (INVALID)" : e
 if (FMT eq "pdf") { set terminal pdfcairo size 3.3in,2.3in font "Sans,7" linewidth 1 } \

@@ -1,5 +1,5 @@
 /* workload.h - what kvbench asks of an engine: key sets, access distributions, verifiable values and
- * deterministic operation streams. Knows nothing of engines or results (see ../shared/DESIGN.md).
+ * deterministic operation streams. Knows nothing of engines or results: the harness joins the two.
  *
  * Determinism: everything here is a pure function of (parameters, seed). Two runs with the same
  * arguments produce the same keys, the same values and the same operation sequence on every engine.
