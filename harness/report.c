@@ -70,7 +70,7 @@ static void summary_row(kvb_report *r, json_t *res, json_t *ph)
     json_t *un = json_object_get(ph, "ops_per_sec_untimed");
     fprintf(r->summary, "%s,%s,%lld,%lld,%s,%lld,%s,%s,%s,%lld,%lld,", jstr(res, "engine"), jstr(res, "workload"),
             (long long)jint(res, "n"), (long long)jint(res, "rep"), jstr(ph, "name"), (long long)jint(res, "threads"),
-            jstr(res, "durability"), jstr(res, "keyset"), jstr(res, "access"), (long long)jint(res, "value_size"),
+            jstr(res, "durability"), jstr(json_object_get(res, "keyset"), "name"), jstr(res, "access"), (long long)jint(res, "value_size"),
             (long long)jint(ph, "ops"));
     if (json_is_object(lat))
         fprintf(r->summary, "%.1f,%lld,%lld,%lld,%lld,%lld,", jnum(lat, "mean_ns"), (long long)jint(lat, "p50_ns"),
