@@ -20,7 +20,7 @@ trap 'rm -rf "$data"' EXIT
 # awk prologue: column numbers by header name, so added columns do not break us
 hdr='NR==1{for(i=1;i<=NF;i++)c[$i]=i;next}'
 sel="\$c[\"phase\"]==\$c[\"workload\"] && \$c[\"threads\"]==$thr && \$c[\"durability\"]==\"$dur\""
-order="alexstorage rocksdb sqlite lmdb memory null"
+order="alexstorage rocksdb sqlite lmdb leveldb wiredtiger wiredtiger-lsm bdb kyotocabinet tkrzw tkrzw-hash memory null"
 
 # engines present, in the fixed order, then any others
 present=$(awk -F, "$hdr $sel {print \$c[\"engine\"]}" "$summary" | sort -u)

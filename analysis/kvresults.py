@@ -13,8 +13,12 @@ import sys
 
 SCHEMA_PREFIX = "kvbench-result/"
 
-# One fixed colour (Okabe-Ito, colour-blind safe) + marker per engine, used in every figure.
-ENGINE_ORDER = ["alexstorage", "rocksdb", "sqlite", "lmdb", "memory", "null"]
+# One fixed colour + marker per engine, used in every figure (gp_common.gp mirrors it for gnuplot, with
+# the nearest shape gnuplot has). The first eight colours are Okabe-Ito (colour-blind safe); the library
+# engines added later take distinct colours from Paul Tol's palettes, and every engine also has its own
+# marker, so 13 engines stay apart in line plots even where two colours are close.
+ENGINE_ORDER = ["alexstorage", "rocksdb", "sqlite", "lmdb", "leveldb", "wiredtiger", "wiredtiger-lsm", "bdb",
+                "kyotocabinet", "tkrzw", "tkrzw-hash", "memory", "null"]
 ENGINE_STYLE = {
     "alexstorage": ("#D55E00", "o"),
     "rocksdb": ("#0072B2", "s"),
@@ -22,8 +26,15 @@ ENGINE_STYLE = {
     "lmdb": ("#CC79A7", "D"),
     "memory": ("#E69F00", "v"),
     "null": ("#7F7F7F", "x"),
+    "leveldb": ("#56B4E9", "P"),
+    "wiredtiger": ("#000000", "p"),
+    "wiredtiger-lsm": ("#332288", "*"),
+    "tkrzw": ("#8C564B", "<"),
+    "tkrzw-hash": ("#882255", ">"),
+    "bdb": ("#999933", "h"),
+    "kyotocabinet": ("#DDCC77", "d"),
 }
-_EXTRA_STYLES = [("#56B4E9", "P"), ("#F0E442", "*"), ("#000000", "h"), ("#8C564B", "<")]
+_EXTRA_STYLES = [("#44AA99", "H"), ("#F0E442", "8"), ("#AA4499", "X"), ("#117733", "1")]
 WORKLOAD_ORDER = ["load", "read", "mixed", "update", "scan"]
 CONFIG_FIELDS = ("engine", "workload", "n", "threads", "durability", "value_size", "keyset", "access")
 

@@ -149,7 +149,7 @@ static void table_row(FILE *out, json_t *results, size_t first, size_t count)
         load[k] = jnum(l, "ns_per_op");
         valid = valid && json_is_true(json_object_get(res, "valid"));
     }
-    fprintf(out, "%-12s %-8s %10lld %4zu %10.1f %9.0f %9.0f %13.0f %12.1f  %s\n", jstr(res0, "engine"),
+    fprintf(out, "%-14s %-8s %10lld %4zu %10.1f %9.0f %9.0f %13.0f %12.1f  %s\n", jstr(res0, "engine"),
             jstr(res0, "workload"), (long long)jint(res0, "n"), count, median(mean, count), median(p50, count),
             median(p99, count), median(ups, count), median(load, count), valid ? "yes" : "NO");
 }
@@ -170,7 +170,7 @@ int kvb_report_finish(kvb_report *r, FILE *out, char *err, size_t errlen)
     r->summary = r->hists = NULL;
     size_t n = json_array_size(r->results);
     if (n) {
-        fprintf(out, "\n%-12s %-8s %10s %4s %10s %9s %9s %13s %12s  %s\n", "engine", "workload", "n", "reps",
+        fprintf(out, "\n%-14s %-8s %10s %4s %10s %9s %9s %13s %12s  %s\n", "engine", "workload", "n", "reps",
                 "mean_ns", "p50_ns", "p99_ns", "untimed_ops/s", "load_ns/key", "valid");
         for (size_t i = 0; i < n;) {
             size_t j = i + 1;
