@@ -1,4 +1,4 @@
-/* alexstorage.c - AlexStorage engine: ALEX index + mmap'd segment log; gets return pointers into the mapping. */
+/* alexstorage.c - AlexStorage engine: an index (ALEX, B+tree or sorted array) + mmap'd segment log; zero-copy gets. */
 #include "engine.h"
 
 #include "alexstorage.h"
@@ -28,6 +28,9 @@ static const kv_option_spec kv_alexstorage_options[] = {
                       "(at least 64M + header so any record fits)"},
     {"verify_reads", "1: check each record's checksum and key on every get/scan (default); 0: trust the index"},
     {"salvage", "1: open past corrupt records in the middle of the log, keeping what is valid; default 0"},
+    {"index", "the in-memory index: alex (learned, default), btree (B+tree) or sorted (sorted array, "
+              "read-only: load phase only); any index opens a store written with another"},
+    {"btree_node", "B+tree node size in bytes (K), a multiple of 64 in [128, 64K]; default 512"},
     {NULL, NULL},
 };
 
@@ -69,8 +72,18 @@ static int kv_alexstorage_parse(const kv_config *cfg, as_options *o, char *err, 
         rc = kv_config_opt_bool(cfg, "verify_reads", &o->verify_reads, err, errlen);
     if (rc == KV_OK)
         rc = kv_config_opt_bool(cfg, "salvage", &o->salvage, err, errlen);
+    uint64_t node = 0;
+    if (rc == KV_OK)
+        rc = kv_config_opt_u64(cfg, "btree_node", &node, err, errlen);
     if (rc != KV_OK)
         return rc;
+    const char *ix = kv_config_opt(cfg, "index");
+    if (ix && as_index_kind_parse(ix, &o->index) != AS_OK)
+        return kv_seterr(err, errlen, KV_EINVAL, "alexstorage: option index=%s is not one of alex, btree, sorted", ix);
+    if (node && (node < 128 || node > 65536 || node % 64))
+        return kv_seterr(err, errlen, KV_EINVAL, "alexstorage: option btree_node=%llu must be a multiple of 64 in "
+                         "[128, 65536]", (unsigned long long)node);
+    o->btree_node_bytes = (uint32_t)node;
     o->map_chunk_bytes = chunk;
     if (chunk == 0 || chunk % 4096)
         return kv_seterr(err, errlen, KV_EINVAL, "alexstorage: option map_chunk=%llu must be a positive multiple "
@@ -132,7 +145,12 @@ static void kv_alexstorage_describe(kv_engine *e, kv_pair_cb cb, void *arg)
     cb(arg, "sync_mode", a->opt.sync_mode == AS_SYNC_NONE ? "none: pwrite only, no fsync"
                          : a->opt.sync_mode == AS_SYNC_EACH ? "each: fdatasync before every put/del returns"
                                                             : "group: concurrent writers share one fdatasync");
-    cb(arg, "index", "ALEX (learned, in memory), key -> (segment, offset)");
+    cb(arg, "index", a->opt.index == AS_INDEX_BTREE    ? "btree: in-memory B+tree, key -> (segment, offset)"
+                     : a->opt.index == AS_INDEX_SORTED ? "sorted: sorted array + binary search (read-only), "
+                                                         "key -> (segment, offset)"
+                                                       : "alex: ALEX (learned, in memory), key -> (segment, offset)");
+    if (a->opt.index == AS_INDEX_BTREE)
+        kv_describe_u64(cb, arg, "btree_node", a->opt.btree_node_bytes ? a->opt.btree_node_bytes : 512);
     cb(arg, "record_checksum", "XXH3-64 over header and value");
     cb(arg, "get", "zero copy (pointer into the read-only shared mapping)");
     cb(arg, "concurrency", "one writer (mutex) + readers under per-session locks; append and fsync outside them");

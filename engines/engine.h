@@ -81,6 +81,11 @@ typedef struct kv_config {
     int threads;                     /* number of sessions that will run at once (>= 1) */
     const kv_option *opts;           /* engine-specific -o key=value, already checked against options[] */
     size_t nopts;
+    /* Appended fields (a zeroed kv_config keeps the old meaning). */
+    /* Page policy of the run (--pages): KV_PAGES_HUGE asks the engine to back the memory it owns or can
+     * reach (heap, tables, file mappings) with 2 MiB pages where the kernel allows; KV_PAGES_4K asks it to
+     * keep 4 KiB pages (MADV_NOHUGEPAGE where the kernel would otherwise give huge ones). */
+    enum kv_pages { KV_PAGES_4K = 0, KV_PAGES_HUGE = 1 } pages;
 } kv_config;
 
 /* Base handles; engines embed these as their first member. */
@@ -164,6 +169,14 @@ const char *kv_config_opt(const kv_config *cfg, const char *key);
 int kv_config_opt_u64(const kv_config *cfg, const char *key, uint64_t *out, char *err, size_t errlen);
 /* Parse option `key` as a boolean (1/0, true/false, on/off, yes/no). */
 int kv_config_opt_bool(const kv_config *cfg, const char *key, int *out, char *err, size_t errlen);
+/* "4k" or "huge". */
+const char *kv_pages_name(enum kv_pages p);
+int kv_pages_parse(const char *s, enum kv_pages *out); /* KV_OK or KV_EINVAL */
+/* Apply the page policy to a mapping the engine owns or can reach: MADV_HUGEPAGE under KV_PAGES_HUGE,
+ * MADV_NOHUGEPAGE under KV_PAGES_4K, on the 2 MiB-aligned part of [addr, addr+len) for huge (the only
+ * part a PMD can map) and on all of it for 4k. KV_OK, or KV_EIO with the reason in err (e.g. a kernel
+ * without THP: EINVAL), which callers may treat as "policy not applicable" and report. */
+int kv_pages_advise(void *addr, size_t len, enum kv_pages p, char *err, size_t errlen);
 /* snprintf into a handle's err buffer; returns `status` so callers can `return kv_seterr(...)`. */
 int kv_seterr(char *err, size_t errlen, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 const char *kv_strerror(int status)
@@ -46,6 +47,39 @@ int kv_durability_parse(const char *s, enum kv_durability *out)
             return KV_OK;
         }
     return KV_EINVAL;
+}
+
+const char *kv_pages_name(enum kv_pages p)
+{
+    return p == KV_PAGES_HUGE ? "huge" : "4k";
+}
+
+int kv_pages_parse(const char *s, enum kv_pages *out)
+{
+    if (strcmp(s, "huge") == 0)
+        *out = KV_PAGES_HUGE;
+    else if (strcmp(s, "4k") == 0)
+        *out = KV_PAGES_4K;
+    else
+        return KV_EINVAL;
+    return KV_OK;
+}
+
+int kv_pages_advise(void *addr, size_t len, enum kv_pages p, char *err, size_t errlen)
+{
+    const uintptr_t huge = (uintptr_t)2 << 20, page = 4096;
+    uintptr_t lo = (uintptr_t)addr, hi = lo + len;
+    if (p == KV_PAGES_HUGE)
+        lo = (lo + huge - 1) & ~(huge - 1), hi &= ~(huge - 1);
+    else
+        lo &= ~(page - 1);
+    if (hi <= lo)
+        return KV_OK; /* no 2 MiB-aligned stretch: nothing a PMD could map */
+    if (madvise((void *)lo, hi - lo, p == KV_PAGES_HUGE ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) != 0)
+        return kv_seterr(err, errlen, KV_EIO, "madvise(%s) of %zu bytes: %s",
+                         p == KV_PAGES_HUGE ? "MADV_HUGEPAGE" : "MADV_NOHUGEPAGE", (size_t)(hi - lo),
+                         strerror(errno));
+    return KV_OK;
 }
 
 const char *kv_config_opt(const kv_config *cfg, const char *key)

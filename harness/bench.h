@@ -2,6 +2,7 @@
 #ifndef KVB_BENCH_H
 #define KVB_BENCH_H
 
+#include "cpus.h"
 #include "engine.h"
 #include "workload.h"
 
@@ -30,6 +31,7 @@ typedef struct kvb_opts {
     uint64_t warmup;   /* UINT64_MAX = default: 10% of ops */
     int threads;
     enum kv_durability durability;
+    enum kv_pages pages; /* --pages: page policy handed to every engine (kv_config.pages) */
     size_t value_size;
     enum kv_keyset keyset;
     enum kv_access access;
@@ -40,6 +42,13 @@ typedef struct kvb_opts {
     const char *out;   /* results root */
     int keep, quiet;
     enum kvb_fault fault;
+    int fault_untimed; /* inject the fault into the untimed pass instead of the timed one */
+    int seed_per_rep;  /* repetition r uses kvb_rep_seed(seed, r) */
+    int cpus_auto;     /* --cpus auto (the default): cpus[] chosen by the runner */
+    int cpus[KVB_MAX_CPUS]; /* measuring thread t runs on cpus[t % ncpus]; ncpus 0 = not pinned */
+    int ncpus;
+    uint32_t settle_ms; /* pause after the sync between cells */
+    int allow_volatile; /* --durability sync|group on tmpfs/ramfs/overlay */
     kv_option opts[KVB_MAX_OPTS];
     size_t nopts;
     char *command;     /* the command line, shell-quoted */
@@ -52,6 +61,9 @@ typedef struct kvb_rep {
     const kv_workload *workload;
     uint64_t n, ops, warmup;
     int rep;
+    uint64_t seed;           /* the seed of this repetition (--seed, or derived with --seed-per-rep) */
+    int cell, ncells;        /* position in the run's shuffled cell order */
+    double loadavg[3];       /* /proc/loadavg before the cell; < 0 when unreadable */
     const char *run_id;
     const char *data_dir;    /* fresh, empty */
     const char *result_path; /* where the child writes its JSON */
@@ -60,6 +72,9 @@ typedef struct kvb_rep {
 /* The -o options for engine e: unscoped ones, and `e.key=value` ones with the prefix dropped.
  * out has room for KVB_MAX_OPTS; returns the count. */
 size_t kvb_engine_opts(const kvb_opts *o, const kv_engine_ops *e, kv_option *out);
+
+/* The seed of repetition rep: --seed itself for rep 0, a mix of (seed, rep) for the others. */
+uint64_t kvb_rep_seed(uint64_t seed, int rep);
 
 /* Effective ops / warm-up for a given N. */
 uint64_t kvb_ops_for(const kvb_opts *o, uint64_t n);

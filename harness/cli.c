@@ -36,11 +36,17 @@ static const char run_usage[] =
     "  -t, --threads T        threads, each with its own session and op stream (default 1)\n"
     "      --durability D     none | sync | group (default none); persistent engines load with none,\n"
     "                         sync, and reopen at D for the measured phase\n"
+    "      --pages P          page policy for every engine: huge | 4k (default huge): huge asks for 2 MiB\n"
+    "                         pages for the memory each engine owns or can reach; 4k keeps 4 KiB pages\n"
+    "                         (see README.md, \"Page policy\")\n"
     "      --value-size V     value bytes, >= 16 (default 100)\n"
-    "      --keys K           key set: uniform | sequential | clustered (default uniform)\n"
-    "      --dist D           access: uniform | zipf | latest | seq (default uniform)\n"
+    "      --keys K           key set: uniform | sequential | clustered | lognormal | normal | fb-like |\n"
+    "                         osm-like (default uniform; see workloads/README.md)\n"
+    "      --dist D           access: uniform | zipf | latest | seq (default: the workload's own for\n"
+    "                         ycsb-*, else uniform)\n"
     "      --theta X          zipf skew (default 0.99)\n"
-    "      --mix SPEC         override the op mix, e.g. get=0.8,update=0.1,insert=0.1\n"
+    "      --mix SPEC         override the op mix, e.g. get=0.8,update=0.1,insert=0.1 (op types: get,\n"
+    "                         update, insert, delete, scan, rmw = read-modify-write)\n"
     "      --scan-len K       records per scan (default 100)\n"
     "      --seed S           seed of keys, values and op streams (default 42)\n"
     "      --bulk-load        load with the engine's bulk_load when it has one\n"
@@ -50,8 +56,19 @@ static const char run_usage[] =
     "  -q, --quiet            no progress output on stderr\n"
     "  -o key=value           engine option (see `kvbench list`); repeatable; -o ENGINE.key=value\n"
     "                         gives it to that engine only\n"
+    "      --seed-per-rep     repetition r > 0 uses a seed mixed from (--seed, r): other keys, values\n"
+    "                         and op streams per repetition, the same for every engine\n"
+    "      --cpus LIST        pin measuring thread t to the t-th CPU of LIST (mod its length), e.g. 1,\n"
+    "                         0,1 or 0-1; auto (default): with fewer threads than CPUs, the CPUs with\n"
+    "                         the fewest device interrupts, else no pinning; none: no pinning\n"
+    "      --settle-ms MS     after sync(2) between cells, wait MS ms before the next (default 200)\n"
+    "      --allow-volatile   allow --durability sync|group on tmpfs, ramfs or overlay (fsync is free there)\n"
     "      --inject-fault F   harness self-test: corrupt one answer the verifier sees (after the engine\n"
-    "                         returned it): wrong | stale | missing; the run must come out invalid\n"
+    "                         returned it): wrong | stale | missing, in the timed pass; F:untimed for\n"
+    "                         the untimed pass; the run must come out invalid\n"
+    "\n"
+    "Cells (engine, workload, N, repetition) run in an order shuffled from --seed, recorded in\n"
+    "manifest.json as cell_order.\n"
     "\n"
     "exit codes: 0 ok, 1 engine error, 2 bad usage, 3 verification failed (results still written).\n"
     "The last line of output is `results: <run directory>`.\n";
@@ -132,6 +149,9 @@ static int add_workloads(kvb_opts *o, char *list)
 {
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
         const kv_workload *w = kv_workload_find(tok);
+        if (!w && strncmp(tok, "ycsb-", 5) == 0)
+            return usage_error("-w %s: unknown YCSB workload '%s'; the YCSB core workloads are ycsb-a, ycsb-b, "
+                               "ycsb-c, ycsb-d, ycsb-e and ycsb-f (see `kvbench list`)", tok, tok + 5);
         if (!w) {
             char names[512] = "";
             size_t used = 0;
@@ -279,7 +299,8 @@ static void build_command(kvb_opts *o, int argc, char **argv)
 
 enum {
     OPT_OPS = 1000, OPT_WARMUP, OPT_DURABILITY, OPT_VALUE_SIZE, OPT_KEYS, OPT_DIST, OPT_THETA, OPT_MIX,
-    OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP
+    OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP, OPT_PAGES,
+    OPT_SEED_PER_REP, OPT_CPUS, OPT_SETTLE, OPT_ALLOW_VOLATILE
 };
 
 static const struct option long_opts[] = {
@@ -294,11 +315,57 @@ static const struct option long_opts[] = {
     {"dir", required_argument, NULL, OPT_DIR}, {"out", required_argument, NULL, OPT_OUT},
     {"keep", no_argument, NULL, OPT_KEEP}, {"quiet", no_argument, NULL, 'q'},
     {"inject-fault", required_argument, NULL, OPT_FAULT}, {"help", no_argument, NULL, OPT_HELP},
+    {"pages", required_argument, NULL, OPT_PAGES},
+    {"seed-per-rep", no_argument, NULL, OPT_SEED_PER_REP}, {"cpus", required_argument, NULL, OPT_CPUS},
+    {"settle-ms", required_argument, NULL, OPT_SETTLE}, {"allow-volatile", no_argument, NULL, OPT_ALLOW_VOLATILE},
     {NULL, 0, NULL, 0},
 };
 
+static int parse_fault(kvb_opts *o, const char *arg)
+{
+    size_t len = strcspn(arg, ":");
+    const char *pass = arg[len] ? arg + len + 1 : "timed";
+    static const char *const names[] = {"wrong", "stale", "missing"};
+    static const enum kvb_fault faults[] = {KVB_FAULT_WRONG, KVB_FAULT_STALE, KVB_FAULT_MISSING};
+    o->fault = KVB_FAULT_NONE;
+    for (int i = 0; i < 3; i++)
+        if (strlen(names[i]) == len && strncmp(arg, names[i], len) == 0)
+            o->fault = faults[i];
+    int untimed = strcmp(pass, "untimed") == 0;
+    if (!o->fault || (!untimed && strcmp(pass, "timed") != 0))
+        return usage_error("--inject-fault '%s': expected wrong, stale or missing, optionally with :timed or "
+                           ":untimed (the pass to corrupt)", arg);
+    o->fault_untimed = untimed;
+    return 0;
+}
+
+static int parse_cpus(kvb_opts *o, const char *arg)
+{
+    o->cpus_auto = strcmp(arg, "auto") == 0;
+    o->ncpus = 0;
+    if (o->cpus_auto || strcmp(arg, "none") == 0)
+        return 0;
+    char err[512];
+    if (kvb_cpus_parse(arg, o->cpus, KVB_MAX_CPUS, &o->ncpus, err, sizeof(err)) != 0)
+        return usage_error("%s", err);
+    return 0;
+}
+
+/* fsync on a RAM-backed or overlay filesystem costs nothing (or not what a disk costs): refuse
+ * durable measurements there unless asked. */
+static int check_volatile_dir(const kvb_opts *o)
+{
+    char fs[64];
+    if (o->durability == KV_DUR_NONE || o->allow_volatile || !kvb_env_fs_volatile(o->dir, fs, sizeof(fs)))
+        return 0;
+    return usage_error("--durability %s with --dir %s: that directory is on %s, where fsync does not reach a "
+                       "disk, so the figures would not measure durability; use a --dir on a disk, or pass "
+                       "--allow-volatile to measure anyway", kv_durability_name(o->durability), o->dir, fs);
+}
+
 typedef struct raw_args {
     const char *mix, *scan_len;
+    int dist_given;
 } raw_args;
 
 static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
@@ -319,6 +386,10 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
         if (kv_durability_parse(arg, &o->durability) != KV_OK)
             return usage_error("--durability '%s': expected none, sync or group", arg);
         return 0;
+    case OPT_PAGES:
+        if (kv_pages_parse(arg, &o->pages) != KV_OK)
+            return usage_error("--pages '%s': expected huge or 4k", arg);
+        return 0;
     case OPT_VALUE_SIZE:
         if (parse_u64(arg, &v) != 0 || v < KV_VALUE_MIN || v > (64u << 20))
             return usage_error("--value-size '%s': expected %d to 67108864 bytes (values carry a %d-byte "
@@ -327,11 +398,13 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
         return 0;
     case OPT_KEYS:
         if (kv_keyset_parse(arg, &o->keyset) != 0)
-            return usage_error("--keys '%s': expected uniform, sequential or clustered", arg);
+            return usage_error("--keys '%s': expected uniform, sequential, clustered, lognormal, normal, "
+                               "fb-like or osm-like", arg);
         return 0;
     case OPT_DIST:
         if (kv_access_parse(arg, &o->access) != 0)
             return usage_error("--dist '%s': expected uniform, zipf, latest or seq", arg);
+        raw->dist_given = 1;
         return 0;
     case OPT_THETA: {
         char *end;
@@ -353,12 +426,15 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
     case OPT_KEEP: o->keep = 1; return 0;
     case 'q': o->quiet = 1; return 0;
     case 'o': return add_opt(o, arg);
-    case OPT_FAULT:
-        if (strcmp(arg, "wrong") == 0) o->fault = KVB_FAULT_WRONG;
-        else if (strcmp(arg, "stale") == 0) o->fault = KVB_FAULT_STALE;
-        else if (strcmp(arg, "missing") == 0) o->fault = KVB_FAULT_MISSING;
-        else return usage_error("--inject-fault '%s': expected wrong, stale or missing", arg);
+    case OPT_FAULT: return parse_fault(o, arg);
+    case OPT_SEED_PER_REP: o->seed_per_rep = 1; return 0;
+    case OPT_CPUS: return parse_cpus(o, arg);
+    case OPT_SETTLE:
+        if (parse_u64(arg, &v) != 0 || v > 600000)
+            return usage_error("--settle-ms '%s': expected milliseconds from 0 to 600000", arg);
+        o->settle_ms = (uint32_t)v;
         return 0;
+    case OPT_ALLOW_VOLATILE: o->allow_volatile = 1; return 0;
     default: return usage_error("unknown option; see `kvbench help run`");
     }
 }
@@ -374,8 +450,16 @@ static int apply_workload_overrides(kvb_opts *o, const raw_args *raw)
         char err[512];
         if (raw->mix && kv_workload_set_mix(w, raw->mix, err, sizeof(err)) != 0)
             return usage_error("--mix: %s", err);
-        if (len)
+        if (len) {
             w->scan_len = (uint32_t)len;
+            if (w->scan_len_min > w->scan_len)
+                w->scan_len_min = w->scan_len;
+        }
+        /* the access distribution: --dist when given, else the workload's own (YCSB's), else uniform */
+        if (raw->dist_given || !w->has_access) {
+            w->access = o->access;
+            w->has_access = 1;
+        }
         if (strcmp(w->name, "load") == 0 && raw->mix)
             return usage_error("--mix does not apply to the load workload (it inserts every key once)");
     }
@@ -394,7 +478,7 @@ static int check_complete(kvb_opts *o)
         if (o->ns[i] < (uint64_t)o->threads)
             return usage_error("-n %llu is less than --threads %d: every thread needs keys of its own",
                                (unsigned long long)o->ns[i], o->threads);
-    if (check_opt_keys(o) || check_dir("--dir", o->dir, 0) || check_out(o->out))
+    if (check_opt_keys(o) || check_dir("--dir", o->dir, 0) || check_out(o->out) || check_volatile_dir(o))
         return KVB_EXIT_USAGE;
     return 0;
 }
@@ -403,7 +487,8 @@ static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
 {
     kvb_opts o = *op;
     o.reps = 3, o.threads = 1, o.value_size = 100, o.theta = 0.99, o.seed = 42, o.warmup = UINT64_MAX;
-    o.durability = KV_DUR_NONE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
+    o.durability = KV_DUR_NONE, o.pages = KV_PAGES_HUGE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
+    o.cpus_auto = 1, o.settle_ms = 200;
     const char *tmp = getenv("TMPDIR");
     o.dir = tmp && *tmp ? tmp : "/tmp";
     o.out = "results";
@@ -412,7 +497,7 @@ static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
         memcpy(o.ns, def, sizeof(def));
         o.nns = 3;
     }
-    raw_args raw = {NULL, NULL};
+    raw_args raw = {NULL, NULL, 0};
     build_command(&o, argc + 1, argv - 1); /* before parsing: the parsers cut their arguments up */
     optind = 1;
     opterr = 0;

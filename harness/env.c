@@ -88,6 +88,59 @@ const char *kvb_env_fs_name(const char *path, char *buf, size_t buflen)
     return buf;
 }
 
+int kvb_env_fs_volatile(const char *path, char *name, size_t namelen)
+{
+    kvb_env_fs_name(path, name, namelen);
+    return strcmp(name, "tmpfs") == 0 || strcmp(name, "ramfs") == 0 || strcmp(name, "overlayfs") == 0;
+}
+
+int kvb_env_loadavg(double out[3])
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    int n = f ? fscanf(f, "%lf %lf %lf", &out[0], &out[1], &out[2]) : 0;
+    if (f)
+        fclose(f);
+    if (n == 3)
+        return 0;
+    out[0] = out[1] = out[2] = -1;
+    return -1;
+}
+
+/* Like read_line, but "unavailable" when the file is absent (a VM without cpufreq, a kernel without SMT
+ * control): these are facts about the machine, not failures. */
+static json_t *sys_value(const char *path)
+{
+    char buf[256];
+    read_line(path, buf, sizeof(buf));
+    return json_string(strcmp(buf, "unknown") == 0 ? "unavailable" : buf);
+}
+
+/* SMT: the kernel's switch when it has one, else whether CPU 0 has a thread sibling. */
+static json_t *smt_json(void)
+{
+    char active[64], siblings[256];
+    read_line("/sys/devices/system/cpu/smt/active", active, sizeof(active));
+    read_line("/sys/devices/system/cpu/cpu0/topology/thread_siblings_list", siblings, sizeof(siblings));
+    const char *state = "unavailable";
+    if (strcmp(active, "unknown") != 0)
+        state = strcmp(active, "1") == 0 ? "on" : "off";
+    else if (strcmp(siblings, "unknown") != 0)
+        state = strpbrk(siblings, ",-") ? "on" : "off";
+    json_t *o = json_pack("{s:s}", "state", state);
+    json_object_set_new(o, "control", sys_value("/sys/devices/system/cpu/smt/control"));
+    json_object_set_new(o, "cpu0_siblings", sys_value("/sys/devices/system/cpu/cpu0/topology/thread_siblings_list"));
+    return o;
+}
+
+static json_t *thp_json(void)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "enabled", sys_value("/sys/kernel/mm/transparent_hugepage/enabled"));
+    json_object_set_new(o, "defrag", sys_value("/sys/kernel/mm/transparent_hugepage/defrag"));
+    json_object_set_new(o, "shmem_enabled", sys_value("/sys/kernel/mm/transparent_hugepage/shmem_enabled"));
+    return o;
+}
+
 void kvb_env_utc_now(char *buf, size_t buflen)
 {
     time_t now = time(NULL);
@@ -137,6 +190,9 @@ json_t *kvb_env_manifest(const char *data_dir, const char *command)
     json_object_set_new(m, "data_dir_fs",
                         json_string(data_dir ? kvb_env_fs_name(data_dir, fsname, sizeof(fsname)) : "unknown"));
     json_object_set_new(m, "timer", timer_json());
+    json_object_set_new(m, "cpu_governor", sys_value("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"));
+    json_object_set_new(m, "smt", smt_json());
+    json_object_set_new(m, "thp_settings", thp_json());
     json_object_set_new(m, "command", command ? json_string(command) : json_null());
     return m;
 }

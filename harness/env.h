@@ -10,6 +10,11 @@
 json_t *kvb_env_manifest(const char *data_dir, const char *command);
 /* Name of the filesystem holding path ("ext4", "tmpfs", ...; "unknown (0x...)" otherwise). */
 const char *kvb_env_fs_name(const char *path, char *buf, size_t buflen);
+/* 1 when path is on tmpfs, ramfs or an overlay (fsync reaches no disk of its own); name gets the
+ * filesystem's name either way. */
+int kvb_env_fs_volatile(const char *path, char *name, size_t namelen);
+/* The 1, 5 and 15 minute load averages from /proc/loadavg. 0, or -1 (then all three are -1). */
+int kvb_env_loadavg(double out[3]);
 /* UTC ISO 8601 time of now, e.g. 2026-11-25T10:15:00Z. */
 void kvb_env_utc_now(char *buf, size_t buflen);
 

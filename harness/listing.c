@@ -42,8 +42,12 @@ int kvb_list(FILE *out)
         for (int k = 0; k < KV_OP__COUNT; k++)
             if (w->mix[k] > 0)
                 fprintf(out, " %s=%g", kv_optype_name((enum kv_optype)k), w->mix[k]);
-        if (w->mix[KV_OP_SCAN] > 0)
+        if (w->mix[KV_OP_SCAN] > 0 && w->scan_len_min)
+            fprintf(out, " (scan_len uniform %u-%u)", w->scan_len_min, w->scan_len);
+        else if (w->mix[KV_OP_SCAN] > 0)
             fprintf(out, " (scan_len %u)", w->scan_len);
+        if (w->has_access)
+            fprintf(out, "; access %s", kv_access_name(w->access));
         fputc('\n', out);
     }
     return KVB_EXIT_OK;

@@ -3,6 +3,7 @@
 
 #include "timer.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -56,6 +57,13 @@ static int run_load(kvb_worker *w, const kvb_pass *pass)
     return 0;
 }
 
+static int pin_error(kvb_worker *w, const kvb_pass *pass)
+{
+    snprintf(w->err, sizeof(w->err), "cannot pin thread %d to CPU %d: %s; pass other --cpus, or --cpus none",
+             w->thread, pass->cpus[w->thread % pass->ncpus], strerror(errno));
+    return -1;
+}
+
 static int run_share(pass_thread *pt)
 {
     return pt->pass->kind == KVB_PASS_LOAD ? run_load(pt->w, pt->pass) : run_ops(pt->w, pt->pass, pt->share);
@@ -69,7 +77,11 @@ static void *pass_main(void *arg)
     int go;
     while ((go = atomic_load(&pt->start->go)) == 0)
         sched_yield();
-    pt->rc = go > 0 ? run_share(pt) : -1;
+    cpu_set_t saved; /* the thread ends with the pass: nothing to restore */
+    if (go > 0 && kvb_cpus_pin(pt->pass->cpus, pt->pass->ncpus, pt->w->thread, &saved) != 0)
+        pt->rc = pin_error(pt->w, pt->pass);
+    else
+        pt->rc = go > 0 ? run_share(pt) : -1;
     return NULL;
 }
 
@@ -122,9 +134,15 @@ int kvb_pass_run(kvb_worker *workers, int nthreads, const kvb_pass *pass, uint64
     int rc;
     *elapsed_ns = 0;
     if (nthreads == 1) {
-        uint64_t t0 = kvb_monotonic_ns();
-        rc = run_share(&pts[0]);
-        *elapsed_ns = kvb_monotonic_ns() - t0;
+        cpu_set_t saved; /* the main thread goes back to its mask: engine threads it starts later inherit it */
+        if (kvb_cpus_pin(pass->cpus, pass->ncpus, 0, &saved) != 0) {
+            rc = pin_error(&workers[0], pass);
+        } else {
+            uint64_t t0 = kvb_monotonic_ns();
+            rc = run_share(&pts[0]);
+            *elapsed_ns = kvb_monotonic_ns() - t0;
+            kvb_cpus_restore(&saved);
+        }
     } else {
         rc = run_threads(pts, nthreads, elapsed_ns);
     }

@@ -13,6 +13,8 @@ typedef struct kvb_pass {
     uint64_t total;      /* ops (all threads) or keys to load */
     int timed;           /* record per-op latency */
     kvb_progress *progress;
+    const int *cpus;     /* thread t runs on cpus[t % ncpus] during the pass; ncpus 0 = not pinned */
+    int ncpus;
 } kvb_pass;
 
 /* One phase as written to the result JSON. */

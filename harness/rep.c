@@ -53,7 +53,7 @@ static int open_engine(rep_ctx *c, enum kv_durability d)
     kv_option opts[KVB_MAX_OPTS];
     kv_config cfg = {.dir = c->rep->data_dir, .durability = d, .expected_keys = c->rep->n,
                      .value_size = c->o->value_size, .threads = c->nthreads, .opts = opts,
-                     .nopts = kvb_engine_opts(c->o, c->ops, opts)};
+                     .nopts = kvb_engine_opts(c->o, c->ops, opts), .pages = c->o->pages};
     char err[512] = "";
     int rc = kv_engine_open(c->ops, &cfg, &c->eng, err, sizeof(err));
     if (rc != KV_OK) {
@@ -96,7 +96,7 @@ static int setup(rep_ctx *c)
 {
     const kvb_rep *r = c->rep;
     uint64_t extra = max_inserts(r, c->nthreads);
-    if (kv_dataset_create(&c->ds, c->o->keyset, r->n, extra, c->o->seed, c->o->value_size) != 0) {
+    if (kv_dataset_create(&c->ds, c->o->keyset, r->n, extra, c->rep->seed, c->o->value_size) != 0) {
         snprintf(c->err, sizeof(c->err), "cannot create the data set of %llu keys (+%llu for inserts): out of "
                  "memory or bad parameters", (unsigned long long)r->n, (unsigned long long)extra);
         return -1;
@@ -122,7 +122,7 @@ static int setup(rep_ctx *c)
             snprintf(c->err, sizeof(c->err), "out of memory for worker buffers");
             return -1;
         }
-        w->ops = c->ops, w->ds = c->ds, w->thread = t, w->nthreads = c->nthreads, w->seed = c->o->seed;
+        w->ops = c->ops, w->ds = c->ds, w->thread = t, w->nthreads = c->nthreads, w->seed = c->rep->seed;
         w->verify = !(c->ops->caps & KV_CAP_DISCARDS);
         w->sorted = c->sorted, w->nsorted = c->sorted ? c->ds->capacity : 0;
     }
@@ -180,7 +180,7 @@ static int load_bulk(rep_ctx *c, kvb_phase_result *p)
         snprintf(c->err, sizeof(c->err), "out of memory for the sorted keys of the bulk load");
         return -1;
     }
-    bulk_arg b = {c->o->seed, c->o->value_size, c->w[0].valbuf};
+    bulk_arg b = {c->rep->seed, c->o->value_size, c->w[0].valbuf};
     kvb_perf_begin(&c->perf);
     uint64_t t0 = kvb_monotonic_ns();
     int rc = c->ops->bulk_load(c->w[0].s, keys, c->rep->n, bulk_value, &b);
@@ -209,7 +209,8 @@ static int phase_load(rep_ctx *c)
     snprintf(label, sizeof(label), "%s %s n=%llu load", c->ops->name, c->rep->workload->name,
              (unsigned long long)c->rep->n);
     kvb_progress_start(&prog, label, c->rep->n, c->o->quiet);
-    kvb_pass pass = {.kind = KVB_PASS_LOAD, .total = c->rep->n, .timed = 1, .progress = &prog};
+    kvb_pass pass = {.kind = KVB_PASS_LOAD, .total = c->rep->n, .timed = 1, .progress = &prog,
+                     .cpus = c->o->cpus, .ncpus = c->o->ncpus};
     kvb_perf_begin(&c->perf);
     int rc = kvb_pass_run(c->w, c->nthreads, &pass, &p->elapsed_ns);
     perf_end(c, p);
@@ -241,8 +242,8 @@ static int switch_durability(rep_ctx *c)
 static int make_streams(rep_ctx *c)
 {
     for (int t = 0; t < c->nthreads; t++)
-        if (kv_opstream_create(&c->w[t].stream, c->ds, c->rep->workload, c->o->access, c->o->theta, t,
-                               c->nthreads, c->o->seed) != 0) {
+        if (kv_opstream_create(&c->w[t].stream, c->ds, c->rep->workload, c->rep->workload->access, c->o->theta, t,
+                               c->nthreads, c->rep->seed) != 0) {
             snprintf(c->err, sizeof(c->err), "cannot create the op stream of workload %s (thread %d)",
                      c->rep->workload->name, t);
             return -1;
@@ -257,7 +258,8 @@ static int ops_pass(rep_ctx *c, const char *what, uint64_t total, int timed, uin
     snprintf(label, sizeof(label), "%s %s n=%llu %s", c->ops->name, c->rep->workload->name,
              (unsigned long long)c->rep->n, what);
     kvb_progress_start(&prog, label, total, c->o->quiet);
-    kvb_pass pass = {.kind = KVB_PASS_OPS, .total = total, .timed = timed, .progress = &prog};
+    kvb_pass pass = {.kind = KVB_PASS_OPS, .total = total, .timed = timed, .progress = &prog,
+                     .cpus = c->o->cpus, .ncpus = c->o->ncpus};
     if (kvb_pass_run(c->w, c->nthreads, &pass, elapsed) != 0) {
         snprintf(c->err, sizeof(c->err), "%s", worker_error(c));
         return -1;
@@ -278,7 +280,8 @@ static int phase_measured(rep_ctx *c)
         perf_end(c, wu);
     }
     kvb_phase_result *p = new_phase(c, r->workload->name, 1, r->ops);
-    c->w[0].fault = c->o->fault; /* the self-test corrupts the first verified answer of the timed pass */
+    /* the self-test corrupts the first verified answer of the pass it names */
+    c->w[0].fault = c->o->fault_untimed ? KVB_FAULT_NONE : c->o->fault;
     kvb_perf_begin(&c->perf);
     if (ops_pass(c, "timed", r->ops, 1, &p->elapsed_ns) != 0)
         return -1;
@@ -286,6 +289,8 @@ static int phase_measured(rep_ctx *c)
     if (kvb_phase_take_hists(p, c->w, c->nthreads) != 0)
         return -1;
     p->has_untimed = 1;
+    if (c->o->fault_untimed)
+        c->w[0].fault = c->o->fault;
     return ops_pass(c, "untimed", r->ops, 0, &p->untimed_elapsed_ns);
 }
 

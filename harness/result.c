@@ -97,6 +97,21 @@ static json_t *mix_json(const kv_workload *w)
     return o;
 }
 
+/* How this cell was placed and run: seeds, position in the shuffled order, CPUs, machine load. */
+static json_t *design_json(const kvb_rep *rep)
+{
+    const kvb_opts *o = rep->o;
+    json_t *cpus = json_array();
+    for (int i = 0; i < o->ncpus; i++)
+        json_array_append_new(cpus, json_integer(o->cpus[i]));
+    json_t *d = json_pack("{s:I, s:b, s:i, s:i, s:o, s:s, s:i}", "base_seed", (json_int_t)o->seed, "seed_per_rep",
+                          o->seed_per_rep, "cell", rep->cell, "cells", rep->ncells, "cpus", cpus, "cpus_policy",
+                          o->cpus_auto ? "auto" : o->ncpus ? "list" : "none", "settle_ms", (int)o->settle_ms);
+    json_object_set_new(d, "loadavg_before", rep->loadavg[0] < 0 ? json_null()
+                        : json_pack("[f, f, f]", rep->loadavg[0], rep->loadavg[1], rep->loadavg[2]));
+    return d;
+}
+
 /* Why the run is invalid, or NULL. */
 static const char *invalid_reason(const kvb_result *r, char *buf, size_t len)
 {
@@ -124,14 +139,17 @@ static json_t *result_json(const kvb_result *r, int *valid)
                           "warmup", (json_int_t)rep->warmup, "rep", rep->rep, "threads", o->threads,
                           "durability", kv_durability_name(o->durability), "load_durability",
                           kv_durability_name(r->load_durability), "keyset", kv_keyset_name(o->keyset),
-                          "access", kv_access_name(o->access), "zipf_theta", o->theta, "value_size",
+                          "access", kv_access_name(rep->workload->access), "zipf_theta", o->theta, "value_size",
                           (json_int_t)o->value_size, "scan_len", (json_int_t)rep->workload->scan_len, "seed",
-                          (json_int_t)o->seed, "bulk_load", r->nphases > 0 && r->phases[0].bulk, "valid", *valid);
+                          (json_int_t)rep->seed, "bulk_load", r->nphases > 0 && r->phases[0].bulk, "valid", *valid);
     json_object_set_new(j, "invalid_reason", why ? json_string(why) : json_null());
     json_object_set_new(j, "inject_fault", o->fault ? json_string(o->fault == KVB_FAULT_WRONG   ? "wrong"
                                                                   : o->fault == KVB_FAULT_STALE ? "stale"
                                                                                                 : "missing")
                                                     : json_null());
+    json_object_set_new(j, "inject_fault_pass", o->fault ? json_string(o->fault_untimed ? "untimed" : "timed")
+                                                         : json_null());
+    json_object_set_new(j, "design", design_json(rep));
     const kvb_verify *v = &r->ver;
     json_object_set_new(j, "verification",
                         json_pack("{s:I, s:I, s:I, s:I, s:I, s:b, s:I}", "checked", (json_int_t)v->checked, "wrong",

@@ -31,6 +31,11 @@ uint64_t kvb_warmup_for(const kvb_opts *o, uint64_t n)
     return o->warmup != UINT64_MAX ? o->warmup : kvb_ops_for(o, n) / 10;
 }
 
+uint64_t kvb_rep_seed(uint64_t seed, int rep)
+{
+    return rep == 0 ? seed : kv_mix64(seed ^ kv_mix64(0x7265700000000000ull + (uint64_t)rep));
+}
+
 size_t kvb_engine_opts(const kvb_opts *o, const kv_engine_ops *e, kv_option *out)
 {
     size_t n = 0, len = strlen(e->name);
@@ -111,7 +116,7 @@ static int trial_open(const kvb_opts *o, const kv_engine_ops *ops)
         kv_option opts[KVB_MAX_OPTS];
         kv_config cfg = {.dir = dir, .durability = o->durability, .expected_keys = 1000,
                          .value_size = o->value_size, .threads = o->threads, .opts = opts,
-                         .nopts = kvb_engine_opts(o, ops, opts)};
+                         .nopts = kvb_engine_opts(o, ops, opts), .pages = o->pages};
         kv_engine *e = NULL;
         int rc = kv_engine_open(ops, &cfg, &e, err, sizeof(err));
         if (rc == KV_OK)
@@ -192,19 +197,78 @@ static int make_run_dir(const kvb_opts *o, char *run_id, size_t idlen, char *dir
     return -1;
 }
 
-static int write_manifest(const kvb_opts *o, const char *dir, const char *run_id)
+/* One (engine, workload, N, repetition) of the run. */
+typedef struct run_cell {
+    size_t engine, workload, n;
+    int rep;
+} run_cell;
+
+/* Every cell of the run in an order shuffled from the run's seed (Fisher-Yates), so machine drift
+ * during a run spreads over all engines instead of reading as a difference between them. */
+static run_cell *plan_cells(const kvb_opts *o, size_t *ncells)
+{
+    size_t n = o->nengines * o->nworkloads * o->nns * (size_t)o->reps, k = 0;
+    run_cell *cells = malloc(n * sizeof(*cells));
+    if (!cells)
+        return NULL;
+    for (size_t e = 0; e < o->nengines; e++)
+        for (size_t w = 0; w < o->nworkloads; w++)
+            for (size_t i = 0; i < o->nns; i++)
+                for (int rep = 0; rep < o->reps; rep++)
+                    cells[k++] = (run_cell){e, w, i, rep};
+    kv_rng rng;
+    kv_rng_seed(&rng, kv_mix64(o->seed ^ 0x63656c6c6f726465ull));
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)kv_rng_below(&rng, i);
+        run_cell t = cells[i - 1];
+        cells[i - 1] = cells[j];
+        cells[j] = t;
+    }
+    *ncells = n;
+    return cells;
+}
+
+static json_t *design_json(const kvb_opts *o, const run_cell *cells, size_t ncells)
+{
+    char cpus[1024];
+    kvb_cpus_format(o->cpus, o->ncpus, cpus, sizeof(cpus));
+    json_t *order = json_array();
+    for (size_t i = 0; i < ncells; i++) {
+        const run_cell *c = &cells[i];
+        json_array_append_new(order, json_pack("{s:s, s:s, s:I, s:i, s:I, s:n}", "engine",
+                                               o->engines[c->engine]->name, "workload", o->workloads[c->workload].name,
+                                               "n", (json_int_t)o->ns[c->n], "rep", c->rep, "seed",
+                                               (json_int_t)(o->seed_per_rep ? kvb_rep_seed(o->seed, c->rep) : o->seed),
+                                               "loadavg_before"));
+    }
+    return json_pack("{s:o, s:I, s:b, s:s, s:s, s:i, s:b}", "cell_order", order, "seed", (json_int_t)o->seed,
+                     "seed_per_rep", o->seed_per_rep, "cpus", cpus, "cpus_policy",
+                     o->cpus_auto ? "auto" : o->ncpus ? "list" : "none", "settle_ms", (int)o->settle_ms,
+                     "allow_volatile", o->allow_volatile);
+}
+
+static json_t *build_manifest(const kvb_opts *o, const char *run_id, const run_cell *cells, size_t ncells)
 {
     json_t *m = kvb_env_manifest(o->dir, o->command);
     json_object_set_new(m, "run_id", json_string(run_id));
+    json_object_set_new(m, "pages", json_string(kv_pages_name(o->pages)));
     json_t *engines = json_array();
     for (size_t i = 0; i < o->nengines; i++)
         json_array_append_new(engines, json_pack("{s:s, s:s}", "name", o->engines[i]->name, "version",
                                                  o->engines[i]->lib_version()));
     json_object_set_new(m, "engines", engines);
+    json_t *design = design_json(o, cells, ncells);
+    json_object_update(m, design);
+    json_decref(design);
+    return m;
+}
+
+/* Written before the first cell and again after the last (with each cell's load average). */
+static int write_manifest(json_t *m, const char *dir)
+{
     char path[4400], err[512];
     snprintf(path, sizeof(path), "%s/manifest.json", dir);
     int rc = kvb_json_write_file(m, path, err, sizeof(err));
-    json_decref(m);
     if (rc != 0)
         fprintf(stderr, "kvbench: %s\n", err);
     return rc;
@@ -270,10 +334,31 @@ typedef struct run_state {
     char run_id[64], run_dir[4200];
     kvb_report report;
     int invalid;
+    run_cell *cells;
+    size_t ncells;
+    json_t *manifest;
 } run_state;
 
-static int run_one(run_state *st, const kv_engine_ops *eng, const kv_workload *w, uint64_t n, int rep)
+/* Between cells: write back what the last cell left dirty, so its writeback does not run during the
+ * next one, and give the machine a moment; then note how busy it is. */
+static void settle(const kvb_opts *o, double loadavg[3])
 {
+    sync();
+    if (o->settle_ms) {
+        struct timespec ts = {o->settle_ms / 1000, (long)(o->settle_ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !interrupted)
+            ;
+    }
+    kvb_env_loadavg(loadavg);
+}
+
+static int run_one(run_state *st, size_t cell)
+{
+    const run_cell *c = &st->cells[cell];
+    const kv_engine_ops *eng = st->o->engines[c->engine];
+    const kv_workload *w = &st->o->workloads[c->workload];
+    uint64_t n = st->o->ns[c->n];
+    int rep = c->rep;
     const kvb_opts *o = st->o;
     char data_dir[4200], path[4600];
     if (make_data_dir(o, eng->name, data_dir, sizeof(data_dir)) != 0) {
@@ -283,11 +368,16 @@ static int run_one(run_state *st, const kv_engine_ops *eng, const kv_workload *w
     snprintf(path, sizeof(path), "%s/%s-%s-n%llu-t%d-%s-r%d.json", st->run_dir, eng->name, w->name,
              (unsigned long long)n, o->threads, kv_durability_name(o->durability), rep);
     kvb_rep r = {.o = o, .engine = eng, .workload = w, .n = n, .ops = kvb_ops_for(o, n),
-                 .warmup = kvb_warmup_for(o, n), .rep = rep, .run_id = st->run_id, .data_dir = data_dir,
-                 .result_path = path};
+                 .warmup = kvb_warmup_for(o, n), .rep = rep,
+                 .seed = o->seed_per_rep ? kvb_rep_seed(o->seed, rep) : o->seed, .cell = (int)cell,
+                 .ncells = (int)st->ncells, .run_id = st->run_id, .data_dir = data_dir, .result_path = path};
+    settle(o, r.loadavg);
+    json_t *entry = json_array_get(json_object_get(st->manifest, "cell_order"), cell);
+    json_object_set_new(entry, "loadavg_before", r.loadavg[0] < 0 ? json_null()
+                        : json_pack("[f, f, f]", r.loadavg[0], r.loadavg[1], r.loadavg[2]));
     if (!o->quiet)
-        fprintf(stderr, "kvbench: %s %s n=%llu ops=%llu rep %d/%d\n", eng->name, w->name, (unsigned long long)n,
-                (unsigned long long)r.ops, rep + 1, o->reps);
+        fprintf(stderr, "kvbench: cell %zu/%zu: %s %s n=%llu ops=%llu rep %d/%d\n", cell + 1, st->ncells,
+                eng->name, w->name, (unsigned long long)n, (unsigned long long)r.ops, rep + 1, o->reps);
     int code = run_child(&r);
     if (o->keep) {
         if (!o->quiet)
@@ -312,15 +402,11 @@ static int run_one(run_state *st, const kv_engine_ops *eng, const kv_workload *w
 
 static int run_plan(run_state *st)
 {
-    kvb_opts *o = st->o;
-    for (size_t e = 0; e < o->nengines; e++)
-        for (size_t w = 0; w < o->nworkloads; w++)
-            for (size_t i = 0; i < o->nns; i++)
-                for (int rep = 0; rep < o->reps; rep++) {
-                    int code = run_one(st, o->engines[e], &o->workloads[w], o->ns[i], rep);
-                    if (code != KVB_EXIT_OK)
-                        return code;
-                }
+    for (size_t i = 0; i < st->ncells; i++) {
+        int code = run_one(st, i);
+        if (code != KVB_EXIT_OK)
+            return code;
+    }
     return KVB_EXIT_OK;
 }
 
@@ -330,19 +416,38 @@ int kvb_runner_run(kvb_opts *o)
     int code = preflight(o);
     if (code != KVB_EXIT_OK)
         return code;
+    if (o->cpus_auto)
+        o->ncpus = kvb_cpus_auto(o->threads, o->cpus, KVB_MAX_CPUS);
     run_state st;
     memset(&st, 0, sizeof(st));
     st.o = o;
-    if (make_run_dir(o, st.run_id, sizeof(st.run_id), st.run_dir, sizeof(st.run_dir)) != 0)
+    st.cells = plan_cells(o, &st.ncells);
+    if (!st.cells) {
+        fprintf(stderr, "kvbench: out of memory for the cell order\n");
+        return KVB_EXIT_ENGINE;
+    }
+    if (make_run_dir(o, st.run_id, sizeof(st.run_id), st.run_dir, sizeof(st.run_dir)) != 0) {
+        free(st.cells);
         return KVB_EXIT_USAGE;
+    }
     char err[600];
-    if (write_manifest(o, st.run_dir, st.run_id) != 0)
+    st.manifest = build_manifest(o, st.run_id, st.cells, st.ncells);
+    if (!st.manifest || write_manifest(st.manifest, st.run_dir) != 0) {
+        json_decref(st.manifest);
+        free(st.cells);
         return KVB_EXIT_USAGE;
+    }
     if (kvb_report_open(&st.report, st.run_dir, err, sizeof(err)) != 0) {
         fprintf(stderr, "kvbench: %s; pass a writable --out\n", err);
+        json_decref(st.manifest);
+        free(st.cells);
         return KVB_EXIT_USAGE;
     }
     code = run_plan(&st);
+    if (write_manifest(st.manifest, st.run_dir) != 0 && code == KVB_EXIT_OK)
+        code = KVB_EXIT_ENGINE;
+    json_decref(st.manifest);
+    free(st.cells);
     if (kvb_report_finish(&st.report, stdout, err, sizeof(err)) != 0) {
         fprintf(stderr, "kvbench: %s\n", err);
         if (code == KVB_EXIT_OK)

@@ -12,12 +12,13 @@ int kvb_worker_init(kvb_worker *w, size_t value_size, uint32_t scan_len)
     w->value_size = value_size;
     w->reccap = scan_len ? scan_len : 1;
     w->valbuf = malloc(value_size);
+    w->readbuf = malloc(value_size);
     w->scanbuf = malloc(w->reccap * value_size);
     w->recs = malloc(w->reccap * sizeof(*w->recs));
     w->all = malloc(sizeof(kvb_hist));
     for (int t = 0; t < KV_OP__COUNT; t++)
         w->by_op[t] = malloc(sizeof(kvb_hist));
-    int ok = w->valbuf && w->scanbuf && w->recs && w->all;
+    int ok = w->valbuf && w->readbuf && w->scanbuf && w->recs && w->all;
     for (int t = 0; t < KV_OP__COUNT; t++)
         ok = ok && w->by_op[t];
     if (!ok)
@@ -29,6 +30,7 @@ int kvb_worker_init(kvb_worker *w, size_t value_size, uint32_t scan_len)
 void kvb_worker_free(kvb_worker *w)
 {
     free(w->valbuf);
+    free(w->readbuf);
     free(w->scanbuf);
     free(w->recs);
     free(w->all);
@@ -191,6 +193,44 @@ static void verify_scan(kvb_worker *w, const kv_op *op)
         }
 }
 
+/* The get half of a read-modify-write: the copy in readbuf (rmw_len bytes, or rc not-found) is
+ * checked against the version before the write, and the version the write derived from it must be
+ * the one the op stream assigned. */
+static void verify_rmw(kvb_worker *w, const kv_op *op, int rc)
+{
+    kv_op get = *op;
+    get.version = op->version - 1;
+    verify_get(w, &get, rc, (kv_slice){w->readbuf, w->rmw_len});
+    if (rc == KV_OK && w->rmw_wrote != op->version)
+        count(w, KV_VALUE_WRONG); /* the value read named another version, so the write did too */
+}
+
+/* Get, copy the value (reading every byte, as a client that modifies it must), derive the next
+ * version from the copy's header and put it. The value of the expected next version was made before
+ * the timed region; it is remade only when the read named another version. */
+static int rmw(kvb_worker *w, const kv_op *op)
+{
+    kv_slice val = {NULL, 0};
+    int rc = w->ops->get(w->s, op->key, &val);
+    if (rc < 0)
+        return rc;
+    uint32_t next = op->version;
+    w->rmw_len = 0;
+    if (rc == KV_OK) {
+        w->rmw_len = val.len < w->value_size ? val.len : w->value_size;
+        memcpy(w->readbuf, val.data, w->rmw_len);
+        uint32_t read_version = 0;
+        if (w->rmw_len >= KV_VALUE_MIN)
+            memcpy(&read_version, w->readbuf + 8, 4);
+        next = read_version + 1;
+        if (next != op->version)
+            kv_value_make(w->seed, op->key, next, w->valbuf, w->value_size);
+    }
+    w->rmw_wrote = next;
+    int prc = w->ops->put(w->s, op->key, w->valbuf, w->value_size);
+    return prc < 0 ? prc : rc;
+}
+
 static int engine_error(kvb_worker *w, const char *what, int64_t key, int rc)
 {
     snprintf(w->err, sizeof(w->err), "engine %s: %s key %lld failed: %s (%s)", w->ops->name, what,
@@ -206,7 +246,7 @@ int kvb_worker_op(kvb_worker *w, const kv_op *op, int timed)
     size_t visited = 0;
     int rc;
     uint64_t t0 = 0, t1 = 0;
-    if (op->type == KV_OP_UPDATE || op->type == KV_OP_INSERT)
+    if (op->type == KV_OP_UPDATE || op->type == KV_OP_INSERT || op->type == KV_OP_RMW)
         kv_value_make(w->seed, op->key, op->version, w->valbuf, w->value_size);
     else if (op->type == KV_OP_SCAN)
         w->nrec = 0;
@@ -222,6 +262,7 @@ int kvb_worker_op(kvb_worker *w, const kv_op *op, int timed)
     case KV_OP_INSERT: rc = ops->put(s, op->key, w->valbuf, w->value_size); break;
     case KV_OP_DELETE: rc = ops->del(s, op->key); break;
     case KV_OP_SCAN: rc = ops->scan(s, op->key, op->scan_len, scan_copy, w, &visited); break;
+    case KV_OP_RMW: rc = rmw(w, op); break;
     default: rc = KV_EINTERNAL; break;
     }
     if (timed) {
@@ -238,6 +279,8 @@ int kvb_worker_op(kvb_worker *w, const kv_op *op, int timed)
         verify_get(w, op, rc, val);
     else if (op->type == KV_OP_SCAN)
         verify_scan(w, op);
+    else if (op->type == KV_OP_RMW)
+        verify_rmw(w, op, rc);
     return 0;
 }
 

@@ -36,6 +36,9 @@ typedef struct kvb_worker {
     const kvb_sorted_key *sorted; /* NULL unless the workload scans */
     uint64_t nsorted;
     unsigned char *valbuf;       /* value to put; also the copy a "wrong" fault corrupts */
+    unsigned char *readbuf;      /* the value a read-modify-write read */
+    size_t rmw_len;              /* its length (0: not found) */
+    uint32_t rmw_wrote;          /* the version the read-modify-write derived and wrote */
     unsigned char *scanbuf;      /* scan record copies */
     kvb_scan_rec *recs;
     size_t reccap, nrec;

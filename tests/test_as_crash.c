@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "alexstorage.h"
+#include "as_test_index.h"
 #include "as_torture.h"
 
 /* A small key space with a hot head, so most writes overwrite or delete something. */
@@ -49,6 +50,7 @@ static void crash_options(as_options *o, enum as_sync_mode mode)
     o->segment_bytes = 256u << 10; /* many segments: kills land on rotations too */
     o->map_chunk_bytes = 64u << 10;
     o->reserve_bytes = 0;
+    as_test_index(o);
 }
 
 static void child_send(int fd, uint32_t type, uint32_t slot, uint64_t seq)

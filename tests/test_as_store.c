@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "alexstorage.h"
+#include "as_test_index.h"
 
 #include <dirent.h>
 #include <ftw.h>
@@ -81,7 +82,13 @@ static as_db *t_open(const char *dir, const as_options *o)
 {
     as_db *db = NULL;
     char err[1024];
-    int rc = as_open(dir, o, &db, err, sizeof(err));
+    as_options io;
+    if (o)
+        io = *o;
+    else
+        as_options_default(&io);
+    as_test_index(&io);
+    int rc = as_open(dir, &io, &db, err, sizeof(err));
     if (rc != AS_OK)
         fail_msg("as_open %s: %s: %s", dir, as_strerror(rc), err);
     return db;

@@ -25,10 +25,12 @@ expect_usage() {
 base=(run -n 1000 --reps 1 --ops 1000 --out "$out" -q)
 expect_usage "unknown engine" "unknown engine" run -e nosuch -w read -n 1000 --out "$out"
 expect_usage "unknown workload" "unknown workload" run -e null -w nosuch -n 1000 --out "$out"
+expect_usage "unknown YCSB letter" "ycsb-g" run -e null -w ycsb-g -n 1000 --out "$out"
 expect_usage "-n abc" "-n" run -e null -w read -n abc --out "$out"
 expect_usage "-n 0" "-n" run -e null -w read -n 0 --out "$out"
 expect_usage "-n 5X" "-n" run -e null -w read -n 5X --out "$out"
 expect_usage "--reps 0" "--reps" "${base[@]}" -e null -w read --reps 0
+expect_usage "bad --pages" "--pages" "${base[@]}" -e null -w read --pages 2m
 expect_usage "bad --durability" "durability" "${base[@]}" -e null -w read --durability maybe
 expect_usage "durability the engine lacks" "cannot honour" "${base[@]}" -e memory -w read --durability sync
 expect_usage "unknown -o key" "option" "${base[@]}" -e null -w read -o nosuchkey=1

@@ -33,6 +33,11 @@
     } while (0)
 
 static const char *cur_engine = "?";
+/* `test_conformance ENGINE key=value...`: engine options for every open (e.g. index=btree). */
+#define MAX_CONF_OPTS 8
+static kv_option conf_opts[MAX_CONF_OPTS];
+static char conf_opt_buf[MAX_CONF_OPTS][128];
+static size_t conf_nopts;
 
 typedef struct fixture {
     const kv_engine_ops *ops;
@@ -79,6 +84,8 @@ static void fx_open(fixture *fx, enum kv_durability d)
     fx->cfg.dir = fx->dir;
     fx->cfg.durability = d;
     fx->cfg.expected_keys = 20000;
+    fx->cfg.opts = conf_nopts ? conf_opts : NULL;
+    fx->cfg.nopts = conf_nopts;
     fx->cfg.value_size = 100;
     fx->cfg.threads = 2;
     if (!(fx->ops->caps & KV_CAP_THREADS))
@@ -639,9 +646,27 @@ static int run_engine(const kv_engine_ops *ops)
     return _cmocka_run_group_tests(name, tests, sizeof(tests) / sizeof(tests[0]), NULL, NULL);
 }
 
+/* argv[2..] as key=value engine options; 0, or 2 after a message for a malformed one. */
+static int parse_conf_opts(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++) {
+        char *b = conf_opt_buf[conf_nopts], *eq;
+        snprintf(b, sizeof(conf_opt_buf[0]), "%s", argv[i]);
+        if (conf_nopts == MAX_CONF_OPTS || !(eq = strchr(b, '=')) || eq == b) {
+            fprintf(stderr, "test_conformance: option '%s' is not key=value (at most %d)\n", argv[i], MAX_CONF_OPTS);
+            return 2;
+        }
+        *eq = '\0';
+        conf_opts[conf_nopts++] = (kv_option){b, eq + 1};
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int failed = 0, ran = 0;
+    if (parse_conf_opts(argc, argv))
+        return 2;
     char failing[512] = "";
     for (size_t i = 0; kv_engines[i]; i++) {
         if (argc > 1 && strcmp(argv[1], kv_engines[i]->name) != 0)

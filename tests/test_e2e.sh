@@ -20,6 +20,8 @@ mapfile -t engines < <(awk '/^engines:/{s=1;next} /^workloads:/{s=0} s && /^  [a
 mapfile -t workloads < <(awk '/^workloads:/{s=1;next} s && /^  [a-z]/{print $1}' "$tmp/list")
 caps_of() { awk -v e="$1" '/^engines:/{s=1;next} /^workloads:/{s=0} s && /^  [a-z]/{cur=$1} s && /caps:/ && cur==e{print}' "$tmp/list"; }
 [ ${#engines[@]} -ge 2 ] || fail "fewer than 2 engines listed"
+# scans WORKLOAD: its mix (the line after its name in `kvbench list`) has scans
+scans() { awk -v w="$1" '/^workloads:/{s=1;next} s && /^  [a-z]/{cur=$1;next} s && cur==w && /scan=/{f=1} END{exit !f}' "$tmp/list"; }
 echo "engines: ${engines[*]}; workloads: ${workloads[*]}"
 
 # last_run OUTFILE: the run directory from the `results: <dir>` last line
@@ -30,8 +32,8 @@ for e in "${engines[@]}"; do
     caps=$(caps_of "$e")
     wl=()
     for w in "${workloads[@]}"; do
-        if [ "$w" = scan ] && ! grep -qw scan <<<"$caps"; then
-            "$KVBENCH" run -e "$e" -w scan "${common[@]}" --out "$tmp/refused" >/dev/null 2>&1
+        if scans "$w" && ! grep -qw scan <<<"$caps"; then
+            "$KVBENCH" run -e "$e" -w "$w" "${common[@]}" --out "$tmp/refused" >/dev/null 2>&1
             rc=$?
             [ $rc -eq 2 ] || fail "$e has no scan cap, yet -w scan exited $rc (want 2)"
             continue

@@ -11,7 +11,7 @@ int kv_dataset_create(kv_dataset **out, enum kv_keyset keyset, uint64_t n, uint6
 {
     *out = NULL;
     if (n + max_inserts < n || n + max_inserts == 0 || n + max_inserts >= UINT32_MAX - 1 ||
-        (unsigned)keyset > KV_KEYS_CLUSTERED) {
+        (unsigned)keyset >= KV_KEYS__COUNT) {
         errno = EINVAL;
         return -1;
     }

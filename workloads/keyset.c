@@ -1,4 +1,5 @@
-/* keyset.c - the three key sets (uniform, sequential, clustered): names and deterministic generation. */
+/* keyset.c - the generated key sets: names and deterministic generation (the hard shapes are in
+ * keyshapes.c). */
 #include "workload.h"
 #include "wl_internal.h"
 
@@ -7,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kv_keyset_names[] = {"uniform", "sequential", "clustered"};
+static const char *const kv_keyset_names[KV_KEYS__COUNT] = {"uniform",   "sequential", "clustered", "lognormal",
+                                                             "normal",    "fb-like",    "osm-like"};
 
 const char *kv_keyset_name(enum kv_keyset k)
 {
@@ -126,6 +128,15 @@ int kv__keys_generate(enum kv_keyset keyset, uint64_t capacity, uint64_t seed, i
         /* Shuffling the whole sorted set and loading its first n keys leaves the insert pool spread
          * inside the same clusters, with the same local density as the loaded keys. */
         if (kv_keys_clustered_sorted(capacity, &r, keys) != 0)
+            return -1;
+        kv_keys_shuffle(capacity, &r, keys);
+        break;
+    case KV_KEYS_LOGNORMAL:
+    case KV_KEYS_NORMAL:
+    case KV_KEYS_FB_LIKE:
+    case KV_KEYS_OSM_LIKE:
+        /* as for clustered: the insert pool lies inside the same shape as the loaded keys */
+        if (kv__keys_shape(keyset, capacity, &r, keys) != 0)
             return -1;
         kv_keys_shuffle(capacity, &r, keys);
         break;

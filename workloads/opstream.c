@@ -231,6 +231,7 @@ int kv_opstream_next(kv_opstream *s, kv_op *op)
                   .index = i};
     switch (type) {
     case KV_OP_UPDATE:
+    case KV_OP_RMW:
         op->version = ++ds->versions[i];
         break;
     case KV_OP_DELETE:
@@ -239,6 +240,8 @@ int kv_opstream_next(kv_opstream *s, kv_op *op)
         break;
     case KV_OP_SCAN:
         op->scan_len = s->w.scan_len;
+        if (s->w.scan_len_min && s->w.scan_len_min < s->w.scan_len)
+            op->scan_len = s->w.scan_len_min + (uint32_t)kv_rng_below(&s->rng, s->w.scan_len - s->w.scan_len_min + 1);
         break;
     default:
         break;

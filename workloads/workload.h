@@ -32,6 +32,11 @@ enum kv_keyset {
     KV_KEYS_SEQUENTIAL,    /* 1, 2, 3, ... n */
     KV_KEYS_CLUSTERED,     /* dense clusters with lognormal gaps between keys and between clusters:
                               locally non-linear, hard for a learned index */
+    KV_KEYS_LOGNORMAL,     /* SOSD's lognormal(0, 2), scaled by 1e9 */
+    KV_KEYS_NORMAL,        /* normal around 2^61, sd 2^50 */
+    KV_KEYS_FB_LIKE,       /* runs of ids with their own density, heavy-tailed gaps, far outliers */
+    KV_KEYS_OSM_LIKE,      /* quadtree-clustered cell ids: empty and dense regions at every scale */
+    KV_KEYS__COUNT
 };
 const char *kv_keyset_name(enum kv_keyset k);
 int kv_keyset_parse(const char *s, enum kv_keyset *out); /* 0 or -1 */
@@ -90,22 +95,9 @@ void kv_dataset_mark_loaded(kv_dataset *ds);
 
 /* ---------- workloads ---------- */
 
-enum kv_optype { KV_OP_GET = 0, KV_OP_UPDATE, KV_OP_INSERT, KV_OP_DELETE, KV_OP_SCAN, KV_OP__COUNT };
+/* RMW: get, then put of the next version derived from the value read; timed as one op. */
+enum kv_optype { KV_OP_GET = 0, KV_OP_UPDATE, KV_OP_INSERT, KV_OP_DELETE, KV_OP_SCAN, KV_OP_RMW, KV_OP__COUNT };
 const char *kv_optype_name(enum kv_optype t);
-
-typedef struct kv_workload {
-    const char *name;        /* "load", "read", "mixed", "scan" */
-    const char *description;
-    double mix[KV_OP__COUNT]; /* fraction of each op type; sums to 1 (load: all inserts) */
-    uint32_t scan_len;       /* records per scan */
-} kv_workload;
-
-/* NULL-terminated list of named workloads. */
-extern const kv_workload *const kv_workloads[];
-const kv_workload *kv_workload_find(const char *name);
-/* Override the mix from a spec like "read=0.8,update=0.1,insert=0.1" (must sum to 1 within 1e-9).
- * Returns 0 or -1 with a message in err. */
-int kv_workload_set_mix(kv_workload *w, const char *spec, char *err, size_t errlen);
 
 enum kv_access {
     KV_ACCESS_UNIFORM = 0, /* every present key equally likely */
@@ -115,6 +107,24 @@ enum kv_access {
 };
 const char *kv_access_name(enum kv_access a);
 int kv_access_parse(const char *s, enum kv_access *out); /* 0 or -1 */
+
+typedef struct kv_workload {
+    const char *name;        /* "load", "read", "mixed", "scan", "ycsb-a" ... */
+    const char *description;
+    double mix[KV_OP__COUNT]; /* fraction of each op type; sums to 1 (load: all inserts) */
+    uint32_t scan_len;       /* records per scan (the largest, when scan_len_min is set) */
+    uint32_t scan_len_min;   /* 0: every scan reads scan_len; else uniform in [scan_len_min, scan_len] */
+    int has_access;          /* 1: the workload defines its access distribution (YCSB's); the
+                                harness also sets it from --dist, so that `access` is the one used */
+    enum kv_access access;
+} kv_workload;
+
+/* NULL-terminated list of named workloads. */
+extern const kv_workload *const kv_workloads[];
+const kv_workload *kv_workload_find(const char *name);
+/* Override the mix from a spec like "read=0.8,update=0.1,insert=0.1" (must sum to 1 within 1e-9).
+ * Returns 0 or -1 with a message in err. */
+int kv_workload_set_mix(kv_workload *w, const char *spec, char *err, size_t errlen);
 
 /* Zipf sampler over ranks [0, n): rejection-inversion (Hormann & Derflinger), O(1) set-up. */
 typedef struct kv_zipf {

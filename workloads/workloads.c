@@ -9,16 +9,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const kv_workload kv_wl_load = {
-    "load", "insert every loaded key once (version 1), in the data set's order", {0, 0, 1, 0, 0}, 100};
-static const kv_workload kv_wl_read = {"read", "100% get of present keys", {1, 0, 0, 0, 0}, 100};
-static const kv_workload kv_wl_mixed = {
-    "mixed", "80% get, 10% update, 10% insert of fresh keys", {0.8, 0.1, 0.1, 0, 0}, 100};
-static const kv_workload kv_wl_scan = {"scan", "100% range scans of 100 records", {0, 0, 0, 0, 1}, 100};
-static const kv_workload kv_wl_update = {"update", "100% update of present keys", {0, 1, 0, 0, 0}, 100};
+static const kv_workload kv_wl_load = {.name = "load",
+                                       .description = "insert every loaded key once (version 1), in the data set's order",
+                                       .mix = {[KV_OP_INSERT] = 1},
+                                       .scan_len = 100};
+static const kv_workload kv_wl_read = {
+    .name = "read", .description = "100% get of present keys", .mix = {[KV_OP_GET] = 1}, .scan_len = 100};
+static const kv_workload kv_wl_mixed = {.name = "mixed",
+                                        .description = "80% get, 10% update, 10% insert of fresh keys",
+                                        .mix = {[KV_OP_GET] = 0.8, [KV_OP_UPDATE] = 0.1, [KV_OP_INSERT] = 0.1},
+                                        .scan_len = 100};
+static const kv_workload kv_wl_scan = {
+    .name = "scan", .description = "100% range scans of 100 records", .mix = {[KV_OP_SCAN] = 1}, .scan_len = 100};
+static const kv_workload kv_wl_update = {
+    .name = "update", .description = "100% update of present keys", .mix = {[KV_OP_UPDATE] = 1}, .scan_len = 100};
 
-const kv_workload *const kv_workloads[] = {&kv_wl_load, &kv_wl_read, &kv_wl_mixed, &kv_wl_scan, &kv_wl_update,
-                                           NULL};
+/* The YCSB core workloads, as defined in the YCSB repository's workloads/workloada ... workloadf and in
+ * Cooper et al., "Benchmarking Cloud Serving Systems with YCSB", SoCC 2010 (see workloads/README.md).
+ * "zipfian" is YCSB's scrambled zipfian (theta 0.99 unless --theta says otherwise). */
+#define KV_YCSB(letter, desc, get, upd, ins, scan, rmw, lo, acc)                                               \
+    {.name = "ycsb-" letter, .description = desc, .mix = {get, upd, ins, 0, scan, rmw}, .scan_len = 100,       \
+     .scan_len_min = lo, .has_access = 1, .access = acc}
+static const kv_workload kv_wl_ycsb[6] = {
+    KV_YCSB("a", "YCSB A (update heavy): 50% read, 50% update, zipfian", 0.5, 0.5, 0, 0, 0, 0, KV_ACCESS_ZIPF),
+    KV_YCSB("b", "YCSB B (read mostly): 95% read, 5% update, zipfian", 0.95, 0.05, 0, 0, 0, 0, KV_ACCESS_ZIPF),
+    KV_YCSB("c", "YCSB C (read only): 100% read, zipfian", 1, 0, 0, 0, 0, 0, KV_ACCESS_ZIPF),
+    KV_YCSB("d", "YCSB D (read latest): 95% read, 5% insert, latest", 0.95, 0, 0.05, 0, 0, 0, KV_ACCESS_LATEST),
+    KV_YCSB("e", "YCSB E (short ranges): 95% scan of 1-100 records (uniform), 5% insert, zipfian", 0, 0, 0.05,
+            0.95, 0, 1, KV_ACCESS_ZIPF),
+    KV_YCSB("f", "YCSB F (read-modify-write): 50% read, 50% read-modify-write, zipfian", 0.5, 0, 0, 0, 0.5, 0,
+            KV_ACCESS_ZIPF),
+};
+
+const kv_workload *const kv_workloads[] = {&kv_wl_load,    &kv_wl_read,    &kv_wl_mixed,   &kv_wl_scan,
+                                           &kv_wl_update,  &kv_wl_ycsb[0], &kv_wl_ycsb[1], &kv_wl_ycsb[2],
+                                           &kv_wl_ycsb[3], &kv_wl_ycsb[4], &kv_wl_ycsb[5], NULL};
 
 const kv_workload *kv_workload_find(const char *name)
 {
@@ -30,7 +55,7 @@ const kv_workload *kv_workload_find(const char *name)
     return NULL;
 }
 
-static const char *const kv_optype_names[KV_OP__COUNT] = {"get", "update", "insert", "delete", "scan"};
+static const char *const kv_optype_names[KV_OP__COUNT] = {"get", "update", "insert", "delete", "scan", "rmw"};
 
 const char *kv_optype_name(enum kv_optype t)
 {
@@ -98,7 +123,7 @@ static int kv_mix_optype(const char *name, size_t len)
 
 int kv_workload_set_mix(kv_workload *w, const char *spec, char *err, size_t errlen)
 {
-    static const char *const valid = "valid names: get (or read), update, insert, delete, scan";
+    static const char *const valid = "valid names: get (or read), update, insert, delete, scan, rmw";
     if (!w || !spec)
         return kv_mix_err(err, errlen, "mix: no spec given (expected e.g. \"get=0.8,update=0.1,insert=0.1\")");
     double mix[KV_OP__COUNT] = {0};

@@ -1,6 +1,7 @@
 /* alexstorage.h - AlexStorage: an embedded key-value store with int64 keys and byte values.
- * Index: ALEX (learned, in memory). Records: checksummed append-only segment files, mmap'd, so a
- * read returns a pointer into the mapping (zero copy).
+ * Index: ALEX (learned, in memory; a B+tree or a sorted array as options, see as_options.index).
+ * Records: checksummed append-only segment files, mmap'd, so a read returns a pointer into the
+ * mapping (zero copy).
  *
  * Conventions:
  * 1. Every function returns an int status: AS_OK (0), AS_NOTFOUND (1), or a negative AS_E* code.
@@ -14,6 +15,8 @@
  * Caveats:
  * - AS_SYNC_GROUP: a put is visible to readers as soon as it is appended, before the shared
  *   fdatasync that acknowledges it; a power loss can take back a value another thread already read.
+ * - Fail-stop: after a failed fdatasync/fsync or a short write, every later write and sync of the
+ *   store fails (the first failure's call and file are in the message); reads go on. Reopen to recover.
  * - as_close frees sessions still open on the store; do not use them afterwards.
  * - Segments are never unmapped while the store is open (compaction will retire them by epoch).
  * - Reads go through a shared mapping: another process truncating a segment file of an open store
@@ -67,8 +70,25 @@ typedef struct as_options {
                                       one (default 256 MiB; 0 = only on close and as_checkpoint) */
     double compact_garbage_ratio;  /* compact a sealed segment once this share of it is garbage
                                       (default 0.3; 0 = only on as_compact) */
+    int index;                     /* enum as_index_kind: the in-memory index (default AS_INDEX_ALEX). The
+                                      log and checkpoint do not depend on it: a store written with one
+                                      index opens with any other (the index is rebuilt at open) */
+    uint32_t btree_node_bytes;     /* AS_INDEX_BTREE node size, a multiple of 64 in [128, 65536]
+                                      (default 0 = 512) */
 } as_options;
 void as_options_default(as_options *o);
+
+/* The in-memory index of a store. */
+enum as_index_kind {
+    AS_INDEX_ALEX = 0,   /* the learned index (ALEX), updatable */
+    AS_INDEX_BTREE = 1,  /* an in-memory B+tree, updatable */
+    AS_INDEX_SORTED = 2, /* a sorted array with binary search: read-only (as_put/as_del return
+                            AS_ERDONLY; as_bulk_load into an empty store and recovery build it) */
+};
+/* "alex", "btree", "sorted", or NULL for an unknown kind. */
+const char *as_index_kind_name(int kind);
+/* AS_OK and *kind, or AS_EINVAL for a name that is none of the above. */
+int as_index_kind_parse(const char *name, int *kind);
 
 typedef struct as_db as_db;
 typedef struct as_session as_session;

@@ -1,4 +1,4 @@
-/* as_bulk.c - as_bulk_load: encode sorted records into large batches, one pwrite each, then one ALEX bulk load. */
+/* as_bulk.c - as_bulk_load: encode sorted records into large batches, one pwrite each, then one index bulk load. */
 #include "as_internal.h"
 
 #include <stdio.h>
@@ -21,11 +21,8 @@ static int as_batch_flush(as_db *db, as_session *s, as_batch *b)
         return AS_OK;
     int stuck = 0;
     int rc = as_seg_write(b->sg, b->off, b->buf, b->fill, &stuck, s->err, sizeof(s->err));
-    if (rc != AS_OK) {
-        if (stuck)
-            atomic_store(&db->failed, rc);
-        return rc;
-    }
+    if (rc != AS_OK) /* a short write is fail-stop, as in as_log_write */
+        return stuck || rc != AS_ENOSPC ? as_fail(db, rc, "%s", s->err) : rc;
     atomic_store_explicit(&b->sg->size, b->off + b->fill, memory_order_release);
     atomic_fetch_add(&db->disk_bytes, b->fill);
     b->off += b->fill;
@@ -65,9 +62,9 @@ static int as_batch_room(as_db *db, as_session *s, as_batch *b, uint64_t bytes)
 static int as_bulk_check(as_session *s, const int64_t *keys, size_t n)
 {
     as_db *db = s->db;
-    if (alex_size(db->index) != 0)
+    if (as_index_size(db->index) != 0)
         return as_sess_seterr(s, AS_EINVAL, "bulk load needs an empty store; %s holds %zu keys", db->dir,
-                              alex_size(db->index));
+                              as_index_size(db->index));
     for (size_t i = 1; i < n; i++)
         if (keys[i] <= keys[i - 1])
             return as_sess_seterr(s, AS_EINVAL, "bulk load keys must be strictly increasing: keys[%zu]=%lld "
@@ -104,8 +101,8 @@ static int as_bulk_write(as_db *db, as_session *s, const int64_t *keys, size_t n
     }
     if (rc == AS_OK)
         rc = as_batch_flush(db, s, &b);
-    if (rc == AS_OK && db->opt.sync_mode != AS_SYNC_NONE)
-        rc = as_seg_sync(b.sg, s->err, sizeof(s->err));
+    if (rc == AS_OK && db->opt.sync_mode != AS_SYNC_NONE) /* fail-stop on error */
+        rc = as_sync_seg(db, b.sg, AS_SITE_BULK, s->err, sizeof(s->err));
     free(b.buf);
     return rc;
 }
@@ -133,11 +130,11 @@ int as_bulk_load(as_session *s, const int64_t *keys, size_t n, as_value_fn value
         rc = as_bulk_write(db, s, keys, n, value, arg, locs, &live);
     if (rc == AS_OK) {
         as_db_lock_all(db);
-        int arc = alex_bulk_load(db->index, keys, locs, n);
+        int arc = as_index_bulk_load(db->index, keys, locs, n);
         as_db_unlock_all(db);
-        if (arc != ALEX_OK)
-            rc = as_sess_seterr(s, arc == ALEX_ENOMEM ? AS_ENOMEM : AS_EINTERNAL,
-                                "index bulk load of %zu keys failed (alex status %d); the records are on disk "
+        if (arc != AS_IX_OK)
+            rc = as_sess_seterr(s, arc == AS_IX_ENOMEM ? AS_ENOMEM : AS_EINTERNAL,
+                                "index bulk load of %zu keys failed (index status %d); the records are on disk "
                                 "and come back on reopen", n, arc);
     }
     if (rc == AS_OK) {
@@ -149,10 +146,9 @@ int as_bulk_load(as_session *s, const int64_t *keys, size_t n, as_value_fn value
                                       as_rec_bytes(as_bulk_len(db, locs[i])), memory_order_relaxed);
         atomic_fetch_add(&db->n_puts, n);
         atomic_store_explicit(&db->appended_seq, db->seq, memory_order_release);
-        pthread_mutex_lock(&db->sync_mu);
+        s->last_seq = db->seq;
         if (db->opt.sync_mode != AS_SYNC_NONE)
-            db->synced_seq = db->seq;
-        pthread_mutex_unlock(&db->sync_mu);
+            rc = as_durable_upto(db, db->seq, s->err, sizeof(s->err));
     }
     free(locs);
     pthread_mutex_unlock(&db->write_mu);

@@ -40,24 +40,6 @@ static int as_write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-/* Make every segment durable up to its current size, so the log a checkpoint covers survives a power
- * loss that the checkpoint survives. Under write_mu. */
-static int as_ckpt_sync_log(as_db *db, char *err, size_t errlen)
-{
-    uint64_t last = atomic_load(&db->last_seg);
-    uint64_t from = db->unsynced_seg && db->unsynced_seg >= db->first_seg ? db->unsynced_seg : db->first_seg;
-    for (uint64_t id = from; id && id <= last; id++) {
-        as_segment *sg = as_db_seg(db, id);
-        if (!sg)
-            continue;
-        int rc = as_seg_sync(sg, err, errlen);
-        if (rc != AS_OK)
-            return rc;
-    }
-    db->unsynced_seg = last;
-    return AS_OK;
-}
-
 /* Serialise the index and the per-segment live-byte table into CHECKPOINT.tmp, then rename it over
  * CHECKPOINT. Under write_mu (the index cannot change; readers only read it). On failure the old
  * checkpoint stays and the temp file is removed; the store itself is unaffected. */
@@ -65,7 +47,8 @@ int as_ckpt_write(as_db *db, char *err, size_t errlen)
 {
     if (db->opt.read_only)
         return AS_OK;
-    int rc = as_ckpt_sync_log(db, err, errlen);
+    /* The log a checkpoint covers must survive any power loss the checkpoint survives. */
+    int rc = as_sync_log(db, AS_SITE_CKPT_LOG, err, errlen);
     if (rc != AS_OK)
         return rc;
     char tmp[4200], fin[4200];
@@ -93,13 +76,12 @@ int as_ckpt_write(as_db *db, char *err, size_t errlen)
     XXH3_64bits_reset(xs);
     e = as_write_all(fd, &h, sizeof(h)); /* placeholder, rewritten once the sums are known */
     size_t fill = 0;
-    alex_iter it;
+    as_ix_cursor it;
+    as_ix_pair pr;
     uint64_t n = 0;
-    for (alex_first(db->index, &it); !e && alex_iter_valid(&it); alex_iter_next(&it)) {
-        int64_t k = alex_iter_key(&it);
-        uint64_t loc = alex_iter_payload(&it);
-        memcpy(buf + fill, &k, 8);
-        memcpy(buf + fill + 8, &loc, 8);
+    for (as_ix_cursor_init(&it, db->index); !e && as_ix_cursor_next(&it, &pr);) {
+        memcpy(buf + fill, &pr.key, 8);
+        memcpy(buf + fill + 8, &pr.loc, 8);
         fill += 16;
         n++;
         if (fill == AS_CKPT_BUF) {
@@ -136,19 +118,14 @@ int as_ckpt_write(as_db *db, char *err, size_t errlen)
         rc = as_ckpt_io(errno ? errno : EIO, "write header of", tmp, err, errlen);
         goto out;
     }
-    int fe = as_fault_hit(&db->fault, AS_FAULT_SYNC);
-    if (fe || fdatasync(fd) != 0) {
-        rc = as_ckpt_io(fe ? fe : errno, "fdatasync", tmp, err, errlen);
+    if ((rc = as_sync_fd(db, fd, tmp, 0, AS_SITE_CKPT_FILE, err, errlen)) != AS_OK)
         goto out;
-    }
     if (renameat(db->dirfd, AS_CKPT_TMP, db->dirfd, AS_CKPT_NAME) != 0) {
         rc = as_ckpt_io(errno, "rename to", fin, err, errlen);
         goto out;
     }
-    if (fsync(db->dirfd) != 0) {
-        rc = as_ckpt_io(errno, "fsync directory", db->dir, err, errlen);
+    if ((rc = as_sync_dir(db, AS_SITE_CKPT_FILE, err, errlen)) != AS_OK)
         goto out;
-    }
     db->ckpt_end_seg = h.end_seg;
     db->ckpt_end_off = h.end_off;
     atomic_store(&db->log_bytes_since_ckpt, 0);
@@ -259,7 +236,7 @@ static int as_ckpt_apply_tail(as_db *db, const as_rscan *sc)
         const as_rentry *e = &sc->e[i];
         uint64_t old;
         const as_rec_header *oh = NULL;
-        if (alex_find(db->index, e->key, &old) == ALEX_OK)
+        if (as_index_find(db->index, e->key, &old) == AS_IX_OK)
             oh = as_loc_header(db, old);
         if (oh && oh->seq > e->seq)
             continue; /* the index already holds a newer version */
@@ -268,11 +245,11 @@ static int as_ckpt_apply_tail(as_db *db, const as_rscan *sc)
             atomic_fetch_sub(&os->live, as_rec_bytes(oh->value_len));
         }
         if (e->flags == AS_REC_PUT) {
-            if (alex_upsert(db->index, e->key, e->loc, NULL, NULL) != ALEX_OK)
+            if (as_index_upsert(db->index, e->key, e->loc, NULL, NULL) != AS_IX_OK)
                 return as_db_seterr(db, AS_ENOMEM, "out of memory replaying %s", db->dir);
             atomic_fetch_add(&as_db_seg(db, as_loc_seg(e->loc))->live, e->bytes);
         } else {
-            alex_erase(db->index, e->key, NULL);
+            (void)as_index_erase(db->index, e->key, NULL);
         }
     }
     return AS_OK;
@@ -284,15 +261,16 @@ static int as_ckpt_apply_tail(as_db *db, const as_rscan *sc)
  * come from the per-segment table as adjusted by the replay. */
 static int as_ckpt_check_locs(as_db *db, char *why, size_t whylen)
 {
-    alex_iter it;
-    for (alex_first(db->index, &it); alex_iter_valid(&it); alex_iter_next(&it)) {
-        uint64_t loc = alex_iter_payload(&it);
+    as_ix_cursor it;
+    as_ix_pair pr;
+    for (as_ix_cursor_init(&it, db->index); as_ix_cursor_next(&it, &pr);) {
+        uint64_t loc = pr.loc;
         as_segment *sg = as_db_seg(db, as_loc_seg(loc));
         uint64_t off = as_loc_off(loc);
         if (!sg || sg->retired || off < AS_SEG_HEADER_BYTES || off % AS_REC_ALIGN ||
             off + AS_REC_HEADER_BYTES > atomic_load(&sg->size)) {
             snprintf(why, whylen, "key %lld points to segment %llu offset %llu, which the log does not have",
-                     (long long)alex_iter_key(&it), (unsigned long long)as_loc_seg(loc), (unsigned long long)off);
+                     (long long)pr.key, (unsigned long long)as_loc_seg(loc), (unsigned long long)off);
             return AS_ECORRUPT;
         }
     }
@@ -352,7 +330,7 @@ int as_ckpt_recover(as_db *db, const uint64_t *ids, size_t n, char *why, size_t 
         if (live == AS_CKPT_DROPPED && as_db_mark_dropped(db, id) != AS_OK)
             rc = AS_ENOMEM;
     }
-    if (rc == AS_OK && alex_bulk_load(db->index, keys, locs, h->num_pairs) != ALEX_OK) {
+    if (rc == AS_OK && as_index_bulk_load(db->index, keys, locs, h->num_pairs) != AS_IX_OK) {
         snprintf(why, whylen, "bulk load of %llu pairs failed", (unsigned long long)h->num_pairs);
         rc = AS_ECORRUPT;
     }

@@ -116,24 +116,6 @@ static int as_copy_record(as_db *db, as_session *s, const void *rec, uint64_t by
     return AS_OK;
 }
 
-/* fdatasync every segment from `from` to the head (the copies), so the victim's data is durable in its
- * new place before the victim file goes. */
-static int as_sync_from(as_db *db, as_session *s, uint64_t from)
-{
-    uint64_t last = atomic_load(&db->last_seg);
-    for (uint64_t id = from; id <= last; id++) {
-        as_segment *sg = as_db_seg(db, id);
-        if (!sg || sg->retired)
-            continue;
-        int rc = as_seg_sync(sg, s->err, sizeof(s->err));
-        if (rc != AS_OK) {
-            atomic_store(&db->failed, rc);
-            return rc;
-        }
-    }
-    return AS_OK;
-}
-
 static int as_oldest_live_seg(as_db *db, uint64_t *id)
 {
     uint64_t last = atomic_load(&db->last_seg);
@@ -155,8 +137,8 @@ static void as_repoint(as_db *db, as_move *mv, size_t n)
         for (size_t j = i; j < end; j++) {
             uint64_t cur;
             /* only if it still points at the old place (nothing else writes under write_mu, but be exact) */
-            if (alex_find(db->index, mv[j].key, &cur) == ALEX_OK && cur == mv[j].from)
-                alex_upsert(db->index, mv[j].key, mv[j].to, NULL, NULL);
+            if (as_index_find(db->index, mv[j].key, &cur) == AS_IX_OK && cur == mv[j].from)
+                (void)as_index_upsert(db->index, mv[j].key, mv[j].to, NULL, NULL);
         }
         as_db_unlock_all(db);
     }
@@ -171,7 +153,7 @@ int as_compact_segment(as_db *db, as_session *s, uint64_t id)
     uint64_t oldest = 0;
     as_oldest_live_seg(db, &oldest);
     int is_oldest = oldest == id;
-    uint64_t size = atomic_load(&v->size), first_out = atomic_load(&db->last_seg);
+    uint64_t size = atomic_load(&v->size);
     as_move *mv = NULL;
     size_t n = 0, cap = 0;
     int rc = AS_OK;
@@ -188,7 +170,7 @@ int as_compact_segment(as_db *db, as_session *s, uint64_t id)
         int indexed = 0;
         if (h->flags != AS_REC_SEGDROP) {
             pthread_mutex_lock(&s->lock);
-            indexed = alex_find(db->index, h->key, &cur) == ALEX_OK;
+            indexed = as_index_find(db->index, h->key, &cur) == AS_IX_OK;
             pthread_mutex_unlock(&s->lock);
         }
         /* A tombstone must stay while an older put of its key may still be read: one in an older segment
@@ -217,8 +199,8 @@ int as_compact_segment(as_db *db, as_session *s, uint64_t id)
         }
         off += bytes;
     }
-    if (rc == AS_OK)
-        rc = as_sync_from(db, s, first_out);
+    if (rc == AS_OK) /* the copies are durable in their new place before the victim goes */
+        rc = as_sync_log(db, AS_SITE_COMPACT, s->err, sizeof(s->err));
     if (rc != AS_OK) {
         free(mv); /* copies stay in the log as harmless duplicates (same seq); the victim is untouched */
         return rc;
@@ -231,7 +213,7 @@ int as_compact_segment(as_db *db, as_session *s, uint64_t id)
     uint64_t mloc;
     rc = as_copy_record(db, s, marker, sizeof(marker), &mloc);
     if (rc == AS_OK)
-        rc = as_sync_from(db, s, as_loc_seg(mloc));
+        rc = as_sync_log(db, AS_SITE_COMPACT, s->err, sizeof(s->err));
     if (rc != AS_OK)
         return rc;
     db->seq++;
@@ -239,8 +221,8 @@ int as_compact_segment(as_db *db, as_session *s, uint64_t id)
     const char *name = strrchr(v->path, '/') + 1;
     if (unlinkat(db->dirfd, name, 0) != 0 && errno != ENOENT)
         return as_sess_seterr(s, AS_EIO, "remove compacted segment %s: %s", v->path, strerror(errno));
-    if (fsync(db->dirfd) != 0)
-        return as_sess_seterr(s, AS_EIO, "fsync directory %s: %s", db->dir, strerror(errno));
+    if ((rc = as_sync_dir(db, AS_SITE_COMPACT, s->err, sizeof(s->err))) != AS_OK)
+        return rc;
     atomic_fetch_sub(&db->disk_bytes, size);
     atomic_fetch_sub(&v->live, moved_live);
     if (as_db_mark_dropped(db, id) != AS_OK || as_retire(db, v) != AS_OK)

@@ -185,7 +185,7 @@ static void as_db_free(as_db *db)
     }
     as_db_close_segments(db);
     if (db->index)
-        alex_destroy(db->index);
+        as_index_destroy(db->index);
     if (db->lockfd >= 0)
         close(db->lockfd); /* releases the flock */
     if (db->dirfd >= 0)
@@ -229,8 +229,11 @@ int as_open(const char *dir, const as_options *opt, as_db **out, char *err, size
         rc = as_open_dir(db, dir);
     if (rc == AS_OK)
         rc = as_take_lock(db);
-    if (rc == AS_OK && alex_create(&db->index, NULL) != ALEX_OK)
-        rc = as_db_seterr(db, AS_ENOMEM, "open %s: cannot create the index", dir);
+    if (rc == AS_OK) {
+        rc = as_index_create(&db->index, &db->opt, why, sizeof(why));
+        if (rc != AS_OK)
+            as_db_seterr(db, rc, "open %s: %s", dir, why);
+    }
     if (rc == AS_OK)
         rc = as_recover(db); /* sets db->err to the recovery report on success too */
     if (err)
@@ -252,7 +255,7 @@ int as_close(as_db *db)
     if (!db->opt.read_only && last)
         rc = as_seg_wmap_close(last, db->err, sizeof(db->err)); /* the file ends at its last record again */
     if (rc == AS_OK && !db->opt.read_only && db->opt.sync_mode != AS_SYNC_NONE && last && !db->failed)
-        rc = as_seg_sync(last, db->err, sizeof(db->err));
+        rc = as_sync_seg(db, last, AS_SITE_CLOSE, db->err, sizeof(db->err));
     /* A checkpoint of everything, so the next open loads it instead of scanning the log. */
     if (rc == AS_OK && !db->opt.read_only && last && !db->failed &&
         (atomic_load(&db->log_bytes_since_ckpt) > 0 || !db->ckpt_end_seg)) {
@@ -267,9 +270,9 @@ int as_close(as_db *db)
 int as_get_stats(as_db *db, as_stats *st)
 {
     memset(st, 0, sizeof(*st));
-    alex_stats ax;
-    as_db_lock_all(db); /* alex counters move under readers too; stop everyone for a consistent copy */
-    alex_get_stats(db->index, &ax);
+    as_index_stats ax;
+    as_db_lock_all(db); /* index counters move under readers too; stop everyone for a consistent copy */
+    as_index_stats_get(db->index, &ax);
     uint64_t gets = atomic_load(&db->n_gets);
     for (as_session *s = db->sessions; s; s = s->next)
         gets += atomic_load(&s->n_gets);
@@ -287,8 +290,8 @@ int as_get_stats(as_db *db, as_stats *st)
     st->index_heap_bytes = ax.heap_bytes;
     st->index_bytes_per_key = ax.num_keys ? (double)ax.index_bytes / (double)ax.num_keys : 0.0;
     st->index_depth = ax.max_depth;
-    st->index_model_nodes = ax.num_model_nodes;
-    st->index_data_nodes = ax.num_data_nodes;
+    st->index_model_nodes = ax.inner_nodes;
+    st->index_data_nodes = ax.leaf_nodes;
     st->avg_search_steps = ax.num_lookups ? (double)ax.num_search_steps / (double)ax.num_lookups : 0.0;
     st->avg_shifts = ax.num_inserts ? (double)ax.num_shifts / (double)ax.num_inserts : 0.0;
     st->records_replayed = db->records_replayed;
@@ -302,7 +305,7 @@ int as_get_stats(as_db *db, as_stats *st)
     st->index_lookups = ax.num_lookups;
     st->index_inserts = ax.num_inserts;
     st->index_expansions = ax.num_expansions;
-    st->index_splits = ax.num_splits_sideways + ax.num_splits_down;
+    st->index_splits = ax.num_splits;
     st->checkpoint_loaded = db->ckpt_loaded;
     st->checkpoint_rejected = db->ckpt_rejected;
     st->checkpoints_written = atomic_load(&db->n_checkpoints);

@@ -8,7 +8,7 @@
  *   as_db.c       as_open/as_close, options, lock file, error text, stats
  *   as_write.c    the single-writer path: append, index repoint under the reader locks, rotation,
  *                 group commit, as_sync
- *   as_bulk.c     as_bulk_load: batched sequential pwrites, then one alex_bulk_load
+ *   as_bulk.c     as_bulk_load: batched sequential pwrites, then one index bulk load
  *   as_read.c     sessions, epochs, get/scan (reads through the mapping, verified)
  *   as_fault.c    test-only fault injection (AS_FAULT env): failing pwrite / fdatasync
  *   as_checkpoint.c index checkpoints: write (atomic replace) and open from one + replay of the tail
@@ -17,7 +17,7 @@
  *
  * Concurrency (see as_read.c / as_write.c):
  *   - db->write_mu serialises writers (put/del/bulk_load/sync/rotation).
- *   - The ALEX index is guarded by a "big reader lock": one mutex per session. A reader takes only
+ *   - The index (as_index.h: ALEX, B+tree or sorted array) is guarded by a "big reader lock": one mutex per session. A reader takes only
  *     its own (uncontended); the writer takes every session's mutex (under db->sess_mu, which also
  *     guards the session list) only around the ALEX mutation. The record append and any fdatasync
  *     happen before that, so readers never wait for I/O.
@@ -33,15 +33,18 @@
  *   - Group commit (AS_SYNC_GROUP): append + index update under write_mu, then outside it the
  *     leader/follower wait on sync_mu/sync_cv for synced_seq >= own seq. Rotation fdatasyncs the
  *     sealed segment first, so the leader only ever syncs the current one.
- *   - Failure model: a failed pwrite is cut back (ftruncate) so the log never holds a partial record
- *     in the middle; if that fails too, or an fdatasync fails, db->failed makes later writes fail
- *     until the store is reopened (recovery then cuts any torn tail).
+ *   - Failure model (as_failstop.c): every fdatasync/fsync of the store goes through as_sync_seg /
+ *     as_sync_fd. A failed one, or a short write (cut back best effort), calls as_fail: db->failed is
+ *     set once, with the first failure's call, file and error in db->fail_msg; synced_seq never moves
+ *     again, so no write or sync is acknowledged after it (group-commit followers included: a later
+ *     fdatasync would return 0 for pages whose writeback failed). Reads go on. A write refused for
+ *     space with nothing written is a plain error. Reopening recovers (torn tails are cut).
  */
 #ifndef AS_INTERNAL_H
 #define AS_INTERNAL_H
 
 #include "alexstorage.h"
-#include "alex_index.h"
+#include "as_index.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -145,15 +148,35 @@ const char *as_rec_verdict_name(enum as_rec_verdict v);
 
 /* ---- as_fault.c: test-only fault injection (see AS_FAULT there) ---- */
 enum { AS_FAULT_WRITE = 0, AS_FAULT_SYNC = 1, AS_FAULT__N };
+/* Where the store syncs (as_failstop.c); AS_FAULT="sync@<name>=N" fails the Nth sync at one of them. */
+enum as_sync_site {
+    AS_SITE_WRITE = 0,  /* "write": a put's own fdatasync at AS_SYNC_EACH */
+    AS_SITE_GROUP,      /* "group": the group-commit leader's fdatasync */
+    AS_SITE_ROTATE,     /* "rotate": sealing the full segment */
+    AS_SITE_NEWSEG,     /* "newseg": a new segment's header and the directory */
+    AS_SITE_CKPT_LOG,   /* "ckptlog": the log a checkpoint covers */
+    AS_SITE_CKPT_FILE,  /* "ckptfile": the checkpoint file and the directory after its rename */
+    AS_SITE_COMPACT,    /* "compact": compaction's copies, and the directory after the unlink */
+    AS_SITE_BULK,       /* "bulk": the end of a bulk load */
+    AS_SITE_SYNC,       /* "sync": as_sync */
+    AS_SITE_CLOSE,      /* "close": as_close */
+    AS_SITE__N
+};
 typedef struct as_fault {
     int armed;
     int sticky[AS_FAULT__N];
     _Atomic int64_t left[AS_FAULT__N]; /* calls until the one that fails */
+    int site_armed[AS_SITE__N], site_sticky[AS_SITE__N];
+    _Atomic int64_t site_left[AS_SITE__N];
+    _Atomic uint64_t fired;                /* faults injected so far (tests check theirs happened) */
     int err;
+    int sync_delay_us;
 } as_fault;
 void as_fault_init(as_fault *f);
 /* 0, or the errno the caller must fail with. */
 int as_fault_hit(as_fault *f, int kind);
+int as_fault_hit_site(as_fault *f, enum as_sync_site site);
+extern const char *const as_sync_site_names[AS_SITE__N];
 
 /* ---- as_segment.c ---- */
 
@@ -184,8 +207,9 @@ int as_seg_open(as_segment **out, int dirfd, const char *dir, uint64_t id, int w
                 uint64_t reserve, uint64_t chunk, char *err, size_t errlen);
 /* Make [0, end) mapped, growing by whole chunks inside the reservation. */
 int as_seg_map_to(as_segment *sg, uint64_t end, char *err, size_t errlen);
-/* pwrite buf at off (looping over short writes). On failure the file is cut back to `off`; if even
- * that fails *stuck = 1 (the caller must stop writing: the file may hold a partial record). */
+/* pwrite buf at off (looping over short writes). On failure the file is cut back to `off` (best
+ * effort) and *stuck = 1 when part of buf was written: a short write, which the caller treats as
+ * fail-stop (as_fail); *stuck = 0 when nothing was written. */
 int as_seg_write(as_segment *sg, uint64_t off, const void *buf, size_t len, int *stuck, char *err,
                  size_t errlen);
 int as_seg_sync(as_segment *sg, char *err, size_t errlen);
@@ -218,6 +242,7 @@ struct as_session {
     struct as_session *next;     /* db->sessions list (guarded by db->sess_mu) */
     _Atomic uint64_t epoch;      /* db epoch at the start of the latest call; 0 = idle/closed */
     _Atomic uint64_t n_gets;     /* per session so readers share no written cache line */
+    uint64_t last_seq;           /* sequence of this session's latest record write (its own thread) */
     char err[512];
 } __attribute__((aligned(64)));
 
@@ -234,7 +259,7 @@ struct as_db {
     uint64_t unsynced_seg;         /* first segment that may hold data not yet fdatasync'd (writer) */
     _Atomic uint64_t num_segments;
 
-    alex_index *index;
+    as_index *index;              /* ops table chosen by opt.index (as_index.h) */
 
     pthread_mutex_t write_mu;     /* one writer at a time */
     pthread_mutex_t sess_mu;      /* session list + taking all reader locks */
@@ -242,7 +267,9 @@ struct as_db {
     _Atomic uint64_t epoch;
 
     uint64_t seq;                 /* last sequence used (writer) */
-    _Atomic int failed;           /* sticky write error (a write or fdatasync could not be undone) or 0 */
+    _Atomic int failed;           /* sticky failure (as_failstop.c): a sync failed or a write was short */
+    char fail_msg[512];           /* the first failure: call, file, error (written once, before failed) */
+    uint64_t fail_synced_seq;     /* under sync_mu: synced_seq when the store failed (tests check acks) */
     unsigned char *wbuf;          /* writer's record buffer (under write_mu) */
     size_t wbuf_cap;
 
@@ -250,11 +277,11 @@ struct as_db {
     pthread_mutex_t sync_mu;
     pthread_cond_t sync_cv;
     _Atomic uint64_t appended_seq; /* last seq fully written (release after pwrite) */
-    uint64_t synced_seq;           /* under sync_mu */
+    uint64_t synced_seq;           /* under sync_mu: every record <= this is durable (sync modes); only
+                                    * as_durable_upto raises it, and never after the store failed */
     int sync_leader;               /* under sync_mu */
     int sync_waiters;              /* under sync_mu: sessions inside as_group_commit */
     int last_group;                /* under sync_mu: sessions waiting when the last group sync ended */
-    uint64_t sync_failed_seq;      /* under sync_mu: records <= this saw a failed group fdatasync */
 
     /* counters (atomic: read by as_get_stats while others run) */
     _Atomic uint64_t disk_bytes, live_bytes;
@@ -272,7 +299,7 @@ struct as_db {
     uint64_t ckpt_end_seg, ckpt_end_off; /* log position of the newest checkpoint (0 = none) */
     uint64_t ckpt_loaded, ckpt_rejected;
     _Atomic uint64_t log_bytes_since_ckpt;
-    _Atomic uint64_t n_checkpoints, n_compactions, n_compact_errors, compact_bytes_written, user_bytes_written;
+    _Atomic uint64_t n_checkpoints, n_compactions, n_compact_errors, n_ckpt_errors, compact_bytes_written, user_bytes_written;
 
     char err[1024];
 };
@@ -300,6 +327,20 @@ int as_sess_seterr(as_session *s, int status, const char *fmt, ...) __attribute_
 uint64_t as_db_reserve_bytes(const as_db *db);
 void as_db_lock_all(as_db *db);   /* writer side of the big reader lock */
 void as_db_unlock_all(as_db *db);
+
+/* as_failstop.c: the failed state and every sync (a failed sync or short write is fail-stop). */
+/* Enter the failed state (the first failure's message is kept); returns status (AS_EIO if AS_OK). */
+int as_fail(as_db *db, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* AS_OK, or the failed status with a message naming the first failure in err. */
+int as_failed_check(as_db *db, char *err, size_t errlen);
+/* Record that every record <= seq is durable; refused (the failed status) once the store failed. */
+int as_durable_upto(as_db *db, uint64_t seq, char *err, size_t errlen);
+/* fdatasync one segment / an fd (is_dir: fsync of a directory) / the directory; a failure is fail-stop. */
+int as_sync_seg(as_db *db, as_segment *sg, enum as_sync_site site, char *err, size_t errlen);
+int as_sync_fd(as_db *db, int fd, const char *path, int is_dir, enum as_sync_site site, char *err, size_t errlen);
+int as_sync_dir(as_db *db, enum as_sync_site site, char *err, size_t errlen);
+/* fdatasync every segment that may hold unsynced data, up to the head. Under write_mu. */
+int as_sync_log(as_db *db, enum as_sync_site site, char *err, size_t errlen);
 
 /* as_write.c: seal the current segment and start the next (under write_mu; errors in s->err). */
 int as_rotate(as_db *db, as_session *s);

@@ -71,29 +71,23 @@ int as_get(as_session *s, int64_t key, const void **val, size_t *len)
     as_sess_enter(s);
     uint64_t loc;
     pthread_mutex_lock(&s->lock);
-    int arc = alex_find(s->db->index, key, &loc);
+    int arc = as_index_find(s->db->index, key, &loc);
     pthread_mutex_unlock(&s->lock);
     atomic_store_explicit(&s->n_gets, atomic_load_explicit(&s->n_gets, memory_order_relaxed) + 1,
                           memory_order_relaxed);
-    if (arc != ALEX_OK)
+    if (arc != AS_IX_OK)
         return AS_NOTFOUND;
     /* The record is immutable and its mapping never moves, so it is read after the lock is dropped. */
     return as_resolve(s, loc, key, val, len);
 }
 
-typedef struct as_kl {
-    int64_t key;
-    uint64_t loc;
-} as_kl;
+typedef as_ix_pair as_kl;
 
 /* Copy up to max (key, locator) pairs with key >= from. */
 static size_t as_scan_batch(as_session *s, int64_t from, as_kl *out, size_t max)
 {
-    alex_iter it;
-    size_t n = 0;
     pthread_mutex_lock(&s->lock);
-    for (alex_lower_bound(s->db->index, from, &it); n < max && alex_iter_valid(&it); alex_iter_next(&it))
-        out[n++] = (as_kl){alex_iter_key(&it), alex_iter_payload(&it)};
+    size_t n = as_index_scan(s->db->index, from, out, max);
     pthread_mutex_unlock(&s->lock);
     return n;
 }

@@ -1,4 +1,4 @@
-/* as_recovery.c - open-time rebuild: validate every segment and record, cut a torn tail, bulk load ALEX. */
+/* as_recovery.c - open-time rebuild: validate every segment and record, cut a torn tail, bulk load the index. */
 #include "as_internal.h"
 
 #include <dirent.h>
@@ -244,12 +244,12 @@ static int as_build_index(as_db *db, as_rscan *sc)
         }
         i = j;
     }
-    int arc = alex_bulk_load(db->index, keys, locs, n);
+    int arc = as_index_bulk_load(db->index, keys, locs, n);
     free(keys);
     free(locs);
-    if (arc != ALEX_OK)
-        return as_db_seterr(db, arc == ALEX_ENOMEM ? AS_ENOMEM : AS_EINTERNAL,
-                            "bulk load of %zu keys into the index failed (alex status %d)", n, arc);
+    if (arc != AS_IX_OK)
+        return as_db_seterr(db, arc == AS_IX_ENOMEM ? AS_ENOMEM : AS_EINTERNAL,
+                            "bulk load of %zu keys into the index failed (index status %d)", n, arc);
     atomic_store(&db->live_bytes, live);
     return AS_OK;
 }
@@ -343,10 +343,12 @@ static int as_recover_reset(as_db *db)
     db->ndropped = 0;
     db->seq = 0;
     db->records_replayed = 0;
-    alex_destroy(db->index);
+    as_index_destroy(db->index);
     db->index = NULL;
-    if (alex_create(&db->index, NULL) != ALEX_OK)
-        return as_db_seterr(db, AS_ENOMEM, "open %s: cannot create the index", db->dir);
+    char why[256];
+    int rc = as_index_create(&db->index, &db->opt, why, sizeof(why));
+    if (rc != AS_OK)
+        return as_db_seterr(db, rc, "open %s: %s", db->dir, why);
     return AS_OK;
 }
 
@@ -429,7 +431,7 @@ int as_recover(as_db *db)
     if (rc == AS_OK)
         as_db_seterr(db, AS_OK, "opened %s: %zu segments, %s, %llu records replayed, %zu keys%s%s", db->dir, n,
                      from_ckpt ? "from the index checkpoint" : db->ckpt_rejected ? "full scan (checkpoint rejected: "
-                     "see below)" : "full scan", (unsigned long long)db->records_replayed, alex_size(db->index),
+                     "see below)" : "full scan", (unsigned long long)db->records_replayed, as_index_size(db->index),
                      note[0] ? "; " : "", note);
     if (rc == AS_OK && db->ckpt_rejected) {
         size_t len = strlen(db->err);

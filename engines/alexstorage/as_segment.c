@@ -207,10 +207,10 @@ int as_seg_write(as_segment *sg, uint64_t off, const void *buf, size_t len, int 
         if (done && ftruncate(sg->fd, (off_t)off) != 0) {
             size_t l = strlen(err);
             snprintf(err + l, errlen - l, "; then cutting the partial record failed: %s", strerror(errno));
-            *stuck = 1;
         } else if (done) {
             atomic_store(&sg->file_bytes, off);
         }
+        *stuck = done > 0;
         return as_errno_status(e);
     }
     return AS_OK;

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 static int as_wbuf_reserve(as_db *db, size_t need)
 {
@@ -34,17 +35,27 @@ int as_rotate(as_db *db, as_session *s)
      * before the new segment is made durable first, so group commit only ever has to fdatasync the
      * segment that is current when it starts. */
     int rc = as_seg_wmap_close(cur, s->err, sizeof(s->err));
-    if (rc == AS_OK && durable)
-        rc = as_seg_sync(cur, s->err, sizeof(s->err));
-    if (rc != AS_OK)
+    if (rc != AS_OK) /* a sealed segment would keep a preallocated zero tail: stop rather than go on */
+        return as_fail(db, rc, "%s", s->err);
+    if (durable && (rc = as_sync_seg(db, cur, AS_SITE_ROTATE, s->err, sizeof(s->err))) != AS_OK)
         return rc;
     if (cur_id + 1 > AS_LOC_MAX_SEG)
         return as_sess_seterr(s, AS_ENOSPC, "%s: segment ids exhausted (%llu)", db->dir, (unsigned long long)cur_id);
     as_segment *sg;
     rc = as_seg_create(&sg, db->dirfd, db->dir, cur_id + 1, db->seq, db->first_seg,
-                       as_db_reserve_bytes(db), db->opt.map_chunk_bytes, durable, s->err, sizeof(s->err));
+                       as_db_reserve_bytes(db), db->opt.map_chunk_bytes, 0, s->err, sizeof(s->err));
     if (rc != AS_OK)
         return rc;
+    /* The new header and its directory entry are made durable in every mode, AS_SYNC_NONE included:
+     * without them a power cut can leave a newest segment with a zeroed header, or none at all. */
+    rc = as_sync_seg(db, sg, AS_SITE_NEWSEG, s->err, sizeof(s->err));
+    if (rc == AS_OK)
+        rc = as_sync_dir(db, AS_SITE_NEWSEG, s->err, sizeof(s->err));
+    if (rc != AS_OK) {
+        unlinkat(db->dirfd, strrchr(sg->path, '/') + 1, 0); /* best effort: the store is failed anyway */
+        as_seg_close(sg);
+        return rc;
+    }
     if (as_db_seg_put(db, sg) != AS_OK) {
         as_seg_close(sg);
         return as_sess_seterr(s, AS_ENOMEM, "out of memory adding a segment");
@@ -62,6 +73,9 @@ int as_rotate(as_db *db, as_session *s)
 
 int as_place(as_db *db, as_session *s, uint64_t bytes, as_segment **sgp, uint64_t *off)
 {
+    int frc = as_failed_check(db, s->err, sizeof(s->err)); /* re-checked under write_mu: nothing after */
+    if (frc != AS_OK)
+        return frc;
     as_segment *sg = as_db_seg(db, atomic_load(&db->last_seg));
     uint64_t size = atomic_load(&sg->size);
     if (size > AS_SEG_HEADER_BYTES && size + bytes > db->opt.segment_bytes) {
@@ -93,8 +107,10 @@ int as_log_write(as_db *db, as_session *s, as_segment *sg, uint64_t off, const v
     if (rc == AS_SEG_FALLBACK) {
         int stuck = 0;
         rc = as_seg_write(sg, off, buf, len, &stuck, s->err, sizeof(s->err));
-        if (rc != AS_OK && stuck)
-            atomic_store(&db->failed, rc);
+        /* A short write, or one that failed for another reason than space, leaves the file in a state
+         * the store cannot vouch for; a full disk that took nothing is a plain error. */
+        if (rc != AS_OK && (stuck || rc != AS_ENOSPC))
+            as_fail(db, rc, "%s", s->err);
     }
     return rc;
 }
@@ -105,14 +121,8 @@ static int as_commit_bytes(as_db *db, as_session *s, as_segment *sg, uint64_t of
     int rc = as_log_write(db, s, sg, off, buf, len);
     if (rc != AS_OK)
         return rc;
-    if (db->opt.sync_mode == AS_SYNC_EACH) {
-        rc = as_seg_sync(sg, s->err, sizeof(s->err));
-        if (rc != AS_OK) {
-            atomic_store(&db->failed, rc); /* after a failed fdatasync the page cache state is unknown */
-            return rc;
-        }
-        atomic_fetch_add_explicit(&db->n_syncs, 1, memory_order_relaxed);
-    }
+    if (db->opt.sync_mode == AS_SYNC_EACH && (rc = as_sync_seg(db, sg, AS_SITE_WRITE, s->err, sizeof(s->err))) != AS_OK)
+        return rc;
     atomic_store_explicit(&sg->size, off + len, memory_order_release);
     atomic_fetch_add_explicit(&db->disk_bytes, len, memory_order_relaxed);
     return AS_OK;
@@ -135,7 +145,10 @@ static int as_append(as_db *db, as_session *s, int64_t key, unsigned flags, cons
     if (rc != AS_OK)
         return rc;
     db->seq++;
+    s->last_seq = db->seq;
     *loc = as_loc_make(sg->id, off);
+    if (db->opt.sync_mode == AS_SYNC_EACH)
+        return as_durable_upto(db, db->seq, s->err, sizeof(s->err));
     return AS_OK;
 }
 
@@ -175,7 +188,7 @@ static void as_maintain(as_db *db, as_session *s, uint64_t old)
         char err[512];
         db->in_maintenance = 1;
         if (as_ckpt_write(db, err, sizeof(err)) != AS_OK)
-            atomic_fetch_add(&db->n_compact_errors, 1);
+            atomic_fetch_add(&db->n_ckpt_errors, 1); /* a failed sync in it has failed the store */
         db->in_maintenance = 0;
     }
 }
@@ -205,9 +218,10 @@ static int as_group_commit(as_db *db, as_session *s, uint64_t seq)
     pthread_mutex_lock(&db->sync_mu);
     db->sync_waiters++;
     while (db->synced_seq < seq) {
-        if (db->sync_failed_seq >= seq) {
-            rc = as_sess_seterr(s, AS_EIO, "group fdatasync failed for record %llu (see the store's log)",
-                                (unsigned long long)seq);
+        /* Not only the records the failed sync covered: a later fdatasync returns 0 for pages whose
+         * writeback already failed, so nobody above synced_seq may be acknowledged any more. */
+        if (atomic_load(&db->failed)) {
+            rc = as_failed_check(db, s->err, sizeof(s->err));
             break;
         }
         if (db->sync_leader) {
@@ -223,18 +237,12 @@ static int as_group_commit(as_db *db, as_session *s, uint64_t seq)
         uint64_t target = atomic_load_explicit(&db->appended_seq, memory_order_acquire);
         as_segment *sg = as_db_seg(db, atomic_load(&db->last_seg)); /* earlier ones were synced at rotation */
         pthread_mutex_unlock(&db->sync_mu);
-        rc = as_seg_sync(sg, s->err, sizeof(s->err));
+        rc = as_sync_seg(db, sg, AS_SITE_GROUP, s->err, sizeof(s->err)); /* fail-stop on error */
         pthread_mutex_lock(&db->sync_mu);
         db->sync_leader = 0;
         db->last_group = db->sync_waiters;
-        if (rc == AS_OK) {
-            if (target > db->synced_seq)
-                db->synced_seq = target;
-            atomic_fetch_add_explicit(&db->n_syncs, 1, memory_order_relaxed);
-        } else {
-            db->sync_failed_seq = target;
-            atomic_store(&db->failed, rc);
-        }
+        if (rc == AS_OK && !atomic_load(&db->failed) && target > db->synced_seq)
+            db->synced_seq = target;
         pthread_cond_broadcast(&db->sync_cv);
         if (rc != AS_OK)
             break;
@@ -254,11 +262,18 @@ int as_write_check(as_session *s, size_t len, const void *val)
                               AS_MAX_VALUE_BYTES);
     if (len && !val)
         return as_sess_seterr(s, AS_EINVAL, "NULL value with length %zu", len);
-    int f = atomic_load(&db->failed);
-    if (f)
-        return as_sess_seterr(s, f, "%s: an earlier write or sync failed and could not be undone (%s); "
-                              "reopen the store to recover", db->dir, as_strerror(f));
-    return AS_OK;
+    return as_failed_check(db, s->err, sizeof(s->err));
+}
+
+/* as_put/as_del on a store whose index takes no single writes (index=sorted): refused with AS_ERDONLY.
+ * Bulk load, compaction and checkpoints still work there. */
+static int as_index_write_check(as_session *s)
+{
+    if (!s->db->index->ops->read_only)
+        return AS_OK;
+    return as_sess_seterr(s, AS_ERDONLY, "%s uses index=%s, which is read-only: puts and deletes are refused "
+                          "(bulk load into an empty store, or reopen with index=alex or btree to write)",
+                          s->db->dir, as_index_name(s->db->index));
 }
 
 /* Finish a write after write_mu is released: wait for the group fdatasync in group mode. */
@@ -274,6 +289,8 @@ int as_put(as_session *s, int64_t key, const void *val, size_t len)
     as_db *db = s->db;
     as_sess_enter(s);
     int rc = as_write_check(s, len, val);
+    if (rc == AS_OK)
+        rc = as_index_write_check(s);
     if (rc != AS_OK)
         return rc;
     pthread_mutex_lock(&db->write_mu);
@@ -282,11 +299,11 @@ int as_put(as_session *s, int64_t key, const void *val, size_t len)
     rc = as_append(db, s, key, AS_REC_PUT, val, len, &loc);
     if (rc == AS_OK) {
         as_db_lock_all(db);
-        int arc = alex_upsert(db->index, key, loc, &old, &existed);
+        int arc = as_index_upsert(db->index, key, loc, &old, &existed);
         as_db_unlock_all(db);
-        if (arc != ALEX_OK)
-            rc = as_sess_seterr(s, arc == ALEX_ENOMEM ? AS_ENOMEM : AS_EINTERNAL,
-                                "index insert of key %lld failed (alex status %d); the record is on disk and "
+        if (arc != AS_IX_OK)
+            rc = as_sess_seterr(s, arc == AS_IX_ENOMEM ? AS_ENOMEM : AS_EINTERNAL,
+                                "index insert of key %lld failed (index status %d); the record is on disk and "
                                 "comes back on reopen", (long long)key, arc);
     }
     uint64_t seq = db->seq;
@@ -296,6 +313,7 @@ int as_put(as_session *s, int64_t key, const void *val, size_t len)
         atomic_fetch_add_explicit(&db->n_puts, 1, memory_order_relaxed);
         atomic_store_explicit(&db->appended_seq, seq, memory_order_release);
         as_maintain(db, s, existed ? old : 0);
+        rc = as_failed_check(db, s->err, sizeof(s->err)); /* maintenance may have failed the store */
     }
     pthread_mutex_unlock(&db->write_mu);
     return rc == AS_OK ? as_write_done(s, seq) : rc;
@@ -306,12 +324,14 @@ int as_del(as_session *s, int64_t key)
     as_db *db = s->db;
     as_sess_enter(s);
     int rc = as_write_check(s, 0, NULL);
+    if (rc == AS_OK)
+        rc = as_index_write_check(s);
     if (rc != AS_OK)
         return rc;
     pthread_mutex_lock(&db->write_mu);
     uint64_t loc, old;
     pthread_mutex_lock(&s->lock); /* the index only changes under write_mu, which we hold */
-    int found = alex_find(db->index, key, &old) == ALEX_OK;
+    int found = as_index_find(db->index, key, &old) == AS_IX_OK;
     pthread_mutex_unlock(&s->lock);
     if (!found) {
         pthread_mutex_unlock(&db->write_mu);
@@ -321,10 +341,10 @@ int as_del(as_session *s, int64_t key)
     uint64_t seq = db->seq;
     if (rc == AS_OK) {
         as_db_lock_all(db);
-        int arc = alex_erase(db->index, key, NULL);
+        int arc = as_index_erase(db->index, key, NULL);
         as_db_unlock_all(db);
-        if (arc != ALEX_OK) /* it was found above under write_mu: the index broke */
-            rc = as_sess_seterr(s, AS_EINTERNAL, "index erase of key %lld failed (alex status %d)",
+        if (arc != AS_IX_OK) /* it was found above under write_mu: the index broke */
+            rc = as_sess_seterr(s, AS_EINTERNAL, "index erase of key %lld failed (index status %d)",
                                 (long long)key, arc);
     }
     if (rc == AS_OK) {
@@ -332,6 +352,7 @@ int as_del(as_session *s, int64_t key)
         atomic_fetch_add_explicit(&db->n_dels, 1, memory_order_relaxed);
         atomic_store_explicit(&db->appended_seq, seq, memory_order_release);
         as_maintain(db, s, old);
+        rc = as_failed_check(db, s->err, sizeof(s->err));
     }
     pthread_mutex_unlock(&db->write_mu);
     return rc == AS_OK ? as_write_done(s, seq) : rc;
@@ -344,25 +365,12 @@ int as_sync(as_session *s)
     as_sess_enter(s);
     if (db->opt.read_only)
         return AS_OK;
-    int f = atomic_load(&db->failed);
-    if (f)
-        return as_sess_seterr(s, f, "%s: an earlier write or sync failed; reopen the store", db->dir);
     pthread_mutex_lock(&db->write_mu);
-    int rc = AS_OK;
-    uint64_t last = atomic_load(&db->last_seg);
-    uint64_t from = db->unsynced_seg && db->unsynced_seg >= db->first_seg ? db->unsynced_seg : db->first_seg;
-    for (uint64_t id = from; id <= last && rc == AS_OK; id++)
-        if (as_db_seg(db, id) && !as_db_seg(db, id)->retired) /* compaction leaves gaps */
-            rc = as_seg_sync(as_db_seg(db, id), s->err, sizeof(s->err));
-    if (rc == AS_OK) {
-        db->unsynced_seg = last;
-        atomic_fetch_add_explicit(&db->n_syncs, 1, memory_order_relaxed);
-        pthread_mutex_lock(&db->sync_mu);
-        db->synced_seq = db->seq;
-        pthread_mutex_unlock(&db->sync_mu);
-    } else {
-        atomic_store(&db->failed, rc);
-    }
+    int rc = as_failed_check(db, s->err, sizeof(s->err));
+    if (rc == AS_OK)
+        rc = as_sync_log(db, AS_SITE_SYNC, s->err, sizeof(s->err));
+    if (rc == AS_OK)
+        rc = as_durable_upto(db, db->seq, s->err, sizeof(s->err));
     pthread_mutex_unlock(&db->write_mu);
     return rc;
 }

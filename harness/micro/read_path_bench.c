@@ -63,7 +63,7 @@ __attribute__((noinline)) static void rp_stage_alex_find(rp_ctx *c)
 {
     uint64_t sum = 0, p;
     for (size_t i = 0; i < c->n; i++)
-        if (alex_find(c->db->index, c->q[i], &p) == ALEX_OK)
+        if (as_index_find(c->db->index, c->q[i], &p) == AS_IX_OK)
             sum += p;
     c->sink += sum;
 }
@@ -74,7 +74,7 @@ __attribute__((noinline)) static void rp_stage_locked_find(rp_ctx *c)
     for (size_t i = 0; i < c->n; i++) {
         as_sess_enter(c->s);
         pthread_mutex_lock(&c->s->lock);
-        if (alex_find(c->db->index, c->q[i], &p) == ALEX_OK)
+        if (as_index_find(c->db->index, c->q[i], &p) == AS_IX_OK)
             sum += p;
         pthread_mutex_unlock(&c->s->lock);
     }
@@ -214,7 +214,7 @@ static int rp_run(const char *dir, size_t n, int reps)
         return rp_fail("keys", AS_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         q[i] = rp_key(rp_mix(i + 77) % n);
-        if (alex_find(db->index, q[i], &loc[i]) != ALEX_OK)
+        if (as_index_find(db->index, q[i], &loc[i]) != AS_IX_OK)
             return rp_fail("lookup", AS_EINTERNAL, "a loaded key is missing from the index");
     }
     c.q = q, c.loc = loc;
@@ -225,9 +225,9 @@ static int rp_run(const char *dir, size_t n, int reps)
         double ns;
     } st[] = {
         {"loop (read key array)", rp_stage_loop, 1, 0},
-        {"alex_find alone", rp_stage_alex_find, 1, 0},
+        {"index find alone", rp_stage_alex_find, 1, 0},
         {"epoch + mutex lock/unlock alone", rp_stage_lock_only, 1, 0},
-        {"epoch + lock + alex_find + unlock", rp_stage_locked_find, 1, 0},
+        {"epoch + lock + index find + unlock", rp_stage_locked_find, 1, 0},
         {"as_resolve alone, verify_reads=0", rp_stage_resolve, 0, 0},
         {"as_resolve alone, verify_reads=1", rp_stage_resolve, 1, 0},
         {"as_get, verify_reads=0", rp_stage_get, 0, 0},

@@ -1,0 +1,160 @@
+/* test_ycsb.c - the YCSB core workloads keep their definitions (op mix, scan lengths, access), and the
+ * hard key shapes are what their names say. */
+#include "workload.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+typedef struct ycsb_def {
+    const char *name;
+    double get, update, insert, scan, rmw;
+    enum kv_access access;
+} ycsb_def;
+
+/* Written out from YCSB's workloads/workloada ... workloadf, independently of workloads.c. */
+static const ycsb_def defs[] = {
+    {"ycsb-a", 0.5, 0.5, 0, 0, 0, KV_ACCESS_ZIPF},    {"ycsb-b", 0.95, 0.05, 0, 0, 0, KV_ACCESS_ZIPF},
+    {"ycsb-c", 1, 0, 0, 0, 0, KV_ACCESS_ZIPF},        {"ycsb-d", 0.95, 0, 0.05, 0, 0, KV_ACCESS_LATEST},
+    {"ycsb-e", 0, 0, 0.05, 0.95, 0, KV_ACCESS_ZIPF}, {"ycsb-f", 0.5, 0, 0, 0, 0.5, KV_ACCESS_ZIPF},
+};
+
+static kv_dataset *loaded(uint64_t n, uint64_t ins)
+{
+    kv_dataset *ds;
+    assert_int_equal(kv_dataset_create(&ds, KV_KEYS_UNIFORM, n, ins, 7, 100), 0);
+    kv_dataset_mark_loaded(ds);
+    return ds;
+}
+
+/* Over 100K ops of each workload (its own access distribution), every op type's share is within 1%
+ * (absolute) of YCSB's definition; scans read 1-100 records, uniformly; RMW and update bump versions. */
+static void test_ycsb_mixes(void **st)
+{
+    (void)st;
+    const uint64_t ops = 100000, n = 20000;
+    for (size_t d = 0; d < sizeof(defs) / sizeof(defs[0]); d++) {
+        const kv_workload *w = kv_workload_find(defs[d].name);
+        assert_non_null(w);
+        assert_true(w->has_access);
+        assert_int_equal(w->access, defs[d].access);
+        kv_dataset *ds = loaded(n, ops);
+        kv_opstream *s;
+        assert_int_equal(kv_opstream_create(&s, ds, w, w->access, 0.99, 0, 1, 11), 0);
+        uint64_t cnt[KV_OP__COUNT] = {0}, lens[101] = {0};
+        for (uint64_t i = 0; i < ops; i++) {
+            kv_op op;
+            assert_int_equal(kv_opstream_next(s, &op), 0);
+            cnt[op.type]++;
+            if (op.type == KV_OP_SCAN) {
+                assert_true(op.scan_len >= 1 && op.scan_len <= 100);
+                lens[op.scan_len]++;
+            }
+            if (op.type == KV_OP_RMW || op.type == KV_OP_UPDATE)
+                assert_true(op.version >= 2 && op.version == ds->versions[op.index]);
+        }
+        const double want[KV_OP__COUNT] = {[KV_OP_GET] = defs[d].get, [KV_OP_UPDATE] = defs[d].update,
+                                           [KV_OP_INSERT] = defs[d].insert, [KV_OP_SCAN] = defs[d].scan,
+                                           [KV_OP_RMW] = defs[d].rmw};
+        for (int t = 0; t < KV_OP__COUNT; t++) {
+            double got = (double)cnt[t] / (double)ops;
+            if (fabs(got - want[t]) > 0.01)
+                fail_msg("%s: %s share %.4f, defined %.4f", defs[d].name, kv_optype_name((enum kv_optype)t), got,
+                         want[t]);
+        }
+        if (cnt[KV_OP_SCAN]) {
+            /* chi-squared over the 100 lengths, 99 degrees of freedom: 99 + 5 sd ~ 169 */
+            double e = (double)cnt[KV_OP_SCAN] / 100, chi = 0;
+            for (int l = 1; l <= 100; l++)
+                chi += ((double)lens[l] - e) * ((double)lens[l] - e) / e;
+            if (chi > 170)
+                fail_msg("%s: scan lengths are not uniform in 1-100 (chi2 %.1f)", defs[d].name, chi);
+        }
+        kv_opstream_free(s);
+        kv_dataset_free(ds);
+    }
+}
+
+static void test_rmw_in_mix(void **st)
+{
+    (void)st;
+    kv_workload w = *kv_workload_find("read");
+    char err[256];
+    assert_int_equal(kv_workload_set_mix(&w, "get=0.5,rmw=0.5", err, sizeof(err)), 0);
+    assert_true(w.mix[KV_OP_RMW] == 0.5 && w.mix[KV_OP_GET] == 0.5);
+    assert_int_equal(kv_workload_set_mix(&w, "get=0.5,rmwx=0.5", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "rmw"));
+    assert_null(kv_workload_find("ycsb-g"));
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Each hard shape is distinct, deterministic, in range, and differs from uniform the way its name
+ * says: lognormal/normal have most keys in a small part of the range, fb-like and osm-like have
+ * large empty gaps. */
+static void test_shapes(void **st)
+{
+    (void)st;
+    const uint64_t n = 100000;
+    const enum kv_keyset shapes[] = {KV_KEYS_LOGNORMAL, KV_KEYS_NORMAL, KV_KEYS_FB_LIKE, KV_KEYS_OSM_LIKE};
+    const char *names[] = {"lognormal", "normal", "fb-like", "osm-like"};
+    for (size_t k = 0; k < 4; k++) {
+        enum kv_keyset parsed;
+        assert_int_equal(kv_keyset_parse(names[k], &parsed), 0);
+        assert_int_equal(parsed, shapes[k]);
+        assert_string_equal(kv_keyset_name(shapes[k]), names[k]);
+        kv_dataset *a, *b;
+        assert_int_equal(kv_dataset_create(&a, shapes[k], n, 0, 5, 100), 0);
+        assert_int_equal(kv_dataset_create(&b, shapes[k], n, 0, 5, 100), 0);
+        assert_memory_equal(a->keys, b->keys, n * sizeof(int64_t));
+        int64_t *s = malloc(n * sizeof(*s));
+        assert_non_null(s);
+        memcpy(s, a->keys, n * sizeof(*s));
+        qsort(s, n, sizeof(*s), cmp_i64);
+        assert_true(s[0] >= 1 && s[n - 1] <= (int64_t)(1ULL << 62));
+        for (uint64_t i = 1; i < n; i++)
+            assert_true(s[i - 1] < s[i]);
+        /* the middle 80% of the keys span a fraction of the range: far below 0.8 for skewed shapes */
+        double span = (double)(s[n - 1] - s[0]);
+        double mid = (double)(s[n * 9 / 10] - s[n / 10]) / span;
+        /* share of the range inside the largest 1% of the gaps between neighbours (uniform: ~5.6%) */
+        int64_t *g = malloc((n - 1) * sizeof(*g));
+        assert_non_null(g);
+        for (uint64_t i = 1; i < n; i++)
+            g[i - 1] = s[i] - s[i - 1];
+        qsort(g, n - 1, sizeof(*g), cmp_i64);
+        double top = 0;
+        for (uint64_t i = n - 1 - (n - 1) / 100; i < n - 1; i++)
+            top += (double)g[i];
+        top /= span;
+        free(g);
+        print_message("%s: middle 80%% of keys cover %.5f of the range; top 1%% gaps %.3f\n", names[k], mid, top);
+        if (shapes[k] == KV_KEYS_LOGNORMAL || shapes[k] == KV_KEYS_NORMAL)
+            assert_true(mid < 0.5); /* skewed density */
+        else
+            assert_true(top > 0.5); /* large empty gaps */
+        free(s);
+        kv_dataset_free(a);
+        kv_dataset_free(b);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ycsb_mixes),
+        cmocka_unit_test(test_rmw_in_mix),
+        cmocka_unit_test(test_shapes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
