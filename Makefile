@@ -1,5 +1,6 @@
 # Makefile - a thin wrapper over CMake so `make`, `make test` and `make bench-1m` work from the root.
-# Every target that needs packages runs `deps` first, which installs what is missing with apt-get.
+# Every target that needs packages runs `deps` first, which installs what is missing with apt-get
+# (harness/install-deps.sh).
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -13,23 +14,17 @@ DEB_PACKAGES = build-essential cmake pkg-config git clang libclang-rt-14-dev \
                libjansson-dev libcmocka-dev \
                libleveldb-dev libwiredtiger-dev libtkrzw-dev libdb-dev libkyotocabinet-dev \
                python3 python3-matplotlib gnuplot-nox poppler-utils valgrind
+SLURM_PACKAGES = slurm-wlm munge bc
 PAPER_PACKAGES = texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk lmodern
 
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test test-release test-asan test-tsan test-long bench-1m bench-sweep clean build-fuzz fuzz fuzz-corpus paper paper-deps docker-test
+.PHONY: all build deps deps-slurm test-slurm test test-release test-asan test-tsan test-long bench-1m bench-sweep clean build-fuzz fuzz fuzz-corpus paper paper-deps docker-test
 
 all: build
 
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "deps: installing$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing \
-	    || { echo "deps: apt-get failed; install these Debian packages by hand:$$missing" >&2; exit 1; }; \
-	else echo "deps: all Debian packages present"; fi
+	@./harness/install-deps.sh deps $(DEB_PACKAGES)
 
 $(BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
@@ -57,6 +52,14 @@ test-asan: build-asan
 
 test-tsan: build-tsan
 	cd $(BUILD_TSAN) && ctest $(CTEST_ARGS) -L tsan
+
+# A single-node Slurm cluster on this machine runs a sweep's cells as a job array (root; CI runs it
+# after `make test`): harness/slurm/test-slurm.sh.
+deps-slurm:
+	@./harness/install-deps.sh deps-slurm $(SLURM_PACKAGES)
+
+test-slurm: build deps-slurm
+	$(SUDO) ./harness/slurm/test-slurm.sh $(BUILD)/kvbench
 
 test-long: build
 	cd $(BUILD) && KV_TEST_LONG=1 ctest $(CTEST_ARGS)
@@ -92,14 +95,7 @@ bench-sweep: build
 
 # The paper skeleton from the newest results run (or the committed fixture): papers/alexstorage/build/paper.pdf
 paper-deps: deps
-	@missing=""; for p in $(PAPER_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "paper-deps: installing$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing \
-	    || { echo "paper-deps: apt-get failed; install these Debian packages by hand:$$missing" >&2; exit 1; }; \
-	else echo "paper-deps: all LaTeX packages present"; fi
+	@./harness/install-deps.sh paper-deps $(PAPER_PACKAGES)
 
 paper: paper-deps
 	./papers/alexstorage/build.sh

@@ -52,6 +52,9 @@ typedef struct kvb_opts {
     kv_option opts[KVB_MAX_OPTS];
     size_t nopts;
     char *command;     /* the command line, shell-quoted */
+    int only_rep;      /* >= 0: run only this repetition (--rep-index, a plan's cell); -1: all */
+    const char *plan_dir; /* sweep --plan DIR: write the cells instead of running them */
+    int run_local;     /* sweep --plan DIR --run-local: then run the cells here, one by one */
 } kvb_opts;
 
 /* One repetition: what the child process runs. */

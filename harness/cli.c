@@ -3,7 +3,10 @@
 
 #include "bench.h"
 #include "env.h"
+#include "fsutil.h"
 #include "listing.h"
+#include "merge.h"
+#include "plan.h"
 #include "runner.h"
 #include "timer.h"
 
@@ -63,6 +66,12 @@ static const char run_usage[] =
     "                         the fewest device interrupts, else no pinning; none: no pinning\n"
     "      --settle-ms MS     after sync(2) between cells, wait MS ms before the next (default 200)\n"
     "      --allow-volatile   allow --durability sync|group on tmpfs, ramfs or overlay (fsync is free there)\n"
+    "      --plan DIR         sweep: write the cells (one command line each, plan.json + cells.txt) to\n"
+    "                         DIR instead of running them; run them with harness/slurm/kvbench.sbatch\n"
+    "                         (a Slurm job array) or here with --run-local, then `kvbench merge DIR`\n"
+    "      --run-local        with --plan: run the cells here, one by one, then merge them into --out\n"
+    "                         (`kvbench sweep --plan DIR --run-local` runs an existing plan)\n"
+    "      --rep-index R      run only repetition R of --reps (what a plan's cell runs)\n"
     "      --inject-fault F   harness self-test: corrupt one answer the verifier sees (after the engine\n"
     "                         returned it): wrong | stale | missing, in the timed pass; F:untimed for\n"
     "                         the untimed pass; the run must come out invalid\n"
@@ -81,6 +90,8 @@ static const char main_usage[] =
     "  sweep   like run, over a list of N (default 100000,1000000,10000000)\n"
     "  list    engines (library versions, capabilities, options) and workloads (mixes)\n"
     "  env     print the machine/build manifest as JSON\n"
+    "  cell    run one cell of a plan (`kvbench sweep ... --plan DIR`) on local disk; see `kvbench cell --help`\n"
+    "  merge   join plan cells or run directories into one run; see `kvbench merge --help`\n"
     "  help    this text, or `kvbench help CMD`\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -269,38 +280,18 @@ static int check_out(const char *out)
 
 static void build_command(kvb_opts *o, int argc, char **argv)
 {
-    size_t len = 16;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) * 4 + 3;
-    o->command = malloc(len);
-    if (!o->command)
-        return;
-    char *p = o->command;
-    p += sprintf(p, "kvbench");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int plain = *a && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=.,/:+@%") ==
-                              strlen(a);
-        if (plain) {
-            p += sprintf(p, " %s", a);
-            continue;
-        }
-        *p++ = ' ', *p++ = '\'';
-        for (; *a; a++) {
-            if (*a == '\'')
-                p += sprintf(p, "'\\''");
-            else
-                *p++ = *a;
-        }
-        *p++ = '\'';
-        *p = '\0';
-    }
+    char *args = kvb_shell_join(argc - 1, argv + 1);
+    o->command = args ? malloc(strlen(args) + 16) : NULL;
+    if (o->command)
+        sprintf(o->command, "kvbench%s%s", argc > 1 ? " " : "", args);
+    free(args);
 }
 
 enum {
     OPT_OPS = 1000, OPT_WARMUP, OPT_DURABILITY, OPT_VALUE_SIZE, OPT_KEYS, OPT_DIST, OPT_THETA, OPT_MIX,
     OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP, OPT_PAGES,
-    OPT_SEED_PER_REP, OPT_CPUS, OPT_SETTLE, OPT_ALLOW_VOLATILE
+    OPT_SEED_PER_REP, OPT_CPUS, OPT_SETTLE, OPT_ALLOW_VOLATILE,
+    OPT_PLAN, OPT_RUN_LOCAL, OPT_REP_INDEX
 };
 
 static const struct option long_opts[] = {
@@ -318,6 +309,8 @@ static const struct option long_opts[] = {
     {"pages", required_argument, NULL, OPT_PAGES},
     {"seed-per-rep", no_argument, NULL, OPT_SEED_PER_REP}, {"cpus", required_argument, NULL, OPT_CPUS},
     {"settle-ms", required_argument, NULL, OPT_SETTLE}, {"allow-volatile", no_argument, NULL, OPT_ALLOW_VOLATILE},
+    {"plan", required_argument, NULL, OPT_PLAN}, {"run-local", no_argument, NULL, OPT_RUN_LOCAL},
+    {"rep-index", required_argument, NULL, OPT_REP_INDEX},
     {NULL, 0, NULL, 0},
 };
 
@@ -435,6 +428,13 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
         o->settle_ms = (uint32_t)v;
         return 0;
     case OPT_ALLOW_VOLATILE: o->allow_volatile = 1; return 0;
+    case OPT_PLAN: o->plan_dir = arg; return 0;
+    case OPT_RUN_LOCAL: o->run_local = 1; return 0;
+    case OPT_REP_INDEX:
+        if (parse_u64(arg, &v) != 0 || v >= 1000)
+            return usage_error("--rep-index '%s': expected a repetition number from 0 to --reps - 1", arg);
+        o->only_rep = (int)v;
+        return 0;
     default: return usage_error("unknown option; see `kvbench help run`");
     }
 }
@@ -483,12 +483,64 @@ static int check_complete(kvb_opts *o)
     return 0;
 }
 
-static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
+/* --plan / --run-local / --rep-index: write a sweep's cells, run them here, or run one repetition. */
+static int plan_mode(kvb_opts *o, const raw_args *raw, int sweep, int argc, char **argv)
+{
+    if (o->plan_dir && !sweep)
+        return usage_error("--plan belongs to `kvbench sweep` (a plan is the cells of a sweep)");
+    if (o->run_local && !o->plan_dir)
+        return usage_error("--run-local needs --plan DIR: the cells it runs are the plan's");
+    char plan_json[4200];
+    snprintf(plan_json, sizeof(plan_json), "%s/plan.json", o->plan_dir ? o->plan_dir : "");
+    int existing = o->run_local && !o->nengines && access(plan_json, F_OK) == 0;
+    if (!existing) {
+        if (apply_workload_overrides(o, raw) || check_complete(o))
+            return KVB_EXIT_USAGE;
+        if (o->only_rep >= o->reps)
+            return usage_error("--rep-index %d: expected 0 to --reps - 1 (%d)", o->only_rep, o->reps - 1);
+    }
+    if (!o->plan_dir)
+        return kvb_runner_run(o); /* --rep-index alone: one repetition of the run */
+    int rc = existing ? KVB_EXIT_OK : kvb_plan_write(o, argc - 1, argv + 1);
+    if (rc != KVB_EXIT_OK || !o->run_local)
+        return rc;
+    if (check_dir("--dir", o->dir, 0))
+        return KVB_EXIT_USAGE;
+    rc = kvb_plan_run_local(o->plan_dir, o->dir);
+    if (rc != KVB_EXIT_OK)
+        return rc;
+    char *merge_argv[] = {"merge", "--out", (char *)o->out, (char *)o->plan_dir, NULL};
+    return kvb_merge_main(4, merge_argv);
+}
+
+static char **dup_argv(int argc, char **argv)
+{
+    char **v = calloc((size_t)argc + 1, sizeof(*v));
+    for (int i = 0; v && i < argc; i++)
+        if (!(v[i] = strdup(argv[i]))) {
+            while (i--)
+                free(v[i]);
+            free(v);
+            return NULL;
+        }
+    return v;
+}
+
+static void free_argv(char **v)
+{
+    for (char **p = v; p && *p; p++)
+        free(*p);
+    free(v);
+}
+
+static int parse_and_run_args(kvb_opts *op, int argc, char **argv, int sweep, int orig_argc, char **orig_argv)
 {
     kvb_opts o = *op;
     o.reps = 3, o.threads = 1, o.value_size = 100, o.theta = 0.99, o.seed = 42, o.warmup = UINT64_MAX;
     o.durability = KV_DUR_NONE, o.pages = KV_PAGES_HUGE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
     o.cpus_auto = 1, o.settle_ms = 200;
+    o.durability = KV_DUR_NONE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
+    o.only_rep = -1;
     const char *tmp = getenv("TMPDIR");
     o.dir = tmp && *tmp ? tmp : "/tmp";
     o.out = "results";
@@ -520,11 +572,24 @@ static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
     op->command = o.command;
     if (optind < argc)
         return usage_error("unexpected argument '%s'; see `kvbench help run`", argv[optind]);
+    if (o.plan_dir || o.run_local || o.only_rep >= 0)
+        return plan_mode(&o, &raw, sweep, orig_argc, orig_argv);
     int rc = apply_workload_overrides(&o, &raw);
     if (!rc)
         rc = check_complete(&o);
     if (!rc)
         rc = kvb_runner_run(&o);
+    return rc;
+}
+
+static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
+{
+    char **orig_argv = dup_argv(argc, argv); /* the plan passes options on verbatim; parsing cuts them up */
+    int orig_argc = argc;
+    if (!orig_argv)
+        return usage_error("out of memory");
+    int rc = parse_and_run_args(op, argc, argv, sweep, orig_argc, orig_argv);
+    free_argv(orig_argv);
     return rc;
 }
 
@@ -556,7 +621,7 @@ static int cmd_help(int argc, char **argv)
              "calibration,\nfilesystem of DIR) as JSON.");
         return KVB_EXIT_OK;
     }
-    return usage_error("no such command '%s'; commands: run, sweep, list, env, help", argv[1]);
+    return usage_error("no such command '%s'; commands: run, sweep, list, env, cell, merge, help", argv[1]);
 }
 
 static int cmd_env(int argc, char **argv)
@@ -597,7 +662,11 @@ int kvb_cli_main(int argc, char **argv)
     }
     if (strcmp(cmd, "env") == 0)
         return cmd_env(argc - 1, argv + 1);
+    if (strcmp(cmd, "cell") == 0)
+        return kvb_cell_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "merge") == 0)
+        return kvb_merge_main(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
         return cmd_help(argc - 1, argv + 1);
-    return usage_error("unknown command '%s'; commands: run, sweep, list, env, help (see `kvbench help`)", cmd);
+    return usage_error("unknown command '%s'; commands: run, sweep, list, env, cell, merge, help (see `kvbench help`)", cmd);
 }

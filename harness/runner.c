@@ -2,6 +2,7 @@
 #include "runner.h"
 
 #include "env.h"
+#include "fsutil.h"
 #include "rep.h"
 #include "report.h"
 #include "result.h"
@@ -9,7 +10,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,42 +49,6 @@ size_t kvb_engine_opts(const kvb_opts *o, const kv_engine_ops *e, kv_option *out
     return n;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static int rm_tree(const char *dir)
-{
-    return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* mkdir -p; 0 or -1 with errno. */
-static int mkdirs(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return -1;
-    struct stat st;
-    if (stat(buf, &st) != 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
-
 /* A fresh empty data directory under o->dir. */
 static int make_data_dir(const kvb_opts *o, const char *engine, char *out, size_t outlen)
 {
@@ -108,7 +72,7 @@ static int trial_open(const kvb_opts *o, const kv_engine_ops *ops)
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "kvbench: fork failed: %s\n", strerror(errno));
-        rm_tree(dir);
+        kvb_rm_tree(dir);
         return KVB_EXIT_ENGINE;
     }
     if (pid == 0) {
@@ -130,7 +94,7 @@ static int trial_open(const kvb_opts *o, const kv_engine_ops *ops)
     int status = 0, w;
     while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
         ;
-    rm_tree(dir);
+    kvb_rm_tree(dir);
     if (w < 0 || !WIFEXITED(status)) {
         fprintf(stderr, "kvbench: trial open of engine %s crashed (status %d)\n", ops->name, status);
         return KVB_EXIT_ENGINE;
@@ -174,7 +138,7 @@ static int preflight(const kvb_opts *o)
     return KVB_EXIT_OK;
 }
 
-static int make_run_dir(const kvb_opts *o, char *run_id, size_t idlen, char *dir, size_t dirlen)
+int kvb_make_run_dir(const kvb_opts *o, char *run_id, size_t idlen, char *dir, size_t dirlen)
 {
     time_t now = time(NULL);
     struct tm tm;
@@ -185,7 +149,7 @@ static int make_run_dir(const kvb_opts *o, char *run_id, size_t idlen, char *dir
     for (int attempt = 0; attempt < 16; attempt++) {
         snprintf(run_id, idlen, "%s-%06llx", stamp, (unsigned long long)((kv_mix64(salt + attempt)) & 0xffffff));
         snprintf(dir, dirlen, "%s/%s", o->out, run_id);
-        if (mkdirs(o->out) != 0)
+        if (kvb_mkdirs(o->out) != 0)
             break;
         if (mkdir(dir, 0777) == 0)
             return 0;
@@ -198,43 +162,42 @@ static int make_run_dir(const kvb_opts *o, char *run_id, size_t idlen, char *dir
 }
 
 /* One (engine, workload, N, repetition) of the run. */
-typedef struct run_cell {
-    size_t engine, workload, n;
-    int rep;
-} run_cell;
-
-/* Every cell of the run in an order shuffled from the run's seed (Fisher-Yates), so machine drift
- * during a run spreads over all engines instead of reading as a difference between them. */
-static run_cell *plan_cells(const kvb_opts *o, size_t *ncells)
+kvb_cell *kvb_run_cells(const kvb_opts *o, size_t *ncells)
 {
-    size_t n = o->nengines * o->nworkloads * o->nns * (size_t)o->reps, k = 0;
-    run_cell *cells = malloc(n * sizeof(*cells));
+    size_t n = o->nengines * o->nworkloads * o->nns * (size_t)o->reps, k = 0, k2 = 0;
+    kvb_cell *cells = malloc((n ? n : 1) * sizeof(*cells));
     if (!cells)
         return NULL;
     for (size_t e = 0; e < o->nengines; e++)
         for (size_t w = 0; w < o->nworkloads; w++)
             for (size_t i = 0; i < o->nns; i++)
                 for (int rep = 0; rep < o->reps; rep++)
-                    cells[k++] = (run_cell){e, w, i, rep};
+                    cells[k++] = (kvb_cell){e, w, i, rep};
     kv_rng rng;
     kv_rng_seed(&rng, kv_mix64(o->seed ^ 0x63656c6c6f726465ull));
     for (size_t i = n; i > 1; i--) {
         size_t j = (size_t)kv_rng_below(&rng, i);
-        run_cell t = cells[i - 1];
+        kvb_cell t = cells[i - 1];
         cells[i - 1] = cells[j];
         cells[j] = t;
+    }
+    if (o->only_rep >= 0) { /* a plan's cell: one repetition of the sweep */
+        for (size_t i = 0; i < n; i++)
+            if (cells[i].rep == o->only_rep)
+                cells[k2++] = cells[i];
+        n = k2;
     }
     *ncells = n;
     return cells;
 }
 
-static json_t *design_json(const kvb_opts *o, const run_cell *cells, size_t ncells)
+static json_t *design_json(const kvb_opts *o, const kvb_cell *cells, size_t ncells)
 {
     char cpus[1024];
     kvb_cpus_format(o->cpus, o->ncpus, cpus, sizeof(cpus));
     json_t *order = json_array();
     for (size_t i = 0; i < ncells; i++) {
-        const run_cell *c = &cells[i];
+        const kvb_cell *c = &cells[i];
         json_array_append_new(order, json_pack("{s:s, s:s, s:I, s:i, s:I, s:n}", "engine",
                                                o->engines[c->engine]->name, "workload", o->workloads[c->workload].name,
                                                "n", (json_int_t)o->ns[c->n], "rep", c->rep, "seed",
@@ -247,7 +210,7 @@ static json_t *design_json(const kvb_opts *o, const run_cell *cells, size_t ncel
                      "allow_volatile", o->allow_volatile);
 }
 
-static json_t *build_manifest(const kvb_opts *o, const char *run_id, const run_cell *cells, size_t ncells)
+static json_t *build_manifest(const kvb_opts *o, const char *run_id, const kvb_cell *cells, size_t ncells)
 {
     json_t *m = kvb_env_manifest(o->dir, o->command);
     json_object_set_new(m, "run_id", json_string(run_id));
@@ -334,7 +297,7 @@ typedef struct run_state {
     char run_id[64], run_dir[4200];
     kvb_report report;
     int invalid;
-    run_cell *cells;
+    kvb_cell *cells;
     size_t ncells;
     json_t *manifest;
 } run_state;
@@ -354,7 +317,7 @@ static void settle(const kvb_opts *o, double loadavg[3])
 
 static int run_one(run_state *st, size_t cell)
 {
-    const run_cell *c = &st->cells[cell];
+    const kvb_cell *c = &st->cells[cell];
     const kv_engine_ops *eng = st->o->engines[c->engine];
     const kv_workload *w = &st->o->workloads[c->workload];
     uint64_t n = st->o->ns[c->n];
@@ -382,7 +345,7 @@ static int run_one(run_state *st, size_t cell)
     if (o->keep) {
         if (!o->quiet)
             fprintf(stderr, "kvbench: kept data directory %s\n", data_dir);
-    } else if (rm_tree(data_dir) != 0) {
+    } else if (kvb_rm_tree(data_dir) != 0) {
         fprintf(stderr, "kvbench: warning: cannot remove %s: %s\n", data_dir, strerror(errno));
     }
     if (code == KVB_EXIT_INVALID) {
@@ -421,12 +384,12 @@ int kvb_runner_run(kvb_opts *o)
     run_state st;
     memset(&st, 0, sizeof(st));
     st.o = o;
-    st.cells = plan_cells(o, &st.ncells);
+    st.cells = kvb_run_cells(o, &st.ncells);
     if (!st.cells) {
         fprintf(stderr, "kvbench: out of memory for the cell order\n");
         return KVB_EXIT_ENGINE;
     }
-    if (make_run_dir(o, st.run_id, sizeof(st.run_id), st.run_dir, sizeof(st.run_dir)) != 0) {
+    if (kvb_make_run_dir(o, st.run_id, sizeof(st.run_id), st.run_dir, sizeof(st.run_dir)) != 0) {
         free(st.cells);
         return KVB_EXIT_USAGE;
     }
