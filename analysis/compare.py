@@ -18,12 +18,12 @@ Exit: 0 done, 1 unreadable input, 3 with --fail-on-slower when some B is signifi
 Plain python3 (no numpy/scipy needed).
 """
 import argparse
-import csv
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kvresults as kv  # noqa: E402
+from tables import Col, Table  # noqa: E402
 
 DEFAULT_METRICS = ["mean_ns", "p50_ns", "p99_ns", "ops_per_sec"]
 
@@ -95,27 +95,24 @@ def main():
     if not rows:
         kv.die("the two runs have no configuration in common")
     print("A = %s\nB = %s\n" % (a.run_a, a.run_b))
-    fmt = "%-12s %-7s %8s %3s %-5s %-12s %12s %12s %7s  %-17s %7s  %s"
-    print(fmt % ("engine", "wl", "n", "thr", "dur", "metric", "mean A", "mean B", "B/A", "95% CI", "p(U)",
-                 "verdict"))
+    cfg = [Col(f, f, kind="int" if f in ("n", "threads", "value_size") else "text") for f in kv.CONFIG_FIELDS]
+    shown = Table([c for c in cfg if c.key in ("engine", "workload", "n", "threads", "durability")] + [
+        Col("metric", "metric"), Col("mean_a", "mean A", kind="ops"), Col("mean_b", "mean B", kind="ops"),
+        Col("ratio", "B/A", kind="ratio"), Col("ci", "95% CI of B/A"), Col("p", "p(U)", kind="ratio"),
+        Col("verdict_flag", "verdict")])
     for r in rows:
-        if r["ratio"] is None:
-            print(fmt % (r["engine"], r["workload"], r["n"], r["threads"], r["durability"], r["metric"], "-", "-",
-                         "-", "-", "-", r["verdict"]))
-            continue
-        print(fmt % (r["engine"], r["workload"], r["n"], r["threads"], r["durability"], r["metric"],
-                     "%.6g" % r["mean_a"], "%.6g" % r["mean_b"], "%.3f" % r["ratio"],
-                     "[%.3f, %.3f]" % (r["ci_lo"], r["ci_hi"]), "%.3f" % r["p"],
-                     r["verdict"] + ("  [%s]" % r["flag"] if r["flag"] else "")))
+        shown.add(**r, ci="-" if r["ratio"] is None else "[%.3f, %.3f]" % (r["ci_lo"], r["ci_hi"]),
+                  verdict_flag=r["verdict"] + ("  [%s]" % r["flag"] if r["flag"] else ""))
+    print(shown.text(), end="")
     for k in kv.sorted_keys(only_a):
         print("only in A: %s" % "/".join(str(x) for x in k))
     for k in kv.sorted_keys(only_b):
         print("only in B: %s" % "/".join(str(x) for x in k))
     if a.csv:
+        raw = Table([Col(k, k) for k in rows[0].keys()])
+        raw.rows = rows
         with open(a.csv, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0].keys()), lineterminator="\n")
-            w.writeheader()
-            w.writerows(rows)
+            f.write(raw.csv_text())
     slower = [r for r in rows if r["verdict"].startswith("B slower")]
     print("\n%d comparisons: %d B slower, %d B faster, %d no significant difference" % (
         len(rows), len(slower), sum(r["verdict"].startswith("B faster") for r in rows),

@@ -13,10 +13,10 @@ import sys
 
 SCHEMA_PREFIX = "kvbench-result/"
 
-# One fixed colour + marker per engine, used in every figure (gp_common.gp mirrors it for gnuplot, with
-# the nearest shape gnuplot has). The first eight colours are Okabe-Ito (colour-blind safe); the library
-# engines added later take distinct colours from Paul Tol's palettes, and every engine also has its own
-# marker, so 13 engines stay apart in line plots even where two colours are close.
+# One fixed colour + marker per engine, used in every figure (gp_common.gp mirrors it for gnuplot with the
+# nearest shape gnuplot has). The first six colours are Okabe-Ito (colour-blind safe); the library engines
+# take further distinct colours (Okabe-Ito, then Paul Tol's palettes), and every engine has its own marker,
+# so 13 engines stay apart in line plots even where two colours are close.
 ENGINE_ORDER = ["alexstorage", "rocksdb", "sqlite", "lmdb", "leveldb", "wiredtiger", "wiredtiger-lsm", "bdb",
                 "kyotocabinet", "tkrzw", "tkrzw-hash", "memory", "null"]
 ENGINE_STYLE = {
@@ -24,27 +24,41 @@ ENGINE_STYLE = {
     "rocksdb": ("#0072B2", "s"),
     "sqlite": ("#009E73", "^"),
     "lmdb": ("#CC79A7", "D"),
-    "memory": ("#E69F00", "v"),
-    "null": ("#7F7F7F", "x"),
     "leveldb": ("#56B4E9", "P"),
-    "wiredtiger": ("#000000", "p"),
-    "wiredtiger-lsm": ("#332288", "*"),
-    "tkrzw": ("#8C564B", "<"),
-    "tkrzw-hash": ("#882255", ">"),
+    "wiredtiger": ("#8C564B", "X"),
+    "wiredtiger-lsm": ("#332288", "p"),
     "bdb": ("#999933", "h"),
     "kyotocabinet": ("#DDCC77", "d"),
+    "tkrzw": ("#000000", "<"),
+    "tkrzw-hash": ("#882255", ">"),
+    "memory": ("#E69F00", "v"),
+    "null": ("#7F7F7F", "x"),
 }
-_EXTRA_STYLES = [("#44AA99", "H"), ("#F0E442", "8"), ("#AA4499", "X"), ("#117733", "1")]
+# further engines take these in the order first drawn (one process draws every figure, so it is stable)
+_EXTRA_STYLES = [("#44AA99", "H"), ("#F0E442", "*"), ("#17BECF", "8"), ("#9467BD", "1"), ("#BCBD22", "2"),
+                 ("#1F77B4", "3"), ("#2CA02C", "4"), ("#E377C2", "+")]
+_assigned = {}
 WORKLOAD_ORDER = ["load", "read", "mixed", "update", "scan"]
-CONFIG_FIELDS = ("engine", "workload", "n", "threads", "durability", "value_size", "keyset", "access")
+OP_ORDER = ["get", "update", "insert", "delete", "scan"]
+CONFIG_FIELDS = ("engine", "workload", "n", "threads", "durability", "value_size", "keyset", "access", "variant")
+
+# The one aggregate used by every table, figure, the CLI table (harness/report.c) and the gnuplot twin.
+AGGREGATE = ("latency: mean over repetitions of each repetition's mean, with its 95 % Student-t interval; "
+             "percentiles: all repetitions' histograms merged; throughput: the untimed pass's ops/s, mean "
+             "over repetitions")
+AGGREGATE_SHORT = "mean of rep means, 95 % t-CI; percentiles of merged histograms"
+
+# Percentile spectrum: quantiles drawn against 1/(1-q) on a log axis (p50 .. p99.99).
+SPECTRUM_Q = [0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999]
 
 
 def engine_style(engine):
-    """(colour, marker) for an engine; unknown engines get a stable extra style from their name."""
+    """(colour, marker) for an engine; unknown engines get the next unused extra style."""
     if engine in ENGINE_STYLE:
         return ENGINE_STYLE[engine]
-    h = sum(ord(c) for c in engine)
-    return _EXTRA_STYLES[h % len(_EXTRA_STYLES)]
+    if engine not in _assigned:
+        _assigned[engine] = _EXTRA_STYLES[len(_assigned) % len(_EXTRA_STYLES)]
+    return _assigned[engine]
 
 
 def engine_sort_key(engine):
@@ -89,6 +103,9 @@ def load_run_dirs(dirs):
                 raise ResultError("%s: %s" % (path, e))
             if not isinstance(r, dict) or not str(r.get("schema", "")).startswith(SCHEMA_PREFIX):
                 continue
+            if isinstance(r.get("keyset"), dict):  # {"name", "file", "hardness"}: keep the name as the key
+                r["keyset_info"] = r["keyset"]
+                r["keyset"] = r["keyset"].get("name")
             r["_file"] = path
             r["_run_dir"] = d
             results.append(r)
@@ -98,8 +115,41 @@ def load_run_dirs(dirs):
     return results, manifests
 
 
+def pages_policy(r):
+    """The page policy a result ran under ("huge", "4k"), or "" for runs that predate --pages."""
+    p = r.get("pages")
+    if isinstance(p, dict) and p.get("policy"):
+        return str(p["policy"])
+    m = r.get("manifest") or {}
+    return str(m.get("pages") or "")
+
+
+def engine_options(r):
+    """The -o options of the command line that apply to this result's engine, e.g. ["hugepages=0"]."""
+    cmd = str((r.get("manifest") or {}).get("command") or "").split()
+    out = []
+    for i, a in enumerate(cmd):
+        opt = a[2:] if a.startswith("-o") and len(a) > 2 else (cmd[i + 1] if a == "-o" and i + 1 < len(cmd) else None)
+        if not opt or "=" not in opt:
+            continue
+        key = opt.split("=", 1)[0]
+        if "." in key:
+            eng, rest = opt.split(".", 1)
+            if eng != r.get("engine"):
+                continue
+            opt = rest
+        out.append(opt)
+    return sorted(out)
+
+
+def variant(r):
+    """What besides the configuration changed the engine's setup: page policy and -o options."""
+    parts = [("pages " + pages_policy(r)) if pages_policy(r) else ""] + engine_options(r)
+    return ", ".join(p for p in parts if p)
+
+
 def config_key(r):
-    return tuple(r.get(k) for k in CONFIG_FIELDS)
+    return tuple(variant(r) if k == "variant" else r.get(k) for k in CONFIG_FIELDS)
 
 
 def config_dict(key):
@@ -426,8 +476,55 @@ def min_attainable_p(n1, n2):
 
 # ---------------------------------------------------------------- aggregated rows
 
+def _op_summary(phases, op):
+    lats = [((p.get("by_op") or {}).get(op)) for p in phases]
+    lats = [x for x in lats if x]
+    if not lats:
+        return None
+    means = [float(x["mean_ns"]) for x in lats if x.get("mean_ns") is not None]
+    hist = merge_histograms(lats)
+    m, hw = t_interval(means)
+    return {"mean_ns": m, "mean_ci": hw, "count": sum(int(x.get("count") or 0) for x in lats), "histogram": hist,
+            "p50_ns": hist_percentile(hist, 0.50), "p99_ns": hist_percentile(hist, 0.99),
+            "p999_ns": hist_percentile(hist, 0.999)}
+
+
+def pages_record(rs):
+    """Mean over reps of the pages each process got: {"after_load": {"anon_huge_kb": ..}, ...}, or None."""
+    recs = [r.get("pages") for r in rs if isinstance(r.get("pages"), dict)]
+    if not recs:
+        return None
+    out = {"policy": recs[0].get("policy")}
+    for when in ("after_load", "after_measured"):
+        vals = {}
+        for f in ("anon_huge_kb", "file_pmd_kb", "shmem_pmd_kb"):
+            xs = [float((x.get(when) or {}).get(f)) for x in recs if (x.get(when) or {}).get(f) is not None]
+            vals[f] = mean(xs) if xs else None
+        out[when] = vals
+    return out
+
+
+def lsm_record(rs):
+    """RocksDB's LSM shape of the first rep that recorded one: [{"level", "files", "bytes"}], or None."""
+    for r in rs:
+        lsm = r.get("lsm")
+        if lsm is None:
+            lsm = (r.get("engine_stats") or {}).get("lsm")
+        if isinstance(lsm, list) and lsm:
+            return lsm
+    return None
+
+
+def timer_cost(rs):
+    for r in rs:
+        c = ((r.get("manifest") or {}).get("timer") or {}).get("cost_ns")
+        if c is not None:
+            return float(c)
+    return None
+
+
 def summarize_group(rs, phase_name=None):
-    """Per-config aggregate over reps of the measured phase (or a named phase)."""
+    """Per-config aggregate over reps of the measured phase (or a named phase); see AGGREGATE."""
     phases = []
     for r in rs:
         p = phase_named(r, phase_name) if phase_name else measured_phase(r)
@@ -442,18 +539,43 @@ def summarize_group(rs, phase_name=None):
     m, hw = t_interval(means)
     tm, thw = t_interval(tputs)
     um, uhw = t_interval(untimed) if untimed else (None, None)
+    ops = sorted({op for p in phases for op in (p.get("by_op") or {})}, key=lambda o: OP_ORDER.index(o)
+                 if o in OP_ORDER else len(OP_ORDER))
     return {
         "reps": len(phases), "phase": phases[0].get("name"),
-        "mean_ns": m, "mean_ci": hw, "mean_median_rep": median(means) if means else None,
-        "rep_means": means,
+        "mean_ns": m, "mean_ci": hw, "rep_means": means,
         "p50_ns": hist_percentile(hist, 0.50), "p99_ns": hist_percentile(hist, 0.99),
         "p999_ns": hist_percentile(hist, 0.999), "max_ns": max((metric(p, "max_ns") or 0) for p in phases),
         "ops_per_sec": tm, "ops_per_sec_ci": thw, "rep_tputs": tputs,
-        "ops_per_sec_untimed": um, "ops_per_sec_untimed_ci": uhw,
+        "ops_per_sec_untimed": um, "ops_per_sec_untimed_ci": uhw, "rep_untimed": untimed,
         "histogram": hist,
+        "by_op": {op: _op_summary(phases, op) for op in ops} if len(ops) > 1 else {},
         "valid": all(is_valid(r) for r in rs), "invalid": invalid_reasons(rs),
         "perf": perf_per_op(phases),
+        "timer_ns": timer_cost(rs), "pages": pages_record(rs), "lsm": lsm_record(rs),
     }
+
+
+def throughput(s):
+    """(ops/s, CI half-width, which pass) for figures: the untimed pass, else the timed one (older runs)."""
+    if s.get("ops_per_sec_untimed"):
+        return s["ops_per_sec_untimed"], s.get("ops_per_sec_untimed_ci"), "untimed"
+    return s.get("ops_per_sec"), s.get("ops_per_sec_ci"), "timed"
+
+
+def spectrum(buckets):
+    """[(q, latency at q)] over SPECTRUM_Q from a merged histogram (empty when there is none)."""
+    if not buckets:
+        return []
+    return [(q, hist_percentile(buckets, q)) for q in SPECTRUM_Q]
+
+
+def container_of(manifest):
+    """(runtime, number of recorded packages) when the run was made in a container, else None."""
+    c = (manifest or {}).get("container")
+    if not isinstance(c, dict):
+        return None
+    return c.get("runtime") or "container", len(c.get("packages") or {})
 
 
 PERF_COUNTERS = ["instructions", "cycles", "cache_misses", "branch_misses", "dtlb_misses", "page_faults",

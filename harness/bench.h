@@ -34,6 +34,9 @@ typedef struct kvb_opts {
     enum kv_pages pages; /* --pages: page policy handed to every engine (kv_config.pages) */
     size_t value_size;
     enum kv_keyset keyset;
+    const int64_t *filekeys;   /* --keys file:PATH: the file's distinct keys, ascending (read by the CLI) */
+    uint64_t nfilekeys;
+    kv_keyfile_info keyinfo;
     enum kv_access access;
     double theta;
     uint64_t seed;

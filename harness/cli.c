@@ -4,6 +4,8 @@
 #include "bench.h"
 #include "env.h"
 #include "fsutil.h"
+#include "keyinfo.h"
+#include "keys_cmd.h"
 #include "listing.h"
 #include "merge.h"
 #include "plan.h"
@@ -44,7 +46,8 @@ static const char run_usage[] =
     "                         (see README.md, \"Page policy\")\n"
     "      --value-size V     value bytes, >= 16 (default 100)\n"
     "      --keys K           key set: uniform | sequential | clustered | lognormal | normal | fb-like |\n"
-    "                         osm-like (default uniform; see workloads/README.md)\n"
+    "                         osm-like (default uniform; see workloads/README.md) | file:PATH (SOSD's\n"
+    "                         format: uint64 count, then uint64 or uint32 keys; duplicates dropped)\n"
     "      --dist D           access: uniform | zipf | latest | seq (default: the workload's own for\n"
     "                         ycsb-*, else uniform)\n"
     "      --theta X          zipf skew (default 0.99)\n"
@@ -89,6 +92,7 @@ static const char main_usage[] =
     "  run     run engines x workloads at one or more N (see `kvbench help run`)\n"
     "  sweep   like run, over a list of N (default 100000,1000000,10000000)\n"
     "  list    engines (library versions, capabilities, options) and workloads (mixes)\n"
+    "  keys    write a key set as a SOSD file and print its hardness (see `kvbench help keys`)\n"
     "  env     print the machine/build manifest as JSON\n"
     "  cell    run one cell of a plan (`kvbench sweep ... --plan DIR`) on local disk; see `kvbench cell --help`\n"
     "  merge   join plan cells or run directories into one run; see `kvbench merge --help`\n"
@@ -357,7 +361,7 @@ static int check_volatile_dir(const kvb_opts *o)
 }
 
 typedef struct raw_args {
-    const char *mix, *scan_len;
+    const char *mix, *scan_len, *keys;
     int dist_given;
 } raw_args;
 
@@ -389,11 +393,7 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
                                "verification header)", arg, KV_VALUE_MIN, KV_VALUE_MIN);
         o->value_size = (size_t)v;
         return 0;
-    case OPT_KEYS:
-        if (kv_keyset_parse(arg, &o->keyset) != 0)
-            return usage_error("--keys '%s': expected uniform, sequential, clustered, lognormal, normal, "
-                               "fb-like or osm-like", arg);
-        return 0;
+    case OPT_KEYS: raw->keys = arg; return 0; /* a key file is read after the cheaper checks */
     case OPT_DIST:
         if (kv_access_parse(arg, &o->access) != 0)
             return usage_error("--dist '%s': expected uniform, zipf, latest or seq", arg);
@@ -549,7 +549,7 @@ static int parse_and_run_args(kvb_opts *op, int argc, char **argv, int sweep, in
         memcpy(o.ns, def, sizeof(def));
         o.nns = 3;
     }
-    raw_args raw = {NULL, NULL, 0};
+    raw_args raw = {NULL, NULL, NULL, 0};
     build_command(&o, argc + 1, argv - 1); /* before parsing: the parsers cut their arguments up */
     optind = 1;
     opterr = 0;
@@ -577,8 +577,13 @@ static int parse_and_run_args(kvb_opts *op, int argc, char **argv, int sweep, in
     int rc = apply_workload_overrides(&o, &raw);
     if (!rc)
         rc = check_complete(&o);
+    char err[2048];
+    if (!rc && raw.keys && (kvb_keyset_parse(&o, raw.keys, err, sizeof(err)) != 0 ||
+                            kvb_keyset_check_n(&o, err, sizeof(err)) != 0))
+        rc = usage_error("%s", err);
     if (!rc)
         rc = kvb_runner_run(&o);
+    kvb_keyset_free(&o);
     return rc;
 }
 
@@ -616,12 +621,16 @@ static int cmd_help(int argc, char **argv)
         puts("usage: kvbench list\n\nEngines (library version, capabilities, -o options) and workloads (op mixes).");
         return KVB_EXIT_OK;
     }
+    if (strcmp(argv[1], "keys") == 0) {
+        fputs(kvb_keys_usage, stdout);
+        return KVB_EXIT_OK;
+    }
     if (strcmp(argv[1], "env") == 0) {
         puts("usage: kvbench env [--dir DIR]\n\nPrints the manifest (build, machine, kernel, THP, clock source, timer "
              "calibration,\nfilesystem of DIR) as JSON.");
         return KVB_EXIT_OK;
     }
-    return usage_error("no such command '%s'; commands: run, sweep, list, env, cell, merge, help", argv[1]);
+    return usage_error("no such command '%s'; commands: run, sweep, list, keys, env, cell, merge, help", argv[1]);
 }
 
 static int cmd_env(int argc, char **argv)
@@ -662,11 +671,14 @@ int kvb_cli_main(int argc, char **argv)
     }
     if (strcmp(cmd, "env") == 0)
         return cmd_env(argc - 1, argv + 1);
+    if (strcmp(cmd, "keys") == 0)
+        return kvb_keys_main(argc - 1, argv + 1);
     if (strcmp(cmd, "cell") == 0)
         return kvb_cell_main(argc - 1, argv + 1);
     if (strcmp(cmd, "merge") == 0)
         return kvb_merge_main(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
         return cmd_help(argc - 1, argv + 1);
-    return usage_error("unknown command '%s'; commands: run, sweep, list, env, cell, merge, help (see `kvbench help`)", cmd);
+    return usage_error("unknown command '%s'; commands: run, sweep, list, keys, env, cell, merge, help (see `kvbench "
+                       "help`)", cmd);
 }

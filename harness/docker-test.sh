@@ -1,6 +1,7 @@
 #!/bin/bash
 # Builds the Dockerfile with podman (bootstrapping debian:bookworm when absent), runs a short bench, checks it.
 # usage: harness/docker-test.sh            (make docker-test; run as root or with sudo rights)
+#        harness/docker-test.sh --print-mirror   (only print the mirror debootstrap would use)
 # env: DT_IMAGE (default kvbench:test), DT_RESULTS (host results dir, default a fresh temp dir),
 #      BENCH_N (default 100000), BENCH_REPS (1), BENCH_SYNC_OPS (1000) passed into the container.
 # Exit non-zero when any step fails or the results are missing or invalid.
@@ -11,9 +12,44 @@ SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
 t0=$(date +%s)
 step() { echo "=== [$(( $(date +%s) - t0 ))s] $*"; }
 
+# The Debian mirrors this machine's apt really uses: deb822 "URIs:" lines and one-line "deb" entries,
+# never comments (a commented snapshot URL may be unreachable). Security archives cannot bootstrap.
+active_mirrors() {
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    sed -n 's/^[[:space:]]*URIs:[[:space:]]*//p' "$f" | tr ' \t' '\n\n'
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    # "deb [options] URI suite ...": drop the optional [..] block, print the URI
+    sed -n 's/^[[:space:]]*deb[[:space:]]\+\(\[[^]]*\][[:space:]]*\)\?\([^[:space:]]\+\).*/\2/p' "$f"
+  done
+}
+
+# First active mirror that serves bookworm's Release file; a clear message when none does.
+pick_mirror() {
+  local m tried=""
+  for m in $(active_mirrors | grep -E '^(https?|ftp)://' | grep -v -- '-security' | awk '!seen[$0]++'); do
+    m=${m%/}
+    tried="$tried $m"
+    if curl -fsI -m 15 "$m/dists/bookworm/Release" >/dev/null 2>&1; then echo "$m"; return 0; fi
+  done
+  if [ -z "$tried" ]; then
+    echo "FAILED: no active Debian mirror in /etc/apt/sources.list or /etc/apt/sources.list.d/ (deb822 URIs: or deb lines);" \
+         "import a debian:bookworm image into podman by hand and re-run" >&2
+  else
+    echo "FAILED: none of the active apt mirrors serves dists/bookworm/Release:$tried;" \
+         "check the network or import a debian:bookworm image into podman by hand" >&2
+  fi
+  return 1
+}
+
+if [ "${1:-}" = "--print-mirror" ]; then pick_mirror; exit; fi
+
 step "tools"
 missing=""
-for p in podman runc debootstrap; do command -v $p >/dev/null || missing="$missing $p"; done
+for p in podman runc debootstrap curl; do command -v $p >/dev/null || missing="$missing $p"; done
 if [ -n "$missing" ]; then
   echo "installing:$missing"
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
@@ -33,13 +69,14 @@ fi
 podman_run=(podman --runtime runc)
 ulimits=(--ulimit nofile=20000:20000 --ulimit nproc=20000:20000)
 
+
 if ! podman image exists debian:bookworm; then
   step "bootstrapping debian:bookworm with debootstrap (minbase)"
   rootfs=$(mktemp -d /var/tmp/bookworm-rootfs.XXXXXX)
   trap '$SUDO rm -rf "$rootfs"' EXIT
-  mirror=$(grep -hoE 'https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null \
-           | grep -v security | head -1 || true)
-  $SUDO debootstrap --variant=minbase bookworm "$rootfs" "${mirror:-http://deb.debian.org/debian}" > /tmp/debootstrap.log \
+  mirror=$(pick_mirror) || exit 1
+  echo "mirror: $mirror"
+  $SUDO debootstrap --variant=minbase bookworm "$rootfs" "$mirror" > /tmp/debootstrap.log \
     || { tail -20 /tmp/debootstrap.log >&2; echo "FAILED: debootstrap (log /tmp/debootstrap.log)" >&2; exit 1; }
   $SUDO tar -C "$rootfs" -c . | podman import --change 'CMD ["/bin/bash"]' - debian:bookworm
   $SUDO rm -rf "$rootfs"
@@ -69,6 +106,10 @@ nres=$(find "$res" -mindepth 2 -maxdepth 2 -name '*-r[0-9]*.json' | wc -l)
 if grep -l '"valid" *: *false' $(find "$res" -mindepth 2 -maxdepth 2 -name '*-r[0-9]*.json'); then
   echo "FAILED: invalid results (above)" >&2; exit 1
 fi
+for m in $(find "$res" -mindepth 2 -maxdepth 2 -name manifest.json); do
+  /usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1])).get("container") or {}; sys.exit(0 if c.get("packages") else 1)' "$m" \
+    || { echo "FAILED: $m has no container.packages (dpkg-query versions of the image)" >&2; exit 1; }
+done
 report=$(find "$res" -path '*/report/report.md' | head -1)
 [ -n "$report" ] && [ -s "$(dirname "$report")/reproduction.md" ] \
   || { echo "FAILED: report/report.md or reproduction.md missing in $res" >&2; exit 1; }

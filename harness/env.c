@@ -1,6 +1,7 @@
 /* env.c - collects the manifest: build definitions, CPU, memory, kernel, THP, clock source, filesystem. */
 #include "env.h"
 
+#include "container.h"
 #include "timer.h"
 
 #include <stdio.h>
@@ -194,5 +195,8 @@ json_t *kvb_env_manifest(const char *data_dir, const char *command)
     json_object_set_new(m, "smt", smt_json());
     json_object_set_new(m, "thp_settings", thp_json());
     json_object_set_new(m, "command", command ? json_string(command) : json_null());
+    json_t *container = kvb_container_json(); /* absent outside a container */
+    if (container)
+        json_object_set_new(m, "container", container);
     return m;
 }

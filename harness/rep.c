@@ -2,6 +2,7 @@
 #include "rep.h"
 
 #include "env.h"
+#include "keyinfo.h"
 #include "phase.h"
 #include "result.h"
 #include "timer.h"
@@ -28,6 +29,7 @@ typedef struct rep_ctx {
     int nphases;
     enum kv_durability load_durability;
     uint64_t readback; /* keys read back after the phases */
+    kvb_hardness hardness;
     char err[1024];
 } rep_ctx;
 
@@ -96,11 +98,17 @@ static int setup(rep_ctx *c)
 {
     const kvb_rep *r = c->rep;
     uint64_t extra = max_inserts(r, c->nthreads);
-    if (kv_dataset_create(&c->ds, c->o->keyset, r->n, extra, c->rep->seed, c->o->value_size) != 0) {
+    int made = c->o->keyset == KV_KEYS_FILE
+                   ? kv_dataset_create_from(&c->ds, c->o->filekeys, c->o->nfilekeys, r->n, extra, c->rep->seed,
+                                            c->o->value_size)
+                   : kv_dataset_create(&c->ds, c->o->keyset, r->n, extra, c->rep->seed, c->o->value_size);
+    if (made != 0) {
         snprintf(c->err, sizeof(c->err), "cannot create the data set of %llu keys (+%llu for inserts): out of "
                  "memory or bad parameters", (unsigned long long)r->n, (unsigned long long)extra);
         return -1;
     }
+    if (kvb_hardness_get(c->o, c->ds, &c->hardness, c->err, sizeof(c->err)) != 0)
+        return -1;
     if (r->workload->mix[KV_OP_SCAN] > 0) {
         c->sorted = malloc(c->ds->capacity * sizeof(*c->sorted));
         if (!c->sorted) {
@@ -337,7 +345,8 @@ int kvb_rep_run(const kvb_rep *rep)
     c.rep = rep, c.o = rep->o, c.ops = rep->engine, c.nthreads = rep->o->threads;
     int failed = run_phases(&c) != 0;
     kvb_result res = {.rep = rep, .phases = c.phases, .nphases = c.nphases,
-                      .load_durability = c.load_durability, .readback = c.readback};
+                      .load_durability = c.load_durability, .readback = c.readback,
+                      .hardness = c.ds ? &c.hardness : NULL};
     for (int t = 0; c.w && t < c.nthreads; t++) {
         kvb_verify *v = &c.w[t].ver;
         res.ver.checked += v->checked, res.ver.wrong += v->wrong, res.ver.missing += v->missing;

@@ -7,7 +7,8 @@
 
 typedef struct kvb_report {
     FILE *summary, *hists;
-    json_t *results; /* every result JSON of the run, in order */
+    json_t *results;      /* every result JSON of the run, in order */
+    double timer_cost_ns; /* manifest timer.cost_ns of the first result; -1 when unknown */
 } kvb_report;
 
 /* Create summary.csv and histograms.csv in dir with their headers. 0, or -1 with a message. */

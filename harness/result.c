@@ -131,17 +131,18 @@ static json_t *result_json(const kvb_result *r, int *valid)
     char reason[256];
     const char *why = invalid_reason(r, reason, sizeof(reason));
     *valid = why == NULL;
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:i, s:i, s:s, s:s, s:s, s:s, s:f, "
-                          "s:I, s:I, s:I, s:b, s:b}",
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:i, s:i, s:s, s:s, s:s, s:f, "
+                          "s:I, s:I, s:I, s:b, s:b, s:o}",
                           "schema", "kvbench-result/1", "run_id", rep->run_id, "engine", rep->engine->name,
                           "engine_version", rep->engine->lib_version(), "workload", rep->workload->name, "mix",
                           mix_json(rep->workload), "n", (json_int_t)rep->n, "ops", (json_int_t)rep->ops,
                           "warmup", (json_int_t)rep->warmup, "rep", rep->rep, "threads", o->threads,
                           "durability", kv_durability_name(o->durability), "load_durability",
-                          kv_durability_name(r->load_durability), "keyset", kv_keyset_name(o->keyset),
-                          "access", kv_access_name(rep->workload->access), "zipf_theta", o->theta, "value_size",
+                          kv_durability_name(r->load_durability), "access", kv_access_name(rep->workload->access),
+                          "zipf_theta", o->theta, "value_size",
                           (json_int_t)o->value_size, "scan_len", (json_int_t)rep->workload->scan_len, "seed",
-                          (json_int_t)rep->seed, "bulk_load", r->nphases > 0 && r->phases[0].bulk, "valid", *valid);
+                          (json_int_t)rep->seed, "bulk_load", r->nphases > 0 && r->phases[0].bulk, "valid", *valid,
+                          "keyset", kvb_keyset_json(o, r->hardness));
     json_object_set_new(j, "invalid_reason", why ? json_string(why) : json_null());
     json_object_set_new(j, "inject_fault", o->fault ? json_string(o->fault == KVB_FAULT_WRONG   ? "wrong"
                                                                   : o->fault == KVB_FAULT_STALE ? "stale"

@@ -3,6 +3,7 @@
 #define KVB_RESULT_H
 
 #include "bench.h"
+#include "keyinfo.h"
 #include "phase.h"
 #include "worker.h"
 
@@ -17,6 +18,7 @@ typedef struct kvb_result {
     int verify_skipped;
     uint64_t readback; /* keys read back after the phases (part of ver) */
     uint64_t sink;
+    const kvb_hardness *hardness; /* NULL when the data set was never built */
     json_t *engine_config; /* describe() pairs (owned) */
     json_t *engine_stats;  /* stats() pairs + disk_bytes (owned) */
 } kvb_result;

@@ -3,6 +3,7 @@
 
 #include "env.h"
 #include "fsutil.h"
+#include "keyinfo.h"
 #include "rep.h"
 #include "report.h"
 #include "result.h"
@@ -220,6 +221,7 @@ static json_t *build_manifest(const kvb_opts *o, const char *run_id, const kvb_c
         json_array_append_new(engines, json_pack("{s:s, s:s}", "name", o->engines[i]->name, "version",
                                                  o->engines[i]->lib_version()));
     json_object_set_new(m, "engines", engines);
+    json_object_set_new(m, "keyset", kvb_keyset_json(o, NULL)); /* name, and the key file's fingerprint */
     json_t *design = design_json(o, cells, ncells);
     json_object_update(m, design);
     json_decref(design);

@@ -118,8 +118,15 @@ check(rows[0] == header, f"summary.csv header {rows[0]}")
 check(len(rows) - 1 == rows_expected, f"summary.csv has {len(rows) - 1} rows, want {rows_expected}")
 with open(os.path.join(d, "histograms.csv")) as fh:
     hrows = list(csv.reader(fh))
-check(hrows[0] == "engine,workload,n,rep,phase,threads,durability,lo_ns,hi_ns,count".split(","), "histograms.csv header")
+check(hrows[0] == "engine,workload,n,rep,phase,threads,durability,lo_ns,hi_ns,count,op".split(","), "histograms.csv header")
 check(len(hrows) > 1, "histograms.csv is empty")
+# op "all" rows are the whole phase; the per-op-type rows of a phase add up to the same count
+per = {}
+for h in hrows[1:]:
+    k = tuple(h[:7])
+    a = per.setdefault(k, [0, 0])
+    a[0 if h[10] == "all" else 1] += int(h[9])
+check(all(b == 0 or a == b for a, b in per.values()), "histograms.csv: per-op rows do not add up to the op=all rows")
 for e in errors:
     print("  " + e)
 sys.exit(1 if errors else 0)
