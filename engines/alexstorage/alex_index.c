@@ -121,6 +121,45 @@ int alex_find(const alex_index *ix, int64_t key, uint64_t *payload)
     return ALEX_OK;
 }
 
+/* Move keys that no longer route to the leaf holding them (after the root's domain changed). */
+int alex__repair(alex_index *ix)
+{
+    alex_buf b = { NULL, NULL, 0 };
+    size_t capb = 0;
+    for (alex_data_node *l = alex__first_leaf(ix); l != NULL; l = l->next) {
+        for (int side = 0; side < 2; side++) {
+            while (l->num_keys > 0) {
+                int s = side == 0 ? alex__dn_next_set(l, 0) : alex__dn_prev_set(l, l->cap - 1);
+                if (alex__descend(ix, l->keys[s], NULL) == l)
+                    break;
+                if (b.n == capb) {
+                    capb = capb ? capb * 2 : 256;
+                    int64_t *nk = realloc(b.keys, capb * sizeof(int64_t));
+                    if (nk)
+                        b.keys = nk;
+                    uint64_t *np = realloc(b.pays, capb * sizeof(uint64_t));
+                    if (np)
+                        b.pays = np;
+                    if (nk == NULL || np == NULL) {
+                        alex__buf_free(&b);
+                        return ALEX_ENOMEM;
+                    }
+                }
+                b.keys[b.n] = l->keys[s];
+                b.pays[b.n] = l->payloads[s];
+                b.n++;
+                alex__dn_erase_slot(l, s);
+                ix->num_keys--;
+            }
+        }
+    }
+    int rc = ALEX_OK;
+    for (size_t i = 0; i < b.n && rc == ALEX_OK; i++)
+        rc = alex__insert_impl(ix, b.keys[i], b.pays[i]);
+    alex__buf_free(&b);
+    return rc;
+}
+
 int alex__insert_impl(alex_index *ix, int64_t key, uint64_t payload)
 {
     alex_path path;
@@ -139,14 +178,14 @@ int alex__insert_impl(alex_index *ix, int64_t key, uint64_t payload)
         return ALEX_EXISTS;
     }
     if (!ix->root->is_leaf) {
-        uint64_t before = ix->num_root_expansions;
         int rc = alex__root_expand_maybe(ix, key);
-        if (rc != ALEX_OK)
-            return rc;
-        if (ix->num_root_expansions != before) {
+        if (rc == ALEX_SMO_REPAIR) {
+            rc = alex__repair(ix);
             leaf = alex__descend(ix, key, &path);
             ub = -1;
         }
+        if (rc != ALEX_OK)
+            return rc;
     }
     int edge_tried = 0;
     for (int guard = 0;; guard++) {
@@ -166,9 +205,11 @@ int alex__insert_impl(alex_index *ix, int64_t key, uint64_t payload)
             return ALEX_ECORRUPT;
         edge_tried |= edge != 0;
         int rc = alex__insert_full(ix, leaf, &path, edge, full || cata);
-        if (rc == 1)
+        if (rc == ALEX_SMO_INSERT)
             break;
-        if (rc != ALEX_OK)
+        if (rc == ALEX_SMO_REPAIR)
+            rc = alex__repair(ix);
+        if (rc != ALEX_SMO_RETRY)
             return rc;
         leaf = alex__descend(ix, key, &path);
         ub = -1;
