@@ -95,6 +95,10 @@ int alex__expand_node(alex_index *ix, alex_model_node *m, int right, double p_ou
     free(nl);
     alex_relink(ix->root, &(alex_data_node *){ NULL });
     ix->num_root_expansions++;
+    /* the node whose routing changed, for alex__repair; a second growth before the repair makes
+     * it walk every leaf */
+    ix->repair_at = ix->repair_pending ? NULL : inplace ? m : (alex_model_node *)ix->root;
+    ix->repair_pending = 1;
     return ALEX_OK;
 }
 

@@ -85,6 +85,8 @@ struct alex_index {
     uint64_t num_model_nodes, num_data_nodes;
     int64_t ood_left, ood_right;        /* out-of-domain inserts at the root since last expansion */
     int64_t ood_min_key, ood_max_key;   /* extremes of those keys */
+    struct alex_model_node *repair_at;  /* node whose domain grew, for alex__repair (NULL: all) */
+    int repair_pending;                 /* a growth happened and alex__repair has not run yet */
     uint64_t num_inserts, num_shifts, num_expansions, num_splits_sideways, num_splits_down;
     uint64_t num_contractions, num_root_expansions;
     /* lookup counters, striped by thread so concurrent readers rarely share a cache line;
