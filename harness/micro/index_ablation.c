@@ -8,7 +8,8 @@
  * thread CPU ns per op. Then index bytes/key and depth, and reopen time after a clean close beside
  * the load time (wall clock).
  * Usage: index_ablation [N=1000000] [keysets=uniform,clustered,lognormal,normal,fb-like,osm-like]
- *                       [Q=200000] [R=5]
+ *                       [Q=200000] [R=5] [variants=alex,btree,sorted,lmdb,memory]
+ * (btree is always run: the other figures are given as ratios to it)
  */
 #include "engine.h"
 #include "workload.h"
@@ -23,6 +24,7 @@
 #define VLEN 100
 enum { V_ALEX, V_BTREE, V_SORTED, V_LMDB, V_MEMORY, NV };
 static const char *const vname[NV] = {"alex", "btree", "sorted", "lmdb", "memory"};
+static int g_on[NV] = {1, 1, 1, 1, 1};
 
 typedef struct variant {
     const kv_engine_ops *ops;
@@ -171,6 +173,8 @@ static void ab_keyset(enum kv_keyset ks, uint64_t n, size_t nq, int rounds)
     variant v[NV];
     memset(v, 0, sizeof(v));
     for (int i = 0; i < NV; i++) {
+        if (!g_on[i])
+            continue;
         v[i].ops = kv_engine_find(i <= V_SORTED ? "alexstorage" : vname[i]);
         if (!v[i].ops)
             ab_die("engine", vname[i]);
@@ -190,11 +194,12 @@ static void ab_keyset(enum kv_keyset ks, uint64_t n, size_t nq, int rounds)
         for (size_t i = 0; i < nq; i++)
             q[i] = ds->keys[kv_mix64(seed * 1000 + (uint64_t)r * nq + i) % n];
         for (int i = 0; i < NV; i++)
-            v[(i + r) % NV].read_ns[r] = ab_reads(&v[(i + r) % NV], q, nq);
+            if (g_on[(i + r) % NV])
+                v[(i + r) % NV].read_ns[r] = ab_reads(&v[(i + r) % NV], q, nq);
     }
     for (int i = 0; i < NV; i++) {
         size_t nf = 0;
-        for (int r = 0; r < rounds && i != V_SORTED; r++) {
+        for (int r = 0; r < rounds && i != V_SORTED && g_on[i]; r++) {
             for (size_t j = 0; j < nq; j++)
                 q[j] = ds->keys[kv_mix64(seed * 7000 + (uint64_t)r * nq + j) % n];
             v[i].mixed_ns[r] = ab_mixed(&v[i], q, nq, ds->keys + n, &nf, seed + (uint64_t)r);
@@ -206,6 +211,8 @@ static void ab_keyset(enum kv_keyset ks, uint64_t n, size_t nq, int rounds)
            "mx/lmdb", "depth", "bytes/key", "load_s", "reopen/load");
     double rd[NV], mx[NV];
     for (int i = 0; i < NV; i++) {
+        if (!g_on[i])
+            continue;
         rd[i] = ab_median(v[i].read_ns, rounds);
         mx[i] = i == V_SORTED ? 0 : ab_median(v[i].mixed_ns, rounds);
         if (v[i].ops->stats)
@@ -218,11 +225,13 @@ static void ab_keyset(enum kv_keyset ks, uint64_t n, size_t nq, int rounds)
         nftw(v[i].dir, ab_rm, 16, FTW_DEPTH | FTW_PHYS);
     }
     for (int i = 0; i < NV; i++) {
-        printf("%-7s %9.0f %9.2f %9.2f ", vname[i], rd[i], rd[i] / rd[V_BTREE], rd[i] / rd[V_LMDB]);
+        if (!g_on[i])
+            continue;
+        printf("%-7s %9.0f %9.2f %9.2f ", vname[i], rd[i], rd[i] / rd[V_BTREE], g_on[V_LMDB] ? rd[i] / rd[V_LMDB] : 0.0);
         if (i == V_SORTED)
             printf("%9s %7s ", "-", "-");
         else
-            printf("%9.0f %7.2f ", mx[i], mx[i] / mx[V_LMDB]);
+            printf("%9.0f %7.2f ", mx[i], g_on[V_LMDB] ? mx[i] / mx[V_LMDB] : 0.0);
         printf("%5s %9s %9.2f %7.3f\n", v[i].depth[0] ? v[i].depth : "-", v[i].bpk[0] ? v[i].bpk : "-",
                v[i].load_wall, v[i].reopen_wall / v[i].load_wall);
         free(v[i].read_ns);
@@ -241,6 +250,10 @@ int main(int argc, char **argv)
     snprintf(sets, sizeof(sets), "%s", argc > 2 ? argv[2] : "uniform,clustered,lognormal,normal,fb-like,osm-like");
     size_t nq = argc > 3 ? strtoull(argv[3], NULL, 10) : 200000;
     int rounds = argc > 4 ? atoi(argv[4]) : 5;
+    if (argc > 5) {
+        for (int i = 0; i < NV; i++)
+            g_on[i] = i == V_BTREE || strstr(argv[5], vname[i]) != NULL;
+    }
     if (n < 1000 || nq < 1000 || rounds < 1) {
         fprintf(stderr, "usage: index_ablation [N>=1000] [keysets] [Q>=1000] [R>=1]\n");
         return 2;
