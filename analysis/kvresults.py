@@ -261,11 +261,12 @@ def stdev(xs):
 
 
 def t_interval(xs):
-    """(mean, half-width) of the 95 % Student t confidence interval; half-width 0 for one sample."""
+    """(mean, half-width) of the 95 % Student t confidence interval; half-width None for one sample
+    (no interval can be given, and "+- 0" would claim one)."""
     if not xs:
         return None, None
     if len(xs) < 2:
-        return mean(xs), 0.0
+        return mean(xs), None
     df = len(xs) - 1
     t = _T95[df - 1] if df <= len(_T95) else 1.96
     return mean(xs), t * stdev(xs) / math.sqrt(len(xs))

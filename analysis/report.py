@@ -223,7 +223,9 @@ class Report:
 
     # ------------------------------------------------------------ percentile spectra
     def fig_spectra(self):
-        for (w, n, threads, dur) in self.configs("workload", "n", "threads", "durability", variant=self.primary):
+        for (w, n, threads, dur) in sorted(self.configs("workload", "n", "threads", "durability",
+                                                        variant=self.primary),
+                                           key=lambda c: (kv.workload_sort_key(c[0]), c[1], c[2], c[3])):
             sel = self.select(workload=w, n=n, threads=threads, durability=dur)
             ops = sorted({op for s in sel.values() for op in s["by_op"]},
                          key=lambda o: kv.OP_ORDER.index(o) if o in kv.OP_ORDER else 99)
@@ -257,7 +259,8 @@ class Report:
                 self.legend_top(ax, ncol=4)
                 what = w if op is None else "%s, %s ops" % (w, op)
                 name = "spectrum_%s%s_n%s_t%d_%s" % (w, "" if op is None else "-" + op, kv.fmt_n(n), threads, dur)
-                self.save(fig, name, "Latency percentiles, %s, N=%s" % (what, kv.fmt_n(n)),
+                self.save(fig, name, "Latency percentiles, %s, N=%s, %d thread(s), durability %s" % (
+                    what, kv.fmt_n(n), threads, dur),
                           "Latency percentile spectrum of the %s phase%s (N=%s, %d thread(s), durability %s%s): "
                           "latency at p50 ... p99.99 against 1/(1-q) on a log axis, from all repetitions' "
                           "histograms merged (bucket upper bounds); dashed: INVALID." % (
@@ -297,7 +300,7 @@ class Report:
             lab += ["p50", "p99", "p99.9"]
             self.legend_top(ax, h, lab, ncol=4)
             name = "sweep_latency_%s_t%d_%s" % (w, threads, dur)
-            self.save(fig, name, "Latency percentiles vs N, %s" % w,
+            self.save(fig, name, "Latency percentiles vs N, %s, %d thread(s), durability %s" % (w, threads, dur),
                       "p50 (solid), p99 (dashed) and p99.9 (dotted) latency of the %s phase against N, from all "
                       "repetitions' histograms merged (%d thread(s), durability %s%s); red circles: INVALID." % (
                           w, threads, dur, self.variant_note()),
@@ -326,7 +329,7 @@ class Report:
             ax.set_ylabel("throughput (ops/s, %s pass, log)" % "/".join(sorted(passes)))
             self.legend_top(ax, ncol=4)
             name = "sweep_throughput_%s_t%d_%s" % (w, threads, dur)
-            self.save(fig, name, "Throughput vs N, %s" % w,
+            self.save(fig, name, "Throughput vs N, %s, %d thread(s), durability %s" % (w, threads, dur),
                       "Throughput of the %s phase's untimed pass (no per-op timer%s) against N (%d thread(s), "
                       "durability %s%s): mean over repetitions, error bars its 95%% t-interval." % (
                           w, "; older runs without one: timed pass" if "timed" in passes else "", threads, dur,
@@ -468,7 +471,8 @@ class Report:
         counters = [("instructions", "Instr.", "per op"), ("cycles", "Cycles", "per op"),
                     ("cache_misses", "Cache misses", "per op"), ("page_faults", "Page faults", "per op"),
                     ("context_switches", "Ctx switches", "per op"), ("task_clock_ns", "Task clock", "ns/op")]
-        t = Table(self.cfg_cols(many) + [Col(c + "_per_op", h, u, "float") for c, h, u in counters] +
+        kinds = {"task_clock_ns": "ns"}
+        t = Table(self.cfg_cols(many) + [Col(c + "_per_op", h, u, kinds.get(c, "float")) for c, h, u in counters] +
                   [Col("variant", "Variant", csv_only=not many)],
                   "Performance counters per operation of the measured phase (mean over repetitions); n/a: "
                   "counter unavailable on this machine.", "tab:perf")
