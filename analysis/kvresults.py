@@ -96,6 +96,7 @@ def load_run_dirs(dirs):
                 continue
             r["_file"] = path
             r["_run_dir"] = d
+            r["_run_manifest"] = manifests[-1] if os.path.exists(mpath) else {}
             results.append(r)
             found += 1
         if found == 0:
@@ -108,8 +109,16 @@ def pages_policy(r):
     p = r.get("pages")
     if isinstance(p, dict) and p.get("policy"):
         return str(p["policy"])
-    m = r.get("manifest") or {}
-    return str(m.get("pages") or "")
+    for m in (r.get("manifest") or {}, r.get("_run_manifest") or {}):
+        if m.get("pages"):
+            return str(m["pages"])
+    cmd = str((r.get("manifest") or {}).get("command") or "").split()
+    for i, a in enumerate(cmd):   # the per-result manifest may carry only the command line
+        if a == "--pages" and i + 1 < len(cmd):
+            return cmd[i + 1]
+        if a.startswith("--pages="):
+            return a.split("=", 1)[1]
+    return ""
 
 
 def engine_options(r):
@@ -134,6 +143,17 @@ def variant(r):
     """What besides the configuration changed the engine's setup: page policy and -o options."""
     parts = [("pages " + pages_policy(r)) if pages_policy(r) else ""] + engine_options(r)
     return ", ".join(p for p in parts if p)
+
+
+def primary_variant(results):
+    """The main engine setup: the variant most results ran under; a tie goes to the one seen first (the
+    first run dir given, which bench-1m makes the main run)."""
+    counts, first = {}, {}
+    for i, r in enumerate(results):
+        v = variant(r)
+        counts[v] = counts.get(v, 0) + 1
+        first.setdefault(v, i)
+    return sorted(counts, key=lambda v: (-counts[v], first[v]))[0]
 
 
 def config_key(r):

@@ -44,7 +44,6 @@ import csv  # noqa: E402
 import html  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
-from collections import Counter  # noqa: E402
 
 import matplotlib  # noqa: E402
 matplotlib.use("Agg")
@@ -90,9 +89,8 @@ class Report:
             if s is not None:
                 self.summary[k] = s
         # the variant most results ran under draws the main figures; the others go to the ablation figures
-        counts = Counter(kv.variant(r) for r in self.results)
-        self.primary = sorted(counts, key=lambda v: (-counts[v], v))[0]
-        self.variants = sorted(counts, key=lambda v: (v != self.primary, v))
+        self.primary = kv.primary_variant(self.results)
+        self.variants = sorted({kv.variant(r) for r in self.results}, key=lambda v: (v != self.primary, v))
         self.figures = []        # dicts: name, title, caption, pdf, png, data, width_px, height_px
         os.makedirs(os.path.join(out, "figures"), exist_ok=True)
         os.makedirs(os.path.join(out, "tables"), exist_ok=True)
@@ -398,6 +396,9 @@ class Report:
             ax.set_xticks(range(len(engines)))
             ax.set_xticklabels(engines, rotation=30 if len(engines) > 4 else 0, fontsize=6)
             ax.set_yscale("log")
+            lows = [float(r[2]) for r in data if r[2] != ""]
+            if lows:   # error bars reaching below zero (2 reps) must not stretch the axis to 1e0
+                ax.set_ylim(bottom=min(lows) / 3)
             ax.set_ylabel("mean latency (ns/op, log)")
             ax.grid(axis="x", visible=False)
             handles = [matplotlib.patches.Patch(facecolor=greys[0], edgecolor="black",

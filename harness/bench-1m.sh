@@ -50,9 +50,12 @@ stage() {  # stage NAME START: remember how long a stage took (printed at the en
 }
 
 # the page ablation needs a kvbench with --pages and AlexStorage's hugepages option
+# (help text captured first: grep -q closing the pipe early would fail the pipeline under pipefail)
 has_pages=0; has_as_huge=0
-"$KVBENCH" run --help 2>&1 | grep -q -- '--pages' && has_pages=1
-"$KVBENCH" list 2>&1 | grep -q 'hugepages' && has_as_huge=1
+help_text=$("$KVBENCH" run --help 2>&1 || true)
+list_text=$("$KVBENCH" list 2>&1 || true)
+grep -q -- '--pages' <<<"$help_text" && has_pages=1
+grep -q 'hugepages' <<<"$list_text" && has_as_huge=1
 pages_main=(); [ "$has_pages" = 1 ] && pages_main=(--pages huge)
 
 t=$(date +%s)
