@@ -94,6 +94,9 @@ def load_run_dirs(dirs):
                 raise ResultError("%s: %s" % (path, e))
             if not isinstance(r, dict) or not str(r.get("schema", "")).startswith(SCHEMA_PREFIX):
                 continue
+            if isinstance(r.get("keyset"), dict):  # {"name", "file", "hardness"}: keep the name as the key
+                r["keyset_info"] = r["keyset"]
+                r["keyset"] = r["keyset"].get("name")
             r["_file"] = path
             r["_run_dir"] = d
             r["_run_manifest"] = manifests[-1] if os.path.exists(mpath) else {}

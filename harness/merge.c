@@ -80,8 +80,7 @@ static int newest_run_dir(const char *dir, char *out, size_t outlen)
     closedir(d);
     if (!best[0])
         return 0;
-    snprintf(out, outlen, "%s/%s", dir, best);
-    return 1;
+    return snprintf(out, outlen, "%s/%s", dir, best) < (int)outlen; /* a cut path names no directory */
 }
 
 static int check_schema(merge_state *st, json_t *res, const char *path)

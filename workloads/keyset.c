@@ -13,6 +13,8 @@ static const char *const kv_keyset_names[KV_KEYS__COUNT] = {"uniform",   "sequen
 
 const char *kv_keyset_name(enum kv_keyset k)
 {
+    if (k == KV_KEYS_FILE)
+        return "file";
     if ((unsigned)k < sizeof(kv_keyset_names) / sizeof(kv_keyset_names[0]))
         return kv_keyset_names[k];
     return "unknown";
@@ -95,7 +97,7 @@ static int kv_keys_clustered_sorted(uint64_t capacity, kv_rng *r, int64_t *keys)
  * (the draws and hence the permutation are the same as without the look-ahead). */
 #define KV_SHUFFLE_AHEAD 16
 
-static void kv_keys_shuffle(uint64_t count, kv_rng *r, int64_t *keys)
+void kv__keys_shuffle(uint64_t count, kv_rng *r, int64_t *keys)
 {
     uint64_t ring[KV_SHUFFLE_AHEAD];
     uint64_t drawn = count; /* ring holds partners for i = count .. drawn + 1 */
@@ -129,7 +131,7 @@ int kv__keys_generate(enum kv_keyset keyset, uint64_t capacity, uint64_t seed, i
          * inside the same clusters, with the same local density as the loaded keys. */
         if (kv_keys_clustered_sorted(capacity, &r, keys) != 0)
             return -1;
-        kv_keys_shuffle(capacity, &r, keys);
+        kv__keys_shuffle(capacity, &r, keys);
         break;
     case KV_KEYS_LOGNORMAL:
     case KV_KEYS_NORMAL:
@@ -138,7 +140,7 @@ int kv__keys_generate(enum kv_keyset keyset, uint64_t capacity, uint64_t seed, i
         /* as for clustered: the insert pool lies inside the same shape as the loaded keys */
         if (kv__keys_shape(keyset, capacity, &r, keys) != 0)
             return -1;
-        kv_keys_shuffle(capacity, &r, keys);
+        kv__keys_shuffle(capacity, &r, keys);
         break;
     default:
         errno = EINVAL;

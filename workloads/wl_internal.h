@@ -53,6 +53,9 @@ void kv__big_free(void *p, size_t size);
  * are the first n, so n itself does not change the keys) and add every key to ki. Returns 0 or -1 (errno EINVAL when the key set cannot hold that many keys). */
 int kv__keys_generate(enum kv_keyset keyset, uint64_t capacity, uint64_t seed, int64_t *keys, kv__keyindex *ki);
 
+/* Seeded Fisher-Yates shuffle of keys[0..count). */
+void kv__keys_shuffle(uint64_t count, kv_rng *r, int64_t *keys);
+
 /* Sorted distinct keys of the hard shapes (lognormal, normal, fb-like, osm-like) in keys[0..capacity),
  * all in [1, 2^62]. 0, or -1 with errno (ENOMEM; EINVAL for another key set). */
 int kv__keys_shape(enum kv_keyset keyset, uint64_t capacity, kv_rng *r, int64_t *keys);

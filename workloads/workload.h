@@ -36,10 +36,50 @@ enum kv_keyset {
     KV_KEYS_NORMAL,        /* normal around 2^61, sd 2^50 */
     KV_KEYS_FB_LIKE,       /* runs of ids with their own density, heavy-tailed gaps, far outliers */
     KV_KEYS_OSM_LIKE,      /* quadtree-clustered cell ids: empty and dense regions at every scale */
-    KV_KEYS__COUNT
+    KV_KEYS__COUNT,        /* the number of generated key sets above */
+    KV_KEYS_FILE = 64,     /* keys read from a file (--keys file:PATH; kv_dataset_create_from) */
 };
 const char *kv_keyset_name(enum kv_keyset k);
 int kv_keyset_parse(const char *s, enum kv_keyset *out); /* 0 or -1 */
+
+/* ---------- key files (SOSD's format) ---------- */
+
+/* SHA-256 (FIPS 180-4), streaming. */
+typedef struct kv_sha256 {
+    uint32_t h[8];
+    uint64_t len;
+    unsigned char buf[64];
+    size_t fill;
+} kv_sha256;
+void kv_sha256_init(kv_sha256 *s);
+void kv_sha256_update(kv_sha256 *s, const void *data, size_t len);
+void kv_sha256_final(kv_sha256 *s, char hex[65]); /* lowercase hex digest */
+
+/* What a key file held and how it was read. */
+typedef struct kv_keyfile_info {
+    char path[1024];
+    uint64_t size;            /* bytes */
+    char sha256[65];          /* of the whole file */
+    int width;                /* 64: uint64 keys; 32: uint32 keys (SOSD's *_uint32 files) */
+    uint64_t count;           /* keys the header announces */
+    uint64_t duplicates;      /* keys dropped as equal to another key */
+    int shifted;              /* 1: keys >= 2^63 present, every key mapped to key - 2^63 */
+} kv_keyfile_info;
+
+/* Read a key file in SOSD's format: a little-endian uint64 count, then `count` little-endian keys,
+ * uint64 when the size is 8 + 8 * count, uint32 when it is 8 + 4 * count. Returns the distinct keys
+ * ascending in *keys (malloc'd; caller frees) and their number in *n. uint64 keys map to int64
+ * order-preservingly: unchanged when all are below 2^63, else all shifted down by 2^63 (info->shifted).
+ * 0, or -1 with a message naming the file and the problem in err. */
+int kv_keyfile_read(const char *path, int64_t **keys, uint64_t *n, kv_keyfile_info *info, char *err, size_t errlen);
+/* Write sorted distinct keys as a SOSD uint64 file (the inverse mapping of kv_keyfile_read: keys
+ * unchanged when none is negative, else all shifted up by 2^63). 0, or -1 with a message. */
+int kv_keyfile_write(const char *path, const int64_t *sorted, uint64_t n, char *err, size_t errlen);
+
+/* Hardness of a key set: the number of segments of an optimal eps-PLA (piecewise linear approximation
+ * with maximum error eps) of sorted key -> rank, as the GRE benchmark measures it; O(n) time.
+ * keys strictly ascending. 0, or -1 with errno (EINVAL: not ascending; ENOMEM). */
+int kv_pla_segments(const int64_t *sorted, uint64_t n, uint64_t eps, uint64_t *segments);
 
 /* ---------- values ---------- */
 
@@ -82,6 +122,12 @@ typedef struct kv_dataset {
  * (random order for uniform and clustered, ascending for sequential). Returns 0 or -1 (ENOMEM / EINVAL). */
 int kv_dataset_create(kv_dataset **out, enum kv_keyset keyset, uint64_t n, uint64_t max_inserts,
                       uint64_t seed, size_t value_size);
+/* The same from given keys (a key file's): sorted distinct keys[0..count). The loaded keys are the first
+ * n of a seeded shuffle of them, the insert pool the rest of the shuffle; when count < n + max_inserts
+ * the pool is completed with seeded uniform keys inside [keys[0], keys[count - 1]] (anywhere in int64
+ * when that range is full) that are not in the file. 0 or -1 (ENOMEM / EINVAL, e.g. count < n). */
+int kv_dataset_create_from(kv_dataset **out, const int64_t *sorted, uint64_t count, uint64_t n, uint64_t max_inserts,
+                           uint64_t seed, size_t value_size);
 void kv_dataset_free(kv_dataset *ds);
 /* Index in ds->keys of `key`, or -1 when the key is not in the data set. O(1) on average
  * (an open-addressing hash built by kv_dataset_create). Used to verify scans. */

@@ -75,6 +75,8 @@ typedef struct as_options {
                                       index opens with any other (the index is rebuilt at open) */
     uint32_t btree_node_bytes;     /* AS_INDEX_BTREE node size, a multiple of 64 in [128, 65536]
                                       (default 0 = 512) */
+    int hugepages;                 /* 1: index heap and log views get MADV_HUGEPAGE (default); 0: the
+                                      opposite, MADV_NOHUGEPAGE (4 KiB pages) */
 } as_options;
 void as_options_default(as_options *o);
 

@@ -197,6 +197,7 @@ typedef struct as_segment {
     int no_wmap;              /* preallocation is not supported here: appends use pwrite */
     int retired;              /* compacted: file gone, mapping kept until no session can use it (writer) */
     int compact_failed;       /* automatic compaction hit an error here: do not retry it on every write */
+    int nohuge;               /* as_options.hugepages = 0: views get MADV_NOHUGEPAGE (as_seg_set_hugepages) */
 } as_segment;
 
 /* Create a new segment file (O_EXCL), write its header; sync_dir=1 fsyncs file and directory. */
@@ -205,6 +206,8 @@ int as_seg_create(as_segment **out, int dirfd, const char *dir, uint64_t id, uin
 /* Open an existing segment, map its current file size. writable=0 opens O_RDONLY. */
 int as_seg_open(as_segment **out, int dirfd, const char *dir, uint64_t id, int writable,
                 uint64_t reserve, uint64_t chunk, char *err, size_t errlen);
+/* The store's page choice (as_options.hugepages), applied to the views mapped so far and to later ones. */
+void as_seg_set_hugepages(as_segment *sg, int on);
 /* Make [0, end) mapped, growing by whole chunks inside the reservation. */
 int as_seg_map_to(as_segment *sg, uint64_t end, char *err, size_t errlen);
 /* pwrite buf at off (looping over short writes). On failure the file is cut back to `off` (best

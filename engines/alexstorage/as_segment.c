@@ -60,6 +60,16 @@ static int as_seg_reserve(as_segment *sg, uint64_t reserve, char *err, size_t er
     return AS_OK;
 }
 
+void as_seg_set_hugepages(as_segment *sg, int on)
+{
+    sg->nohuge = !on;
+    int advice = on ? MADV_HUGEPAGE : MADV_NOHUGEPAGE;
+    if (sg->mapped_bytes)
+        (void)madvise(sg->base, sg->mapped_bytes, advice);
+    if (sg->wbase)
+        (void)madvise(sg->wbase, sg->wbytes, advice);
+}
+
 int as_seg_map_to(as_segment *sg, uint64_t end, char *err, size_t errlen)
 {
     if (end <= sg->mapped_bytes)
@@ -83,7 +93,7 @@ int as_seg_map_to(as_segment *sg, uint64_t end, char *err, size_t errlen)
         return e == ENOMEM ? AS_ENOMEM : AS_EIO;
     }
     /* Pages read in after a cold open come as 2 MiB folios too; a hint, so failure is harmless. */
-    (void)madvise(p, want - sg->mapped_bytes, MADV_HUGEPAGE);
+    (void)madvise(p, want - sg->mapped_bytes, sg->nohuge ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
     sg->mapped_bytes = want;
     return AS_OK;
 }
@@ -252,7 +262,7 @@ void as_seg_wmap_open(as_segment *sg)
         munmap(a, sg->reserved_bytes);
         return;
     }
-    (void)madvise(p, sg->reserved_bytes, MADV_HUGEPAGE);
+    (void)madvise(p, sg->reserved_bytes, sg->nohuge ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
     sg->wbase = p;
     sg->wbytes = sg->reserved_bytes;
     sg->no_wmap = 0;
