@@ -223,8 +223,11 @@ int as_open(const char *dir, const as_options *opt, as_db **out, char *err, size
         as_options_default(&db->opt);
     snprintf(db->dir, sizeof(db->dir), "%s", dir);
     as_fault_init(&db->fault);
+    db->fops = db->opt.file_ops ? db->opt.file_ops : as_file_ops_os();
     char why[512];
     int rc = as_check_options(&db->opt, why, sizeof(why));
+    if (rc == AS_OK)
+        rc = as_file_ops_check(db->fops, why, sizeof(why));
     if (rc != AS_OK)
         as_db_seterr(db, rc, "open %s: %s", dir, why);
     if (rc == AS_OK)
