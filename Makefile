@@ -17,7 +17,9 @@ PAPER_PACKAGES = texlive-latex-base texlive-latex-recommended texlive-fonts-reco
 
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps deps-slurm test-slurm test test-release test-asan test-tsan test-long bench-1m bench-sweep clean build-fuzz fuzz fuzz-corpus paper paper-deps docker-test
+PREFIX ?= /usr/local
+
+.PHONY: all build deps deps-slurm test-slurm install test test-release test-asan test-tsan test-long bench-1m bench-sweep clean build-fuzz fuzz fuzz-corpus paper paper-deps docker-test
 
 all: build
 
@@ -38,6 +40,10 @@ build-asan: deps
 build-tsan: deps
 	CC=clang CXX=clang++ cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=Debug -DKV_TSAN=ON -DCMAKE_C_FLAGS_DEBUG="-O1 -g"
 	cmake --build $(BUILD_TSAN) -j $(JOBS)
+
+# libalexstorage.so/.a, alexstorage.h, alexstorage.pc and the `alexstorage` tool under PREFIX.
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 # The whole suite: Release, then ASan+UBSan, then the threaded tests under TSan.
 test: test-release test-asan test-tsan

@@ -4,6 +4,7 @@
 No numpy/scipy needed here: the statistics (t-interval, bootstrap, Mann-Whitney U) are implemented
 directly so compare.py and reproduce.py run under any python3 >= 3.7.
 """
+from collections import Counter
 import glob
 import json
 import math
@@ -133,9 +134,35 @@ def engine_options(r):
     return sorted(out)
 
 
+# Set by a report that was asked to draw results of several machines (--mixed-machines): each
+# machine's results then form their own variant, so no chart puts two CPUs side by side.
+GROUP_BY_MACHINE = False
+
+
+def machine(r):
+    """The CPU a result was measured on (from its own manifest; merged runs keep one per cell)."""
+    m = r.get("manifest") or {}
+    return "%s x%s" % (m.get("cpu_model", "unknown CPU"), m.get("cpu_cores", "?"))
+
+
+def check_machines(results, allow_mixed):
+    """{machine: count}; raises ResultError when the results come from several CPUs and that was not
+    asked for: a chart of two machines compares the machines, not the engines."""
+    counts = Counter(machine(r) for r in results)
+    if len(counts) > 1 and not allow_mixed:
+        raise ResultError("the results come from %d different CPUs (%s); a chart of them would compare machines, "
+                          "not engines. Report each machine's runs separately, or pass --mixed-machines to draw "
+                          "each machine's results in charts of their own" % (
+                              len(counts), "; ".join("%s: %d results" % mc for mc in sorted(counts.items()))))
+    return dict(counts)
+
+
 def variant(r):
-    """What besides the configuration changed the engine's setup: page policy and -o options."""
+    """What besides the configuration changed the engine's setup: page policy, -o options and, when
+    results of several machines are drawn, the machine."""
     parts = [("pages " + pages_policy(r)) if pages_policy(r) else ""] + engine_options(r)
+    if GROUP_BY_MACHINE:
+        parts.append("on " + machine(r))
     return ", ".join(p for p in parts if p)
 
 

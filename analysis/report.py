@@ -77,12 +77,14 @@ def slug(text):
 
 
 class Report:
-    def __init__(self, run_dirs, out, quiet, figures=True):
+    def __init__(self, run_dirs, out, quiet, figures=True, mixed_machines=False):
         self.draw = figures
         self.run_dirs = run_dirs
         self.out = out
         self.quiet = quiet
         self.results, self.manifests = kv.load_run_dirs(run_dirs)
+        self.machines = kv.check_machines(self.results, mixed_machines)
+        kv.GROUP_BY_MACHINE = len(self.machines) > 1
         self.groups = kv.group_results(self.results)
         self.summary = {}
         for k in kv.sorted_keys(self.groups):
@@ -580,6 +582,10 @@ class Report:
         for d, runtime, npkg in self.containers():
             lines.append("Run `%s` was made in a **%s container**; the manifest records its %d Debian package "
                          "versions (`container.packages`)." % (d, runtime, npkg))
+        if len(self.machines) > 1:
+            lines.append("Results of %d machines (%s): each machine's results are drawn in charts of their own "
+                         "(`--mixed-machines`); compare engines within one machine only." % (
+                             len(self.machines), "; ".join("%s: %d results" % m for m in sorted(self.machines.items()))))
         if len(self.variants) > 1:
             lines.append("Engine setups measured: %s. Figures show `%s`; the ablation figures and the tables "
                          "show every setup." % (", ".join("`%s`" % (v or "default") for v in self.variants),
@@ -698,10 +704,12 @@ def main():
     ap.add_argument("--out", help="output directory (default: <first run dir>/report)")
     ap.add_argument("--quiet", action="store_true", help="print only the output path")
     ap.add_argument("--no-figures", action="store_true", help="tables and report files only (fast)")
+    ap.add_argument("--mixed-machines", action="store_true",
+                    help="allow results of different CPUs (merged cluster runs): each machine in charts of its own")
     a = ap.parse_args()
     out = a.out or os.path.join(a.run_dirs[0], "report")
     try:
-        Report(a.run_dirs, out, a.quiet, not a.no_figures).run()
+        Report(a.run_dirs, out, a.quiet, not a.no_figures, a.mixed_machines).run()
     except kv.ResultError as e:
         kv.die(str(e))
 

@@ -28,6 +28,8 @@ static const kv_option_spec kv_alexstorage_options[] = {
                       "(at least 64M + header so any record fits)"},
     {"verify_reads", "1: check each record's checksum and key on every get/scan (default); 0: trust the index"},
     {"salvage", "1: open past corrupt records in the middle of the log, keeping what is valid; default 0"},
+    {"hugepages", "1: index heap and log views on 2 MiB pages (MADV_HUGEPAGE); 0: MADV_NOHUGEPAGE; default "
+                  "follows --pages (huge: 1, 4k: 0)"},
     {"index", "the in-memory index: alex (learned, default), btree (B+tree) or sorted (sorted array, "
               "read-only: load phase only); any index opens a store written with another"},
     {"btree_node", "B+tree node size in bytes (K), a multiple of 64 in [128, 64K]; default 512"},
@@ -72,6 +74,9 @@ static int kv_alexstorage_parse(const kv_config *cfg, as_options *o, char *err, 
         rc = kv_config_opt_bool(cfg, "verify_reads", &o->verify_reads, err, errlen);
     if (rc == KV_OK)
         rc = kv_config_opt_bool(cfg, "salvage", &o->salvage, err, errlen);
+    o->hugepages = cfg->pages == KV_PAGES_HUGE;
+    if (rc == KV_OK)
+        rc = kv_config_opt_bool(cfg, "hugepages", &o->hugepages, err, errlen);
     uint64_t node = 0;
     if (rc == KV_OK)
         rc = kv_config_opt_u64(cfg, "btree_node", &node, err, errlen);
@@ -141,6 +146,8 @@ static void kv_alexstorage_describe(kv_engine *e, kv_pair_cb cb, void *arg)
     kv_describe_u64(cb, arg, "reserve_bytes", a->opt.reserve_bytes ? a->opt.reserve_bytes : a->opt.segment_bytes);
     kv_describe_u64(cb, arg, "verify_reads", (uint64_t)a->opt.verify_reads);
     kv_describe_u64(cb, arg, "salvage", (uint64_t)a->opt.salvage);
+    cb(arg, "hugepages", a->opt.hugepages ? "1 (index heap and log views MADV_HUGEPAGE)"
+                                          : "0 (index heap and log views MADV_NOHUGEPAGE)");
     kv_describe_u64(cb, arg, "max_value_bytes", AS_MAX_VALUE_BYTES);
     cb(arg, "sync_mode", a->opt.sync_mode == AS_SYNC_NONE ? "none: pwrite only, no fsync"
                          : a->opt.sync_mode == AS_SYNC_EACH ? "each: fdatasync before every put/del returns"

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KV_ENGINE_ABI 1
+#define KV_ENGINE_ABI 2 /* tables may declare 1 (no hooks below the v1 marker) or 2 */
 
 /* Status codes. Non-negative: outcomes; negative: errors (kv_strerror names them). */
 enum kv_status {
@@ -145,7 +145,17 @@ typedef struct kv_engine_ops {
     /* Bytes used on disk by the store (0 for RAM engines). Optional. */
     int (*disk_bytes)(kv_engine *e, uint64_t *bytes);
     /* ---- methods above are ABI version 1 ---- */
+
+    /* Bring the store to its steady state before a measured phase: what a long-running deployment
+     * would have reached by itself (flushed memtables, finished compactions, checkpointed WAL), and
+     * wait until background work is done. Untimed. Optional (NULL = already steady). */
+    int (*settle)(kv_engine *e);
+    /* ---- methods above are ABI version 2 ---- */
 } kv_engine_ops;
+
+/* The settle hook of a table, or NULL when the table predates it or has none. */
+#define KV_ENGINE_SETTLE(ops) ((ops)->abi_version >= 2 && \
+    (ops)->struct_size >= offsetof(kv_engine_ops, settle) + sizeof((ops)->settle) ? (ops)->settle : NULL)
 
 /* ---- registry (registry.c) ---- */
 
@@ -177,6 +187,10 @@ int kv_pages_parse(const char *s, enum kv_pages *out); /* KV_OK or KV_EINVAL */
  * part a PMD can map) and on all of it for 4k. KV_OK, or KV_EIO with the reason in err (e.g. a kernel
  * without THP: EINVAL), which callers may treat as "policy not applicable" and report. */
 int kv_pages_advise(void *addr, size_t len, enum kv_pages p, char *err, size_t errlen);
+/* kv_pages_advise on every mapping of the file `path` in this process (found in /proc/self/maps), for
+ * libraries that map their files without telling where. *nmaps = mappings advised. KV_OK, or KV_EIO
+ * with the reason in err. */
+int kv_pages_advise_file(const char *path, enum kv_pages p, int *nmaps, char *err, size_t errlen);
 /* snprintf into a handle's err buffer; returns `status` so callers can `return kv_seterr(...)`. */
 int kv_seterr(char *err, size_t errlen, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

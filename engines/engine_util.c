@@ -82,6 +82,34 @@ int kv_pages_advise(void *addr, size_t len, enum kv_pages p, char *err, size_t e
     return KV_OK;
 }
 
+int kv_pages_advise_file(const char *path, enum kv_pages p, int *nmaps, char *err, size_t errlen)
+{
+    *nmaps = 0;
+    char real[4096];
+    if (!realpath(path, real))
+        return kv_seterr(err, errlen, KV_EIO, "realpath %s: %s", path, strerror(errno));
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return kv_seterr(err, errlen, KV_EIO, "open /proc/self/maps: %s", strerror(errno));
+    char line[4096 + 128];
+    int rc = KV_OK;
+    while (rc == KV_OK && fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        int name_at = 0;
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &name_at) != 2 || !name_at)
+            continue;
+        char *name = line + name_at;
+        name[strcspn(name, "\n")] = '\0';
+        if (strcmp(name, real) != 0)
+            continue;
+        rc = kv_pages_advise((void *)lo, hi - lo, p, err, errlen);
+        if (rc == KV_OK)
+            (*nmaps)++;
+    }
+    fclose(f);
+    return rc;
+}
+
 const char *kv_config_opt(const kv_config *cfg, const char *key)
 {
     const char *v = NULL;

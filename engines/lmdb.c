@@ -18,6 +18,8 @@ typedef struct lmdb_engine {
     unsigned envflags;
     unsigned maxreaders;
     enum kv_durability durability;
+    enum kv_pages pages;
+    char pages_note[400]; /* which mappings got which advice, or why none */
 } lmdb_engine;
 
 typedef struct lmdb_session {
@@ -116,6 +118,21 @@ static int kv_lmdb_close(kv_engine *e)
     return rc;
 }
 
+/* The page policy on the map LMDB owns. mdb_env_info's me_mapaddr is only set with MDB_FIXEDMAP, so
+ * the map is found by its file in /proc/self/maps. The advice sets the mapping's VM_HUGEPAGE /
+ * VM_NOHUGEPAGE: page-cache folios faulted in through it afterwards (reads after a cold open; every
+ * new page under MDB_WRITEMAP) may then be 2 MiB and mapped by one PMD. */
+static void kv_lmdb_advise_map(lmdb_engine *l, const char *dir)
+{
+    char path[4200], err[200] = "";
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    int n = 0;
+    int rc = kv_pages_advise_file(path, l->pages, &n, err, sizeof(err));
+    snprintf(l->pages_note, sizeof(l->pages_note), "%s on %d mapping(s) of data.mdb%s%s",
+             l->pages == KV_PAGES_HUGE ? "MADV_HUGEPAGE" : "MADV_NOHUGEPAGE", n, rc == KV_OK ? "" : ": ",
+             rc == KV_OK ? "" : err);
+}
+
 static int kv_lmdb_open(const kv_config *cfg, kv_engine **out, char *err, size_t errlen)
 {
     lmdb_engine *l = calloc(1, sizeof(*l));
@@ -127,6 +144,7 @@ static int kv_lmdb_open(const kv_config *cfg, kv_engine **out, char *err, size_t
         return rc;
     }
     l->durability = cfg->durability;
+    l->pages = cfg->pages;
     /* NOTLS: read txns belong to sessions, not threads. NORDAHEAD: random point reads would only waste
      * page cache on readahead. NOSYNC|NOMETASYNC for 'none': commits still go through write(), so they
      * survive a process crash, but nothing is fsync'd. */
@@ -162,6 +180,7 @@ static int kv_lmdb_open(const kv_config *cfg, kv_engine **out, char *err, size_t
         kv_lmdb_close(&l->base);
         return kv_lmdb_status(r);
     }
+    kv_lmdb_advise_map(l, cfg->dir);
     *out = &l->base;
     return KV_OK;
 }
@@ -182,6 +201,7 @@ static void kv_lmdb_describe(kv_engine *e, kv_pair_cb cb, void *arg)
     cb(arg, "read_txn", l->reuse_txn ? "per session, renewed only when a newer txn committed"
                                      : "per session, reset+renew on every read");
     cb(arg, "get", "zero copy (pointer into the map)");
+    cb(arg, "pages", l->pages_note);
     cb(arg, "durability", l->durability != KV_DUR_NONE ? "sync: fsync per commit (LMDB default)"
                           : l->writemap ? "none: commit = stores into the shared map, no fsync"
                                         : "none: write() per commit, no fsync");

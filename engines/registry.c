@@ -26,8 +26,8 @@ const kv_engine_ops *kv_engine_find(const char *name)
 int kv_engine_check(const kv_engine_ops *ops, char *err, size_t errlen)
 {
     const char *name = ops->name ? ops->name : "(unnamed)";
-    if (ops->abi_version != KV_ENGINE_ABI)
-        return kv_seterr(err, errlen, KV_EINVAL, "engine %s: bad ABI version %u (want %u)", name,
+    if (ops->abi_version < 1 || ops->abi_version > KV_ENGINE_ABI)
+        return kv_seterr(err, errlen, KV_EINVAL, "engine %s: bad ABI version %u (want 1 to %u)", name,
                          ops->abi_version, KV_ENGINE_ABI);
     if (ops->struct_size < offsetof(kv_engine_ops, disk_bytes) + sizeof(ops->disk_bytes))
         return kv_seterr(err, errlen, KV_EINVAL, "engine %s: table too small (%u bytes)", name,

@@ -3,11 +3,13 @@
 
 #include "bench.h"
 #include "env.h"
+#include "intervals.h"
 #include "fsutil.h"
 #include "keyinfo.h"
 #include "keys_cmd.h"
 #include "listing.h"
 #include "merge.h"
+#include "pages.h"
 #include "plan.h"
 #include "runner.h"
 #include "timer.h"
@@ -64,6 +66,17 @@ static const char run_usage[] =
     "  -q, --quiet            no progress output on stderr\n"
     "  -o key=value           engine option (see `kvbench list`); repeatable; -o ENGINE.key=value\n"
     "                         gives it to that engine only\n"
+    "      --rate LIST        open loop: issue the timed pass's ops at intended start times, at each\n"
+    "                         rate of the list in turn: ops/s of the whole run (split evenly over\n"
+    "                         --threads; K/M suffixes) or P%% of the cell's closed-loop throughput, which\n"
+    "                         is then measured first (e.g. --rate 10%%,50%%,90%% or --rate 200K); records\n"
+    "                         service time (latency), response time from the intended start\n"
+    "                         (latency_response), the start lag, and marks saturated cells\n"
+    "      --arrival A        spacing of intended starts under --rate: uniform | poisson (default uniform)\n"
+    "      --duration S       run the timed pass for S seconds instead of --ops ops (not with --ops); the\n"
+    "                         untimed pass then runs as many ops as the timed one did\n"
+    "      --interval MS      time series of the timed pass: ops/s, p50/p99/max per MS milliseconds, in\n"
+    "                         the result JSON (phase `intervals`) and <result>-intervals.csv\n"
     "      --seed-per-rep     repetition r > 0 uses a seed mixed from (--seed, r): other keys, values\n"
     "                         and op streams per repetition, the same for every engine\n"
     "      --cpus LIST        pin measuring thread t to the t-th CPU of LIST (mod its length), e.g. 1,\n"
@@ -199,6 +212,45 @@ static int add_ns(kvb_opts *o, char *list)
     return 0;
 }
 
+/* One --rate entry: ops/s (K/M/G allowed, fractions too) or P% of the closed-loop throughput. */
+static int parse_rate(const char *s, double *rate, int *pct)
+{
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (errno || end == s || !isfinite(v))
+        return -1;
+    *pct = 0;
+    if (*end == '%')
+        *pct = 1, end++;
+    else if (*end == 'K' || *end == 'k')
+        v *= 1e3, end++;
+    else if (*end == 'M' || *end == 'm')
+        v *= 1e6, end++;
+    else if (*end == 'G' || *end == 'g')
+        v *= 1e9, end++;
+    if (*end || !(v > 0) || (*pct && v > 1000) || v > 1e10)
+        return -1;
+    *rate = v;
+    return 0;
+}
+
+static int add_rates(kvb_opts *o, char *list)
+{
+    o->nrates = 0;
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        if (o->nrates == KVB_MAX_RATES)
+            return usage_error("--rate: too many rates (at most %d)", KVB_MAX_RATES);
+        if (parse_rate(tok, &o->rates[o->nrates], &o->rate_pct[o->nrates]) != 0)
+            return usage_error("--rate '%s': expected a rate > 0: ops/s of the whole run (e.g. 50000 or 200K) or "
+                               "a percentage of the closed-loop throughput from above 0 to 1000 (e.g. 50%%)", tok);
+        o->nrates++;
+    }
+    if (!o->nrates)
+        return usage_error("--rate needs at least one rate, e.g. --rate 100K or --rate 10%%,50%%,90%%");
+    return 0;
+}
+
 static int add_opt(kvb_opts *o, char *kv)
 {
     char *eq = strchr(kv, '=');
@@ -296,6 +348,7 @@ static void build_command(kvb_opts *o, int argc, char **argv)
 enum {
     OPT_OPS = 1000, OPT_WARMUP, OPT_DURABILITY, OPT_VALUE_SIZE, OPT_KEYS, OPT_DIST, OPT_THETA, OPT_MIX,
     OPT_SCAN_LEN, OPT_KEY_SPACE, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP, OPT_PAGES,
+    OPT_RATE, OPT_ARRIVAL, OPT_DURATION, OPT_INTERVAL,
     OPT_SEED_PER_REP, OPT_CPUS, OPT_SETTLE, OPT_ALLOW_VOLATILE,
     OPT_PLAN, OPT_RUN_LOCAL, OPT_REP_INDEX
 };
@@ -314,6 +367,8 @@ static const struct option long_opts[] = {
     {"keep", no_argument, NULL, OPT_KEEP}, {"quiet", no_argument, NULL, 'q'},
     {"inject-fault", required_argument, NULL, OPT_FAULT}, {"help", no_argument, NULL, OPT_HELP},
     {"pages", required_argument, NULL, OPT_PAGES},
+    {"rate", required_argument, NULL, OPT_RATE}, {"arrival", required_argument, NULL, OPT_ARRIVAL},
+    {"duration", required_argument, NULL, OPT_DURATION}, {"interval", required_argument, NULL, OPT_INTERVAL},
     {"seed-per-rep", no_argument, NULL, OPT_SEED_PER_REP}, {"cpus", required_argument, NULL, OPT_CPUS},
     {"settle-ms", required_argument, NULL, OPT_SETTLE}, {"allow-volatile", no_argument, NULL, OPT_ALLOW_VOLATILE},
     {"plan", required_argument, NULL, OPT_PLAN}, {"run-local", no_argument, NULL, OPT_RUN_LOCAL},
@@ -423,6 +478,20 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
     case OPT_KEEP: o->keep = 1; return 0;
     case 'q': o->quiet = 1; return 0;
     case 'o': return add_opt(o, arg);
+    case OPT_RATE: return add_rates(o, arg);
+    case OPT_DURATION: {
+        char *end;
+        errno = 0;
+        o->duration_s = strtod(arg, &end);
+        if (errno || end == arg || *end || !(o->duration_s > 0) || o->duration_s > 86400)
+            return usage_error("--duration '%s': expected seconds > 0 (up to 86400, fractions allowed)", arg);
+        return 0;
+    }
+    case OPT_INTERVAL: return parse_positive("--interval", arg, 3600000, &o->interval_ms) ? 2 : 0;
+    case OPT_ARRIVAL:
+        if (kvb_arrival_parse(arg, &o->arrival) != 0)
+            return usage_error("--arrival '%s': expected uniform or poisson", arg);
+        return 0;
     case OPT_FAULT: return parse_fault(o, arg);
     case OPT_SEED_PER_REP: o->seed_per_rep = 1; return 0;
     case OPT_CPUS: return parse_cpus(o, arg);
@@ -491,6 +560,16 @@ static int check_complete(kvb_opts *o)
         if (o->ns[i] < (uint64_t)o->threads)
             return usage_error("-n %llu is less than --threads %d: every thread needs keys of its own",
                                (unsigned long long)o->ns[i], o->threads);
+    if (o->duration_s > 0 && o->ops)
+        return usage_error("--duration and --ops both given: the measured phase runs either for a time or for a "
+                           "number of ops; drop one of them");
+    if (o->duration_s > 0 && o->interval_ms && o->duration_s * 1000 / (double)o->interval_ms > KVB_IV_MAX_SLOTS)
+        return usage_error("--interval %llu ms over --duration %g s makes more than %d intervals; use a longer "
+                           "--interval", (unsigned long long)o->interval_ms, o->duration_s, KVB_IV_MAX_SLOTS);
+    for (size_t i = 0; i < o->nworkloads && (o->nrates || o->duration_s > 0); i++)
+        if (strcmp(o->workloads[i].name, "load") == 0)
+            return usage_error("%s does not apply to the load workload (it has no measured phase)",
+                               o->nrates ? "--rate" : "--duration");
     if (check_opt_keys(o) || check_dir("--dir", o->dir, 0) || check_out(o->out) || check_volatile_dir(o))
         return KVB_EXIT_USAGE;
     return 0;
@@ -546,13 +625,13 @@ static void free_argv(char **v)
     free(v);
 }
 
-static int parse_and_run_args(kvb_opts *op, int argc, char **argv, int sweep, int orig_argc, char **orig_argv)
+static int parse_and_run_args(kvb_opts *op, int argc, char **argv, int sweep, int orig_argc, char **orig_argv,
+                              char **exec_argv)
 {
     kvb_opts o = *op;
     o.reps = 3, o.threads = 1, o.value_size = 100, o.theta = 0.99, o.seed = 42, o.warmup = UINT64_MAX;
     o.durability = KV_DUR_NONE, o.pages = KV_PAGES_HUGE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
     o.cpus_auto = 1, o.settle_ms = 200;
-    o.durability = KV_DUR_NONE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
     o.only_rep = -1;
     const char *tmp = getenv("TMPDIR");
     o.dir = tmp && *tmp ? tmp : "/tmp";
@@ -585,6 +664,8 @@ static int parse_and_run_args(kvb_opts *op, int argc, char **argv, int sweep, in
     op->command = o.command;
     if (optind < argc)
         return usage_error("unexpected argument '%s'; see `kvbench help run`", argv[optind]);
+    if (exec_argv)
+        kvb_pages_apply_allocator(o.pages, exec_argv); /* may re-execute kvbench; returns if not */
     if (o.plan_dir || o.run_local || o.only_rep >= 0)
         return plan_mode(&o, &raw, sweep, orig_argc, orig_argv);
     int rc = apply_workload_overrides(&o, &raw);
@@ -600,13 +681,13 @@ static int parse_and_run_args(kvb_opts *op, int argc, char **argv, int sweep, in
     return rc;
 }
 
-static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep)
+static int parse_and_run(kvb_opts *op, int argc, char **argv, int sweep, char **exec_argv)
 {
     char **orig_argv = dup_argv(argc, argv); /* the plan passes options on verbatim; parsing cuts them up */
     int orig_argc = argc;
     if (!orig_argv)
         return usage_error("out of memory");
-    int rc = parse_and_run_args(op, argc, argv, sweep, orig_argc, orig_argv);
+    int rc = parse_and_run_args(op, argc, argv, sweep, orig_argc, orig_argv, exec_argv);
     free_argv(orig_argv);
     return rc;
 }
@@ -615,7 +696,16 @@ static int cmd_run(int argc, char **argv, int sweep)
 {
     kvb_opts o;
     memset(&o, 0, sizeof(o));
-    int rc = parse_and_run(&o, argc, argv, sweep);
+    /* the program and its whole command line, for a re-execution with the page policy (pages.h) */
+    char **orig = calloc((size_t)argc + 2, sizeof(*orig));
+    for (int i = 0; orig && i <= argc; i++)
+        if (!(orig[i] = strdup(argv[i - 1])))
+            break;
+    int complete = orig && orig[argc];
+    int rc = parse_and_run(&o, argc, argv, sweep, complete ? orig : NULL);
+    for (int i = 0; orig && i <= argc; i++)
+        free(orig[i]);
+    free(orig);
     free(o.command);
     return rc;
 }

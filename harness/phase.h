@@ -12,6 +12,7 @@ typedef struct kvb_pass {
     enum kvb_pass_kind kind;
     uint64_t total;      /* ops (all threads) or keys to load */
     int timed;           /* record per-op latency */
+    uint64_t duration_ns; /* ops passes: each thread stops issuing after this long (0 = run all `total`) */
     kvb_progress *progress;
     const int *cpus;     /* thread t runs on cpus[t % ncpus] during the pass; ncpus 0 = not pinned */
     int ncpus;
@@ -28,6 +29,9 @@ typedef struct kvb_phase_result {
     uint64_t untimed_elapsed_ns;
     kvb_hist *all;               /* NULL when not timed */
     kvb_hist *by_op[KV_OP__COUNT];
+    kvb_ol_summary *open_loop;   /* NULL unless the timed pass ran under --rate */
+    kvb_iv_series *series;       /* NULL unless --interval */
+    int duration_capped;         /* --duration: the timed pass ran out of ops before the time was up */
     int has_perf;
     kvb_perf_value perf[KVB_PERF__COUNT];
     char perf_reason[KVB_PERF__COUNT][96];

@@ -3,10 +3,12 @@
 
 #include "env.h"
 #include "keyinfo.h"
+#include "pages.h"
 #include "phase.h"
 #include "result.h"
 #include "timer.h"
 
+#include <errno.h>
 #include <math.h>
 
 /* Keys read back (spread over the data set) after the phases: every write workload gets verified. */
@@ -25,10 +27,16 @@ typedef struct rep_ctx {
     kvb_worker *w;
     int nthreads;
     kvb_perf perf;
+    kvb_intervals *iv;       /* per thread, under --interval */
     kvb_phase_result phases[4];
     int nphases;
     enum kv_durability load_durability;
     uint64_t readback; /* keys read back after the phases */
+    kvb_pages_sample pages_load, pages_measured; /* after load (+ settle), after the measured phase */
+    int has_pages_measured;
+    json_t *lsm; /* LSM levels after settle, NULL for other engines */
+    uint64_t settle_ns; /* time the engine's settle hook took (untimed work before the measured phase) */
+    int settled;
     kvb_hardness hardness;
     char err[1024];
 } rep_ctx;
@@ -94,6 +102,22 @@ static int close_engine(rep_ctx *c)
     return 0;
 }
 
+/* Under --rate every thread paces its timed pass at rate / T (the run's rate split evenly). */
+static int setup_open_loop(rep_ctx *c)
+{
+    for (int t = 0; t < c->nthreads; t++) {
+        kvb_worker *w = &c->w[t];
+        w->ol = malloc(sizeof(*w->ol));
+        if (!w->ol || kvb_openloop_init(w->ol) != 0) {
+            snprintf(c->err, sizeof(c->err), "out of memory for the open-loop histograms");
+            return -1;
+        }
+        kvb_pacer_init(&w->ol->pacer, c->rep->rate / c->nthreads, c->o->arrival, t, c->nthreads,
+                       c->o->seed ^ ((uint64_t)c->rep->rep << 32));
+    }
+    return 0;
+}
+
 static int setup(rep_ctx *c)
 {
     const kvb_rep *r = c->rep;
@@ -135,7 +159,7 @@ static int setup(rep_ctx *c)
         w->verify = !(c->ops->caps & KV_CAP_DISCARDS);
         w->sorted = c->sorted, w->nsorted = c->sorted ? c->ds->capacity : 0;
     }
-    return 0;
+    return r->rate > 0 ? setup_open_loop(c) : 0;
 }
 
 static const char *worker_error(rep_ctx *c)
@@ -260,17 +284,81 @@ static int make_streams(rep_ctx *c)
     return 0;
 }
 
-static int ops_pass(rep_ctx *c, const char *what, uint64_t total, int timed, uint64_t *elapsed)
+static int ops_pass(rep_ctx *c, const char *what, uint64_t total, int timed, uint64_t duration_ns,
+                    uint64_t *elapsed)
 {
     kvb_progress prog;
     char label[96];
     snprintf(label, sizeof(label), "%s %s n=%llu %s", c->ops->name, c->rep->workload->name,
              (unsigned long long)c->rep->n, what);
     kvb_progress_start(&prog, label, total, c->o->quiet);
-    kvb_pass pass = {.kind = KVB_PASS_OPS, .total = total, .timed = timed, .progress = &prog,
-                     .cpus = c->o->cpus, .ncpus = c->o->ncpus};
+    kvb_pass pass = {.kind = KVB_PASS_OPS, .total = total, .timed = timed, .duration_ns = duration_ns,
+                     .progress = &prog, .cpus = c->o->cpus, .ncpus = c->o->ncpus};
     if (kvb_pass_run(c->w, c->nthreads, &pass, elapsed) != 0) {
         snprintf(c->err, sizeof(c->err), "%s", worker_error(c));
+        return -1;
+    }
+    return 0;
+}
+
+/* Merge the threads' response/lag histograms and say loudly when the offered load was too high. */
+static int take_open_loop(rep_ctx *c, kvb_phase_result *p)
+{
+    kvb_openloop *per[c->nthreads];
+    for (int t = 0; t < c->nthreads; t++)
+        per[t] = c->w[t].ol;
+    p->open_loop = calloc(1, sizeof(*p->open_loop));
+    if (!p->open_loop || kvb_openloop_summarize(p->open_loop, per, c->nthreads, c->rep->rate, c->o->arrival,
+                                                p->ops, p->elapsed_ns) != 0) {
+        snprintf(c->err, sizeof(c->err), "out of memory merging the open-loop histograms");
+        return -1;
+    }
+    if (p->open_loop->saturated)
+        printf("SATURATED: %s %s n=%llu rep %d at --rate %.0f ops/s: %s; its response times include waiting "
+               "behind the backlog\n", c->ops->name, c->rep->workload->name, (unsigned long long)c->rep->n,
+               c->rep->rep, c->rep->rate, p->open_loop->reason);
+    return 0;
+}
+
+/* --interval: each thread records the timed pass into its own series. */
+static int start_intervals(rep_ctx *c)
+{
+    if (!c->o->interval_ms)
+        return 0;
+    c->iv = calloc((size_t)c->nthreads, sizeof(*c->iv));
+    if (!c->iv) {
+        snprintf(c->err, sizeof(c->err), "out of memory for the interval series");
+        return -1;
+    }
+    for (int t = 0; t < c->nthreads; t++) {
+        kvb_intervals_init(&c->iv[t], c->o->interval_ms);
+        c->w[t].iv = &c->iv[t];
+    }
+    return 0;
+}
+
+/* Merge the threads' series into the phase and write it as CSV beside the result JSON. */
+static int take_intervals(rep_ctx *c, kvb_phase_result *p)
+{
+    kvb_intervals *per[c->nthreads];
+    for (int t = 0; t < c->nthreads; t++)
+        per[t] = &c->iv[t];
+    kvb_iv_series *s = p->series = calloc(1, sizeof(*s));
+    if (!s || kvb_intervals_merge(per, c->nthreads, c->o->interval_ms, p->elapsed_ns, &s->rows, &s->n,
+                                  &s->dropped) != 0) {
+        snprintf(c->err, sizeof(c->err), "out of memory merging the interval series");
+        return -1;
+    }
+    s->width_ms = c->o->interval_ms;
+    s->response = c->rep->rate > 0;
+    const char *path = c->rep->result_path;
+    char csv[4400];
+    snprintf(csv, sizeof(csv), "%.*s-intervals.csv", (int)(strlen(path) - 5), path); /* drop ".json" */
+    const char *base = strrchr(csv, '/') ? strrchr(csv, '/') + 1 : csv;
+    snprintf(s->csv, sizeof(s->csv), "%.*s", (int)(sizeof(s->csv) - 1), base);
+    char err[600];
+    if (kvb_intervals_write_csv(csv, s->rows, s->n, err, sizeof(err)) != 0) {
+        snprintf(c->err, sizeof(c->err), "%s", err);
         return -1;
     }
     return 0;
@@ -284,23 +372,58 @@ static int phase_measured(rep_ctx *c)
     if (r->warmup) {
         kvb_phase_result *wu = new_phase(c, "warmup", 0, r->warmup);
         kvb_perf_begin(&c->perf);
-        if (ops_pass(c, "warm-up", r->warmup, 0, &wu->elapsed_ns) != 0)
+        if (ops_pass(c, "warm-up", r->warmup, 0, 0, &wu->elapsed_ns) != 0)
             return -1;
         perf_end(c, wu);
     }
     kvb_phase_result *p = new_phase(c, r->workload->name, 1, r->ops);
     /* the self-test corrupts the first verified answer of the pass it names */
     c->w[0].fault = c->o->fault_untimed ? KVB_FAULT_NONE : c->o->fault;
+    if (start_intervals(c) != 0)
+        return -1;
     kvb_perf_begin(&c->perf);
-    if (ops_pass(c, "timed", r->ops, 1, &p->elapsed_ns) != 0)
+    uint64_t duration_ns = (uint64_t)(c->o->duration_s * 1e9);
+    int rc = ops_pass(c, "timed", r->ops, 1, duration_ns, &p->elapsed_ns);
+    for (int t = 0; t < c->nthreads; t++)
+        c->w[t].iv = NULL;
+    if (rc != 0)
         return -1;
     perf_end(c, p);
-    if (kvb_phase_take_hists(p, c->w, c->nthreads) != 0)
+    if (duration_ns) { /* the op count is what the threads managed in the time */
+        p->ops = 0;
+        for (int t = 0; t < c->nthreads; t++)
+            p->ops += c->w[t].done;
+        p->duration_capped = p->ops >= r->ops;
+        if (p->duration_capped && !c->o->quiet)
+            fprintf(stderr, "kvbench: note: %s %s ran its %llu-op cap before --duration ended (the cap sizes the "
+                    "insert pool; see results/SCHEMA.md)\n", c->ops->name, r->workload->name,
+                    (unsigned long long)r->ops);
+    }
+    if (kvb_phase_take_hists(p, c->w, c->nthreads) != 0 || (r->rate > 0 && take_open_loop(c, p) != 0) ||
+        (c->iv && take_intervals(c, p) != 0))
         return -1;
     p->has_untimed = 1;
     if (c->o->fault_untimed)
         c->w[0].fault = c->o->fault;
-    return ops_pass(c, "untimed", r->ops, 0, &p->untimed_elapsed_ns);
+    return ops_pass(c, "untimed", p->ops, 0, 0, &p->untimed_elapsed_ns);
+}
+
+/* Untimed: the engine reaches the state a long-running store would be in (engines/README.md). */
+static int phase_settle(rep_ctx *c)
+{
+    int (*settle)(kv_engine *) = KV_ENGINE_SETTLE(c->ops);
+    if (!settle)
+        return 0;
+    uint64_t t0 = kvb_monotonic_ns();
+    int rc = settle(c->eng);
+    c->settle_ns = kvb_monotonic_ns() - t0;
+    c->settled = 1;
+    if (rc != KV_OK) {
+        snprintf(c->err, sizeof(c->err), "engine %s: settle before the measured phase failed: %s (%s)",
+                 c->ops->name, c->eng->err, kv_strerror(rc));
+        return -1;
+    }
+    return 0;
 }
 
 static int run_phases(rep_ctx *c)
@@ -312,8 +435,18 @@ static int run_phases(rep_ctx *c)
     kvb_perf_open(&c->perf);
     if (phase_load(c) != 0 || switch_durability(c) != 0)
         return -1;
-    if (strcmp(c->rep->workload->name, "load") != 0 && phase_measured(c) != 0)
+    int measured = strcmp(c->rep->workload->name, "load") != 0;
+    if (measured && phase_settle(c) != 0)
         return -1;
+    kvb_pages_sample_now(&c->pages_load);
+    if (measured && c->ops->stats)
+        c->lsm = kvb_result_lsm(c->eng); /* the shape the measured phase starts from */
+    if (measured) {
+        if (phase_measured(c) != 0)
+            return -1;
+        kvb_pages_sample_now(&c->pages_measured);
+        c->has_pages_measured = 1;
+    }
     if (c->w[0].verify && kvb_worker_readback(&c->w[0], KVB_READBACK_KEYS, &c->readback) != 0) {
         snprintf(c->err, sizeof(c->err), "%s", c->w[0].err);
         return -1;
@@ -326,9 +459,16 @@ static void free_ctx(rep_ctx *c)
     for (int t = 0; c->w && t < c->nthreads; t++) {
         if (c->w[t].stream)
             kv_opstream_free(c->w[t].stream);
+        if (c->w[t].ol) {
+            kvb_openloop_free(c->w[t].ol);
+            free(c->w[t].ol);
+        }
         kvb_worker_free(&c->w[t]);
     }
     free(c->w);
+    for (int t = 0; c->iv && t < c->nthreads; t++)
+        kvb_intervals_free(&c->iv[t]);
+    free(c->iv);
     free(c->sorted);
     for (int i = 0; i < c->nphases; i++)
         kvb_phase_free(&c->phases[i]);
@@ -344,9 +484,17 @@ int kvb_rep_run(const kvb_rep *rep)
     for (int i = 0; i < KVB_PERF__COUNT; i++)
         c.perf.fd[i] = -1;
     c.rep = rep, c.o = rep->o, c.ops = rep->engine, c.nthreads = rep->o->threads;
-    int failed = run_phases(&c) != 0;
+    int failed = 0;
+    if (kvb_pages_enter_rep(rep->o->pages) != 0) {
+        snprintf(c.err, sizeof(c.err), "--pages 4k: prctl(PR_SET_THP_DISABLE) failed: %s", strerror(errno));
+        failed = 1;
+    }
+    failed = failed || run_phases(&c) != 0;
     kvb_result res = {.rep = rep, .phases = c.phases, .nphases = c.nphases,
                       .load_durability = c.load_durability, .readback = c.readback,
+                      .pages_load = c.pages_load, .pages_measured = c.pages_measured,
+                      .has_pages_measured = c.has_pages_measured, .lsm = c.lsm,
+                      .settled = c.settled, .settle_ns = c.settle_ns,
                       .hardness = c.ds ? &c.hardness : NULL};
     for (int t = 0; c.w && t < c.nthreads; t++) {
         kvb_verify *v = &c.w[t].ver;
@@ -377,6 +525,7 @@ int kvb_rep_run(const kvb_rep *rep)
     }
     json_decref(res.engine_config);
     json_decref(res.engine_stats);
+    json_decref(c.lsm);
     free_ctx(&c);
     return code;
 }

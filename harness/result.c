@@ -31,6 +31,35 @@ json_t *kvb_result_engine_pairs(kv_engine *e, int stats)
     return o;
 }
 
+/* stats() pairs named lsm.L<level>.files / lsm.L<level>.bytes, gathered per level. */
+static void lsm_cb(void *arg, const char *name, const char *value)
+{
+    int level;
+    char what[8];
+    unsigned long long v;
+    if (!value || sscanf(name, "lsm.L%d.%7s", &level, what) != 2 || level < 0 || level > 63 ||
+        sscanf(value, "%llu", &v) != 1)
+        return;
+    json_t *levels = arg;
+    while (json_array_size(levels) <= (size_t)level)
+        json_array_append_new(levels, json_pack("{s:i, s:I, s:I}", "level", (int)json_array_size(levels), "files",
+                                                (json_int_t)0, "bytes", (json_int_t)0));
+    if (strcmp(what, "files") == 0 || strcmp(what, "bytes") == 0)
+        json_object_set_new(json_array_get(levels, (size_t)level), what, json_integer((json_int_t)v));
+}
+
+json_t *kvb_result_lsm(kv_engine *e)
+{
+    json_t *levels = json_array();
+    if (e->ops->stats)
+        e->ops->stats(e, lsm_cb, levels);
+    if (json_array_size(levels) == 0) {
+        json_decref(levels);
+        return NULL;
+    }
+    return levels;
+}
+
 static void bucket_cb(void *arg, uint64_t lo, uint64_t hi, uint64_t count)
 {
     json_array_append_new((json_t *)arg, json_pack("[I, I, I]", (json_int_t)lo, (json_int_t)hi, (json_int_t)count));
@@ -68,6 +97,44 @@ static double per_sec(uint64_t ops, uint64_t ns)
     return ns ? (double)ops * 1e9 / (double)ns : 0.0;
 }
 
+/* Under --rate: `latency` stays the service time (from the actual start); response time (from the
+ * intended start) and the start lag get their own objects. */
+static void add_open_loop(json_t *o, const kvb_ol_summary *s)
+{
+    json_object_set_new(o, "latency_response", kvb_result_latency(s->response));
+    json_t *by = json_object();
+    for (int k = 0; k < KV_OP__COUNT; k++)
+        if (s->response_by_op[k])
+            json_object_set_new(by, kv_optype_name((enum kv_optype)k), kvb_result_latency(s->response_by_op[k]));
+    json_object_set_new(o, "by_op_response", by);
+    json_t *lag = json_pack("{s:I, s:f, s:I, s:I, s:I, s:I}", "count", (json_int_t)s->lag->count, "mean_ns",
+                            kvb_hist_mean(s->lag), "p50_ns", (json_int_t)kvb_hist_percentile(s->lag, 50),
+                            "p99_ns", (json_int_t)kvb_hist_percentile(s->lag, 99), "max_ns",
+                            (json_int_t)s->lag->max, "end_ns", (json_int_t)s->lag_end_ns);
+    json_object_set_new(o, "open_loop",
+                        json_pack("{s:f, s:f, s:s, s:f, s:b, s:s, s:o, s:I}", "offered_ops_per_sec", s->offered,
+                                  "offered_ops_per_sec_per_thread", s->offered / (s->threads ? s->threads : 1),
+                                  "arrival", kvb_arrival_name(s->arrival), "achieved_ops_per_sec", s->achieved,
+                                  "saturated", s->saturated, "saturation_reason", s->reason, "lag", lag,
+                                  "response_below_service", (json_int_t)s->below_service));
+}
+
+/* --interval: one row per interval of the timed pass, columns named once. */
+static json_t *series_json(const kvb_iv_series *s)
+{
+    json_t *rows = json_array();
+    for (size_t i = 0; i < s->n; i++) {
+        const kvb_iv_row *r = &s->rows[i];
+        json_array_append_new(rows, json_pack("[f, f, I, f, I, I, I]", r->t_start_s, r->t_end_s, (json_int_t)r->ops,
+                                              r->ops_per_sec, (json_int_t)r->p50_ns, (json_int_t)r->p99_ns,
+                                              (json_int_t)r->max_ns));
+    }
+    return json_pack("{s:I, s:s, s:I, s:s, s:[s,s,s,s,s,s,s], s:o}", "interval_ms", (json_int_t)s->width_ms,
+                     "latency", s->response ? "response" : "service", "dropped_ops", (json_int_t)s->dropped, "csv",
+                     s->csv, "columns", "t_start_s", "t_end_s", "ops", "ops_per_sec", "p50_ns", "p99_ns", "max_ns",
+                     "rows", rows);
+}
+
 static json_t *phase_json(const kvb_phase_result *p)
 {
     json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:f, s:f}", "name", p->name, "timed", p->timed, "ops",
@@ -85,6 +152,10 @@ static json_t *phase_json(const kvb_phase_result *p)
         if (p->by_op[k])
             json_object_set_new(by, kv_optype_name((enum kv_optype)k), kvb_result_latency(p->by_op[k]));
     json_object_set_new(o, "by_op", by);
+    if (p->open_loop)
+        add_open_loop(o, p->open_loop);
+    if (p->series)
+        json_object_set_new(o, "intervals", series_json(p->series));
     json_object_set_new(o, "perf", p->has_perf ? perf_json(p) : json_null());
     return o;
 }
@@ -94,6 +165,25 @@ static json_t *mix_json(const kv_workload *w)
     json_t *o = json_object();
     for (int k = 0; k < KV_OP__COUNT; k++)
         json_object_set_new(o, kv_optype_name((enum kv_optype)k), json_real(w->mix[k]));
+    return o;
+}
+
+static json_t *pages_sample_json(const kvb_pages_sample *s)
+{
+    if (!s->ok)
+        return json_null();
+    return json_pack("{s:I, s:I, s:I}", "anon_huge_kb", (json_int_t)s->anon_huge_kb, "file_pmd_kb",
+                     (json_int_t)s->file_pmd_kb, "shmem_pmd_kb", (json_int_t)s->shmem_pmd_kb);
+}
+
+/* The page policy asked for and what the kernel gave the repetition's process (smaps_rollup). */
+static json_t *pages_json(const kvb_result *r)
+{
+    json_t *o = json_pack("{s:s, s:s}", "policy", kv_pages_name(r->rep->o->pages), "malloc_thp",
+                          kvb_pages_malloc_thp());
+    json_object_set_new(o, "after_load", pages_sample_json(&r->pages_load));
+    json_object_set_new(o, "after_measured",
+                        r->has_pages_measured ? pages_sample_json(&r->pages_measured) : json_null());
     return o;
 }
 
@@ -124,6 +214,29 @@ static const char *invalid_reason(const kvb_result *r, char *buf, size_t len)
     return buf;
 }
 
+/* Top-level open-loop fields, so tables and figures need not dig into phases. */
+static void add_rate(json_t *j, const kvb_result *r)
+{
+    const kvb_rep *rep = r->rep;
+    const kvb_ol_summary *s = NULL;
+    for (int i = 0; i < r->nphases; i++)
+        if (r->phases[i].open_loop)
+            s = r->phases[i].open_loop;
+    json_object_set_new(j, "rate", rep->rate > 0 ? json_real(rep->rate) : json_null());
+    json_object_set_new(j, "rate_pct", rep->rate_pct > 0 ? json_real(rep->rate_pct) : json_null());
+    json_object_set_new(j, "arrival", rep->rate > 0 ? json_string(kvb_arrival_name(rep->o->arrival)) : json_null());
+    json_object_set_new(j, "saturated", s ? json_boolean(s->saturated) : json_null());
+    const kvb_opts *o = rep->o;
+    json_object_set_new(j, "duration_s", o->duration_s > 0 ? json_real(o->duration_s) : json_null());
+    json_object_set_new(j, "interval_ms", o->interval_ms ? json_integer((json_int_t)o->interval_ms) : json_null());
+    if (o->duration_s > 0) /* the op count is what the timed pass managed, not the cap it was sized for */
+        for (int i = 0; i < r->nphases; i++)
+            if (r->phases[i].timed && strcmp(r->phases[i].name, "load") != 0) {
+                json_object_set_new(j, "ops", json_integer((json_int_t)r->phases[i].ops));
+                json_object_set_new(j, "duration_capped", json_boolean(r->phases[i].duration_capped));
+            }
+}
+
 static json_t *result_json(const kvb_result *r, int *valid)
 {
     const kvb_rep *rep = r->rep;
@@ -145,6 +258,7 @@ static json_t *result_json(const kvb_result *r, int *valid)
                           "keyset", kvb_keyset_json(o, r->hardness));
     json_object_set_new(j, "invalid_reason", why ? json_string(why) : json_null());
     json_object_set_new(j, "key_space", json_string(rep->workload->shared_keys ? "shared" : "partitioned"));
+    add_rate(j, r);
     json_object_set_new(j, "inject_fault", o->fault ? json_string(o->fault == KVB_FAULT_WRONG   ? "wrong"
                                                                   : o->fault == KVB_FAULT_STALE ? "stale"
                                                                                                 : "missing")
@@ -166,6 +280,10 @@ static json_t *result_json(const kvb_result *r, int *valid)
         json_array_append_new(phases, phase_json(&r->phases[i]));
     json_object_set_new(j, "phases", phases);
     json_object_set(j, "engine_stats", r->engine_stats ? r->engine_stats : json_object());
+    json_object_set_new(j, "pages", pages_json(r));
+    if (r->lsm)
+        json_object_set(j, "lsm", r->lsm);
+    json_object_set_new(j, "settle_ns", r->settled ? json_integer((json_int_t)r->settle_ns) : json_null());
     json_object_set_new(j, "value_sink", json_integer((json_int_t)(r->sink & 0xffff)));
     return j;
 }

@@ -4,6 +4,7 @@
 
 #include "bench.h"
 #include "keyinfo.h"
+#include "pages.h"
 #include "phase.h"
 #include "worker.h"
 
@@ -21,10 +22,17 @@ typedef struct kvb_result {
     const kvb_hardness *hardness; /* NULL when the data set was never built */
     json_t *engine_config; /* describe() pairs (owned) */
     json_t *engine_stats;  /* stats() pairs + disk_bytes (owned) */
+    kvb_pages_sample pages_load, pages_measured; /* 2 MiB-mapped memory after load, after measured */
+    int has_pages_measured;
+    json_t *lsm; /* [{level, files, bytes}] after settle, from stats pairs lsm.L<n>.*; NULL if none */
+    int settled;        /* the engine's settle hook ran before the measured phase */
+    uint64_t settle_ns; /* and took this long */
 } kvb_result;
 
 /* describe() (stats = 0) or stats() + disk_bytes (stats = 1) as a JSON object of strings. */
 json_t *kvb_result_engine_pairs(kv_engine *e, int stats);
+/* The LSM shape an engine reports through stats() pairs lsm.L<n>.files / .bytes, or NULL. */
+json_t *kvb_result_lsm(kv_engine *e);
 /* The latency object of a histogram (count, min, mean, percentiles, max, buckets). */
 json_t *kvb_result_latency(const kvb_hist *h);
 /* Build and write rep->result_path; *valid = verification passed. 0, or -1 with a message. */

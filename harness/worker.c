@@ -44,6 +44,8 @@ void kvb_worker_reset_hists(kvb_worker *w)
     kvb_hist_reset(w->all);
     for (int t = 0; t < KV_OP__COUNT; t++)
         kvb_hist_reset(w->by_op[t]);
+    if (w->ol)
+        kvb_openloop_reset(w->ol);
 }
 
 /* Read every byte of a value: what a client does with it, and what zero-copy engines must pay too. */
@@ -304,6 +306,10 @@ int kvb_worker_op(kvb_worker *w, const kv_op *op, int timed)
         uint64_t ns = kvb_ticks_to_ns(t1 - t0);
         kvb_hist_record(w->all, ns);
         kvb_hist_record(w->by_op[op->type], ns);
+        if (w->intended)
+            kvb_openloop_record(w->ol, op->type, w->intended, t0, t1, ns);
+        if (w->iv)
+            kvb_intervals_record(w->iv, t0, t1, w->intended ? kvb_ticks_to_ns(t1 - w->intended) : ns);
     }
     if (w->shared)
         kv_shared_write_end(w->ds, op); /* also on failure: later writers of the key must not wait forever */

@@ -4,6 +4,8 @@
 
 #include "bench.h"
 #include "hist.h"
+#include "intervals.h"
+#include "openloop.h"
 
 #include <stdint.h>
 
@@ -46,6 +48,10 @@ typedef struct kvb_worker {
     size_t reccap, nrec;
     kvb_hist *all;               /* NULL in untimed passes */
     kvb_hist *by_op[KV_OP__COUNT];
+    kvb_openloop *ol;            /* NULL in closed loop */
+    uint64_t intended;           /* intended start of the op about to run (ticks); 0 = not paced */
+    kvb_intervals *iv;           /* time series being recorded, or NULL */
+    uint64_t done;               /* ops this thread ran in its last ops pass */
     kvb_verify ver;
     uint64_t sink;               /* sum of value words, so reading values cannot be optimised away */
     char err[768];               /* set when an engine call failed */

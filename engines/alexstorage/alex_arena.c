@@ -74,7 +74,8 @@ static int alex_arena_add_region(alex_arena *a, size_t need)
         munmap(p, head);
     if (tail)
         munmap((unsigned char *)start + bytes, tail);
-    (void)madvise((void *)start, bytes, MADV_HUGEPAGE); /* a hint: without THP it is only slower */
+    /* a hint: without THP it is only slower */
+    (void)madvise((void *)start, bytes, a->nohuge ? MADV_NOHUGEPAGE : MADV_HUGEPAGE);
     ALEX_ARENA_POISON((void *)start, bytes);
     a->region[a->nregions].base = (unsigned char *)start;
     a->region[a->nregions].size = bytes;

@@ -11,6 +11,7 @@ void alex_params_default(alex_params *p)
     p->density_init = 0.7;
     p->density_max = 0.8;
     p->density_min = 0.6;
+    p->huge_pages = 1;
 }
 
 int alex_create(alex_index **out, const alex_params *p)
@@ -28,6 +29,7 @@ int alex_create(alex_index **out, const alex_params *p)
     if (ix == NULL)
         return ALEX_ENOMEM;
     ix->p = d;
+    ix->arena.nohuge = !d.huge_pages;
     ix->bytes = sizeof(*ix);
     alex_data_node *leaf = alex__dn_build(ix, NULL, NULL, 0, ALEX_MIN_CAP, &(alex_lm){ 0.0, 0.0, 0 });
     if (leaf == NULL) {

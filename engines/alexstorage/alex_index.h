@@ -27,6 +27,7 @@ typedef struct alex_params {
     double density_init;         /* density after bulk load / expand (default 0.7) */
     double density_max;          /* expand or split above this (default 0.8) */
     double density_min;          /* contract below this (default 0.6) */
+    int huge_pages;              /* leaf-array heap regions: 1 MADV_HUGEPAGE (default), 0 MADV_NOHUGEPAGE */
 } alex_params;
 
 /* Defaults as documented above. */

@@ -73,6 +73,7 @@ typedef struct alex_arena {
     size_t bumped;            /* bytes ever bumped: the heap's touched footprint */
     size_t free_bytes;        /* bytes on free lists, waiting for reuse */
     uint64_t compactions;     /* times every array moved into a fresh region (alex_arena.c) */
+    int nohuge;               /* regions get MADV_NOHUGEPAGE instead (alex_params.huge_pages = 0) */
 } alex_arena;
 
 struct alex_index {

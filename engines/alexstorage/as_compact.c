@@ -219,7 +219,7 @@ int as_compact_segment(as_db *db, as_session *s, uint64_t id)
     db->seq++;
     atomic_store_explicit(&db->appended_seq, db->seq, memory_order_release);
     const char *name = strrchr(v->path, '/') + 1;
-    if (unlinkat(db->dirfd, name, 0) != 0 && errno != ENOENT)
+    if (db->fops->unlinkat(db->fops->ctx, db->dirfd, name) != 0 && errno != ENOENT)
         return as_sess_seterr(s, AS_EIO, "remove compacted segment %s: %s", v->path, strerror(errno));
     if ((rc = as_sync_dir(db, AS_SITE_COMPACT, s->err, sizeof(s->err))) != AS_OK)
         return rc;

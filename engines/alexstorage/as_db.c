@@ -39,6 +39,7 @@ void as_options_default(as_options *o)
     o->verify_reads = 1;
     o->checkpoint_bytes = 256ull << 20;
     o->compact_garbage_ratio = 0.3;
+    o->hugepages = 1;
 }
 
 int as_db_seterr(as_db *db, int status, const char *fmt, ...)
@@ -83,6 +84,7 @@ int as_db_seg_put(as_db *db, as_segment *sg)
         atomic_store_explicit(&db->segdir[hi], leaf, memory_order_release);
     }
     sg->fault = &db->fault;
+    as_seg_set_hugepages(sg, db->opt.hugepages);
     atomic_store_explicit(&leaf[sg->id & (AS_SEGDIR_SIZE - 1)], sg, memory_order_release);
     atomic_fetch_add(&db->num_segments, 1);
     return AS_OK;
@@ -221,8 +223,11 @@ int as_open(const char *dir, const as_options *opt, as_db **out, char *err, size
         as_options_default(&db->opt);
     snprintf(db->dir, sizeof(db->dir), "%s", dir);
     as_fault_init(&db->fault);
+    db->fops = db->opt.file_ops ? db->opt.file_ops : as_file_ops_os();
     char why[512];
     int rc = as_check_options(&db->opt, why, sizeof(why));
+    if (rc == AS_OK)
+        rc = as_file_ops_check(db->fops, why, sizeof(why));
     if (rc != AS_OK)
         as_db_seterr(db, rc, "open %s: %s", dir, why);
     if (rc == AS_OK)

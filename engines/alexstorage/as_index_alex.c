@@ -14,9 +14,11 @@ static int ix_alex_status(int arc)
 
 static int ix_alex_create(void **out, const as_options *opt)
 {
-    (void)opt;
+    alex_params p;
+    alex_params_default(&p);
+    p.huge_pages = opt->hugepages;
     alex_index *ix;
-    int rc = ix_alex_status(alex_create(&ix, NULL));
+    int rc = ix_alex_status(alex_create(&ix, &p));
     *out = rc == AS_IX_OK ? ix : NULL;
     return rc;
 }

@@ -178,10 +178,15 @@ int as_fault_hit(as_fault *f, int kind);
 int as_fault_hit_site(as_fault *f, enum as_sync_site site);
 extern const char *const as_sync_site_names[AS_SITE__N];
 
+/* ---- as_file.c: the file-system layer (as_file_ops in alexstorage.h) ---- */
+/* AS_OK, or AS_EINVAL with the reason (wrong version, a NULL member). */
+int as_file_ops_check(const as_file_ops *f, char *why, size_t whylen);
+
 /* ---- as_segment.c ---- */
 
 typedef struct as_segment {
     uint64_t id;
+    const as_file_ops *fops;  /* the store's file-system layer */
     int fd;
     char path[4096];
     unsigned char *base;      /* start of the reserved range; never moves */
@@ -197,14 +202,17 @@ typedef struct as_segment {
     int no_wmap;              /* preallocation is not supported here: appends use pwrite */
     int retired;              /* compacted: file gone, mapping kept until no session can use it (writer) */
     int compact_failed;       /* automatic compaction hit an error here: do not retry it on every write */
+    int nohuge;               /* as_options.hugepages = 0: views get MADV_NOHUGEPAGE (as_seg_set_hugepages) */
 } as_segment;
 
 /* Create a new segment file (O_EXCL), write its header; sync_dir=1 fsyncs file and directory. */
-int as_seg_create(as_segment **out, int dirfd, const char *dir, uint64_t id, uint64_t first_seq, uint64_t oldest_seg,
+int as_seg_create(as_segment **out, const as_file_ops *fops, int dirfd, const char *dir, uint64_t id, uint64_t first_seq, uint64_t oldest_seg,
                   uint64_t reserve, uint64_t chunk, int sync_dir, char *err, size_t errlen);
 /* Open an existing segment, map its current file size. writable=0 opens O_RDONLY. */
-int as_seg_open(as_segment **out, int dirfd, const char *dir, uint64_t id, int writable,
+int as_seg_open(as_segment **out, const as_file_ops *fops, int dirfd, const char *dir, uint64_t id, int writable,
                 uint64_t reserve, uint64_t chunk, char *err, size_t errlen);
+/* The store's page choice (as_options.hugepages), applied to the views mapped so far and to later ones. */
+void as_seg_set_hugepages(as_segment *sg, int on);
 /* Make [0, end) mapped, growing by whole chunks inside the reservation. */
 int as_seg_map_to(as_segment *sg, uint64_t end, char *err, size_t errlen);
 /* pwrite buf at off (looping over short writes). On failure the file is cut back to `off` (best
@@ -248,6 +256,7 @@ struct as_session {
 
 struct as_db {
     as_options opt;
+    const as_file_ops *fops;      /* opt.file_ops or the OS's */
     char dir[4096];
     int dirfd;
     int lockfd;

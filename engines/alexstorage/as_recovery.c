@@ -106,8 +106,47 @@ static uint64_t as_next_valid(const as_segment *sg, uint64_t off, uint64_t size)
     return 0;
 }
 
-/* Walk one segment's records. A bad record with nothing valid after it in the last segment is a
- * torn tail (cut); anywhere else it is corruption (or skipped with opt.salvage). */
+#define AS_SECTOR 512u
+
+/* Does the bad record at off show a write that a power cut lost? Devices persist whole 512-byte
+ * sectors, and appended space reads as zeros until written, so a lost part of a write is a zero run
+ * from the record's start, or from a sector boundary inside it, to the next sector boundary or the
+ * record's end. A flipped bit leaves no such run (unless the value itself is zero there; then the
+ * records after it are cut and reported, not refused). `end` bounds the record (next valid or EOF). */
+static int as_lost_write(const as_segment *sg, uint64_t off, uint64_t end)
+{
+    const as_rec_header *h = (const void *)(sg->base + off);
+    uint64_t rec_end = end;
+    if (off + AS_REC_HEADER_BYTES <= end && h->value_len <= AS_MAX_VALUE_BYTES && off + as_rec_bytes(h->value_len) < end)
+        rec_end = off + as_rec_bytes(h->value_len);
+    for (uint64_t p = off; p < rec_end; p = (p / AS_SECTOR + 1) * AS_SECTOR) {
+        uint64_t q = (p / AS_SECTOR + 1) * AS_SECTOR;
+        if (q > rec_end)
+            q = rec_end;
+        if (q - p >= AS_REC_ALIGN && as_all_zero(sg->base + p, q - p))
+            return 1;
+    }
+    return 0;
+}
+
+/* Records that pass their checks from `from` on (what cutting there drops besides the torn one). */
+static uint64_t as_count_valid(const as_segment *sg, uint64_t from, uint64_t size)
+{
+    uint64_t n = 0;
+    while (from) {
+        n++;
+        const as_rec_header *h = (const void *)(sg->base + from);
+        uint64_t p = from + as_rec_bytes(h->value_len);
+        from = p < size && as_rec_check(sg->base + p, size - p, 1) == AS_REC_OK ? p : as_next_valid(sg, from, size);
+    }
+    return n;
+}
+
+/* Walk one segment's records. A bad record in the last segment is a torn tail (cut there) when nothing
+ * valid follows it, or when it shows a write lost in a power cut (as_lost_write: then the records
+ * after it were written after it, so none of them was acknowledged in a sync mode: an fdatasync
+ * covering them would have covered the lost one). Anywhere else it is corruption (or skipped with
+ * opt.salvage). */
 int as_rec_scan_segment(as_db *db, as_segment *sg, uint64_t from, int is_last, as_rscan *sc, char *note,
                         size_t notelen)
 {
@@ -133,11 +172,14 @@ int as_rec_scan_segment(as_db *db, as_segment *sg, uint64_t from, int is_last, a
             return as_seg_truncate(sg, off, db->err, sizeof(db->err));
         }
         uint64_t next = as_next_valid(sg, off, size);
-        if (!next && is_last) {
+        if (is_last && (!next || as_lost_write(sg, off, next))) {
+            uint64_t after = next ? as_count_valid(sg, next, size) : 0;
             db->bytes_dropped += size - off;
-            db->records_dropped += 1;
-            snprintf(note, notelen, "torn tail cut: %llu bytes (1 record: %s) at %.400s offset %llu",
-                     (unsigned long long)(size - off), as_rec_verdict_name(v), sg->path, (unsigned long long)off);
+            db->records_dropped += 1 + after;
+            snprintf(note, notelen, "torn tail cut: %llu bytes (1 record: %s%s, then %llu valid records written "
+                     "after it) at %.400s offset %llu", (unsigned long long)(size - off), as_rec_verdict_name(v),
+                     next ? ", a write lost in a power cut" : "", (unsigned long long)after, sg->path,
+                     (unsigned long long)off);
             if (db->opt.read_only) {
                 atomic_store(&sg->size, off); /* ignore it in memory; the file stays untouched */
                 return AS_OK;
@@ -254,22 +296,24 @@ static int as_build_index(as_db *db, as_rscan *sc)
     return AS_OK;
 }
 
-/* A last segment shorter than its header was torn while being created: start it again. */
+/* A last segment shorter than its header, or with a zeroed one, was torn while being created: start
+ * it again. */
 static int as_redo_torn_header(as_db *db, as_segment **sgp, uint64_t id, uint64_t first_id, char *note,
                                size_t notelen)
 {
     as_segment *sg = *sgp;
     uint64_t size = atomic_load(&sg->size);
     db->bytes_dropped += size;
-    snprintf(note, notelen, "torn segment header cut: %.400s had %llu bytes", sg->path, (unsigned long long)size);
+    snprintf(note, notelen, "torn segment header: %.400s (%llu bytes) created again", sg->path,
+             (unsigned long long)size);
     if (db->opt.read_only)
         return AS_OK;
     const char *name = strrchr(sg->path, '/') + 1;
-    if (unlinkat(db->dirfd, name, 0) != 0)
+    if (db->fops->unlinkat(db->fops->ctx, db->dirfd, name) != 0)
         return as_db_seterr(db, AS_EIO, "remove torn segment %s: %s", sg->path, strerror(errno));
     as_seg_close(sg);
     *sgp = NULL;
-    return as_seg_create(sgp, db->dirfd, db->dir, id, db->seq, first_id, as_db_reserve_bytes(db),
+    return as_seg_create(sgp, db->fops, db->dirfd, db->dir, id, db->seq, first_id, as_db_reserve_bytes(db),
                          db->opt.map_chunk_bytes, 1, db->err, sizeof(db->err));
 }
 
@@ -279,12 +323,15 @@ int as_rec_open_segment(as_db *db, uint64_t id, uint64_t first_id, int is_last, 
 {
     int writable = is_last && !db->opt.read_only;
     uint64_t reserve = writable ? as_db_reserve_bytes(db) : 0;
-    int rc = as_seg_open(out, db->dirfd, db->dir, id, writable, reserve, db->opt.map_chunk_bytes, db->err,
+    int rc = as_seg_open(out, db->fops, db->dirfd, db->dir, id, writable, reserve, db->opt.map_chunk_bytes, db->err,
                          sizeof(db->err));
     if (rc != AS_OK)
         return rc;
     as_segment *sg = *out;
-    if (atomic_load(&sg->size) < AS_SEG_HEADER_BYTES) {
+    /* A zeroed header: the header write of a new segment was lost in a power cut. Rotation syncs the
+     * header and the directory before the first record goes in, so nothing in it was acknowledged. */
+    int zeroed = atomic_load(&sg->size) >= AS_SEG_HEADER_BYTES && as_all_zero(sg->base, AS_SEG_HEADER_BYTES);
+    if (atomic_load(&sg->size) < AS_SEG_HEADER_BYTES || (zeroed && is_last)) {
         if (is_last)
             return as_redo_torn_header(db, out, id, first_id, note, notelen);
         return as_db_seterr(db, AS_ECORRUPT, "%s offset 0: file has %llu bytes, shorter than the %u-byte header",
@@ -328,7 +375,7 @@ static void as_drop_leftovers(as_db *db)
         atomic_fetch_sub(&db->disk_bytes, atomic_load(&sg->size));
         as_db_seg_remove(db, sg->id);
         if (!db->opt.read_only)
-            unlinkat(db->dirfd, strrchr(sg->path, '/') + 1, 0);
+            db->fops->unlinkat(db->fops->ctx, db->dirfd, strrchr(sg->path, '/') + 1);
         as_seg_close(sg);
     }
 }
@@ -416,7 +463,7 @@ int as_recover(as_db *db)
     }
     if (rc == AS_OK && n == 0 && !db->opt.read_only) {
         as_segment *sg;
-        rc = as_seg_create(&sg, db->dirfd, db->dir, 1, 0, 1, as_db_reserve_bytes(db), db->opt.map_chunk_bytes,
+        rc = as_seg_create(&sg, db->fops, db->dirfd, db->dir, 1, 0, 1, as_db_reserve_bytes(db), db->opt.map_chunk_bytes,
                            db->opt.sync_mode != AS_SYNC_NONE, db->err, sizeof(db->err));
         if (rc == AS_OK && as_db_seg_put(db, sg) != AS_OK) {
             as_seg_close(sg);

@@ -29,20 +29,20 @@ int as_rotate(as_db *db, as_session *s)
 {
     uint64_t cur_id = atomic_load(&db->last_seg);
     as_segment *cur = as_db_seg(db, cur_id);
-    int durable = db->opt.sync_mode != AS_SYNC_NONE;
     /* A sealed segment never grows: its preallocated tail goes before the next one exists, so only
-     * the last segment can end in preallocated zeros (recovery cuts those). In sync modes everything
-     * before the new segment is made durable first, so group commit only ever has to fdatasync the
-     * segment that is current when it starts. */
+     * the last segment can end in preallocated zeros (recovery cuts those). It is fdatasync'd in every
+     * mode before the next one exists: group commit then only ever syncs the current segment, and after
+     * a power cut only the last segment can have a torn tail (at AS_SYNC_NONE too; one fdatasync per
+     * segment_bytes written). */
     int rc = as_seg_wmap_close(cur, s->err, sizeof(s->err));
     if (rc != AS_OK) /* a sealed segment would keep a preallocated zero tail: stop rather than go on */
         return as_fail(db, rc, "%s", s->err);
-    if (durable && (rc = as_sync_seg(db, cur, AS_SITE_ROTATE, s->err, sizeof(s->err))) != AS_OK)
+    if ((rc = as_sync_seg(db, cur, AS_SITE_ROTATE, s->err, sizeof(s->err))) != AS_OK)
         return rc;
     if (cur_id + 1 > AS_LOC_MAX_SEG)
         return as_sess_seterr(s, AS_ENOSPC, "%s: segment ids exhausted (%llu)", db->dir, (unsigned long long)cur_id);
     as_segment *sg;
-    rc = as_seg_create(&sg, db->dirfd, db->dir, cur_id + 1, db->seq, db->first_seg,
+    rc = as_seg_create(&sg, db->fops, db->dirfd, db->dir, cur_id + 1, db->seq, db->first_seg,
                        as_db_reserve_bytes(db), db->opt.map_chunk_bytes, 0, s->err, sizeof(s->err));
     if (rc != AS_OK)
         return rc;
@@ -52,7 +52,7 @@ int as_rotate(as_db *db, as_session *s)
     if (rc == AS_OK)
         rc = as_sync_dir(db, AS_SITE_NEWSEG, s->err, sizeof(s->err));
     if (rc != AS_OK) {
-        unlinkat(db->dirfd, strrchr(sg->path, '/') + 1, 0); /* best effort: the store is failed anyway */
+        db->fops->unlinkat(db->fops->ctx, db->dirfd, strrchr(sg->path, '/') + 1); /* best effort: the store is failed anyway */
         as_seg_close(sg);
         return rc;
     }
