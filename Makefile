@@ -11,7 +11,9 @@ CTEST_ARGS ?= --output-on-failure
 # Debian 12 packages the project needs (build, engines, tests, reports).
 DEB_PACKAGES = build-essential cmake pkg-config git clang libclang-rt-14-dev \
                librocksdb-dev liblmdb-dev libsqlite3-dev libjemalloc-dev libxxhash-dev \
-               libjansson-dev libcmocka-dev python3 python3-matplotlib gnuplot-nox poppler-utils valgrind
+               libjansson-dev libcmocka-dev \
+               libleveldb-dev libwiredtiger-dev libtkrzw-dev libdb-dev libkyotocabinet-dev \
+               python3 python3-matplotlib gnuplot-nox poppler-utils valgrind
 SLURM_PACKAGES = slurm-wlm munge bc
 PAPER_PACKAGES = texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk lmodern
 

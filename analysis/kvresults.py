@@ -14,8 +14,12 @@ import sys
 
 SCHEMA_PREFIX = "kvbench-result/"
 
-# One fixed colour (Okabe-Ito, colour-blind safe) + marker per engine, used in every figure.
-ENGINE_ORDER = ["alexstorage", "rocksdb", "sqlite", "lmdb", "leveldb", "wiredtiger", "memory", "null"]
+# One fixed colour + marker per engine, used in every figure (gp_common.gp mirrors it for gnuplot with the
+# nearest shape gnuplot has). The first six colours are Okabe-Ito (colour-blind safe); the library engines
+# take further distinct colours (Okabe-Ito, then Paul Tol's palettes), and every engine has its own marker,
+# so 13 engines stay apart in line plots even where two colours are close.
+ENGINE_ORDER = ["alexstorage", "rocksdb", "sqlite", "lmdb", "leveldb", "wiredtiger", "wiredtiger-lsm", "bdb",
+                "kyotocabinet", "tkrzw", "tkrzw-hash", "memory", "null"]
 ENGINE_STYLE = {
     "alexstorage": ("#D55E00", "o"),
     "rocksdb": ("#0072B2", "s"),
@@ -23,12 +27,17 @@ ENGINE_STYLE = {
     "lmdb": ("#CC79A7", "D"),
     "leveldb": ("#56B4E9", "P"),
     "wiredtiger": ("#8C564B", "X"),
+    "wiredtiger-lsm": ("#332288", "p"),
+    "bdb": ("#999933", "h"),
+    "kyotocabinet": ("#DDCC77", "d"),
+    "tkrzw": ("#000000", "<"),
+    "tkrzw-hash": ("#882255", ">"),
     "memory": ("#E69F00", "v"),
     "null": ("#7F7F7F", "x"),
 }
 # further engines take these in the order first drawn (one process draws every figure, so it is stable)
-_EXTRA_STYLES = [("#000000", "h"), ("#F0E442", "*"), ("#17BECF", "<"), ("#9467BD", ">"), ("#BCBD22", "p"),
-                 ("#1F77B4", "d"), ("#2CA02C", "H"), ("#E377C2", "8")]
+_EXTRA_STYLES = [("#44AA99", "H"), ("#F0E442", "*"), ("#17BECF", "8"), ("#9467BD", "1"), ("#BCBD22", "2"),
+                 ("#1F77B4", "3"), ("#2CA02C", "4"), ("#E377C2", "+")]
 _assigned = {}
 WORKLOAD_ORDER = ["load", "read", "mixed", "update", "scan"]
 OP_ORDER = ["get", "update", "insert", "delete", "scan"]

@@ -141,8 +141,12 @@ class Report:
         if handles is None:
             handles, labels = ax.get_legend_handles_labels()
         if handles:
+            small = {}
+            if len(handles) > 6:  # up to 13 engines: at most three rows above the axes, in a smaller font
+                ncol = max(ncol, -(-len(handles) // 3))
+                small = {"fontsize": 5, "handlelength": 1.2, "columnspacing": 0.6}
             ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=ncol, frameon=False,
-                      handlelength=1.6, columnspacing=1.0, borderaxespad=0.2)
+                      **{"handlelength": 1.6, "columnspacing": 1.0, "borderaxespad": 0.2, **small})
 
     # ------------------------------------------------------------ bars (whole phase and per op type)
     def fig_bars(self):
