@@ -143,6 +143,13 @@ def engine_options(r):
     return sorted(out)
 
 
+def rate_label(r):
+    """Open-loop runs (--rate) are their own setup: "rate 50%" or "rate 200000/s"; "" in closed loop."""
+    if r.get("rate") is None:
+        return ""
+    return "rate %g%%" % r["rate_pct"] if r.get("rate_pct") else "rate %.0f/s" % r["rate"]
+
+
 # Set by a report that was asked to draw results of several machines (--mixed-machines): each
 # machine's results then form their own variant, so no chart puts two CPUs side by side.
 GROUP_BY_MACHINE = False
@@ -169,7 +176,7 @@ def check_machines(results, allow_mixed):
 def variant(r):
     """What besides the configuration changed the engine's setup: page policy, -o options and, when
     results of several machines are drawn, the machine."""
-    parts = [("pages " + pages_policy(r)) if pages_policy(r) else ""] + engine_options(r)
+    parts = [("pages " + pages_policy(r)) if pages_policy(r) else ""] + engine_options(r) + [rate_label(r)]
     if GROUP_BY_MACHINE:
         parts.append("on " + machine(r))
     return ", ".join(p for p in parts if p)

@@ -658,6 +658,7 @@ class Report:
             self.fig_sweep()
             self.fig_threads()
             self.fig_ablation()
+            __import__("figures_load").add_figures(self)  # open-loop curves, time series (figures_load.py)
         self.tables()
         self.setup_tex()
         self.figures_tex()
