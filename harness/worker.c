@@ -365,6 +365,8 @@ int kvb_worker_op_untimed(kvb_worker *w, const kv_op *op, const unsigned char *v
     kv_slice val = {NULL, 0};
     size_t visited = 0;
     int rc;
+    if (w->shared) /* writes of a shared key reach the engine in version order (workload.h) */
+        kv_shared_write_begin(w->ds, op);
     switch (op->type) {
     case KV_OP_GET:
         rc = ops->get(s, op->key, &val);
@@ -398,6 +400,8 @@ int kvb_worker_op_untimed(kvb_worker *w, const kv_op *op, const unsigned char *v
         break;
     default: rc = KV_EINTERNAL; break;
     }
+    if (w->shared)
+        kv_shared_write_end(w->ds, op);
     if (rc < 0)
         return engine_error(w, kv_optype_name(op->type), op->key, rc);
     return 0;
