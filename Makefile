@@ -21,7 +21,7 @@ SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 PREFIX ?= /usr/local
 
-.PHONY: all build deps deps-slurm test-slurm install test test-release test-asan test-tsan test-long bench-1m bench-sweep clean build-fuzz fuzz fuzz-corpus paper paper-deps docker-test
+.PHONY: all build deps deps-slurm test-slurm install test test-release test-asan test-tsan test-long bench-1m bench-sweep bench-ycsb clean build-fuzz fuzz fuzz-corpus paper paper-deps docker-test
 
 all: build
 
@@ -98,6 +98,10 @@ bench-1m: build
 
 bench-sweep: build
 	./harness/bench-sweep.sh $(BUILD)/kvbench
+
+# YCSB A-F at 1M keys on every engine + one run on a hard key set; report in <run>/report/ycsb.md
+bench-ycsb: build
+	./harness/bench-ycsb.sh $(BUILD)/kvbench
 
 # The paper skeleton from the newest results run (or the committed fixture): papers/alexstorage/build/paper.pdf
 paper-deps: deps

@@ -109,6 +109,7 @@ def load_run_dirs(dirs):
                 r["keyset"] = r["keyset"].get("name")
             r["_file"] = path
             r["_run_dir"] = d
+            r["_run_manifest"] = manifests[-1] if os.path.exists(mpath) else {}
             results.append(r)
             found += 1
         if found == 0:
@@ -121,8 +122,16 @@ def pages_policy(r):
     p = r.get("pages")
     if isinstance(p, dict) and p.get("policy"):
         return str(p["policy"])
-    m = r.get("manifest") or {}
-    return str(m.get("pages") or "")
+    for m in (r.get("manifest") or {}, r.get("_run_manifest") or {}):
+        if m.get("pages"):
+            return str(m["pages"])
+    cmd = str((r.get("manifest") or {}).get("command") or "").split()
+    for i, a in enumerate(cmd):   # the per-result manifest may carry only the command line
+        if a == "--pages" and i + 1 < len(cmd):
+            return cmd[i + 1]
+        if a.startswith("--pages="):
+            return a.split("=", 1)[1]
+    return ""
 
 
 def engine_options(r):
@@ -141,6 +150,13 @@ def engine_options(r):
             opt = rest
         out.append(opt)
     return sorted(out)
+
+
+def rate_label(r):
+    """Open-loop runs (--rate) are their own setup: "rate 50%" or "rate 200000/s"; "" in closed loop."""
+    if r.get("rate") is None:
+        return ""
+    return "rate %g%%" % r["rate_pct"] if r.get("rate_pct") else "rate %.0f/s" % r["rate"]
 
 
 # Set by a report that was asked to draw results of several machines (--mixed-machines): each
@@ -169,10 +185,21 @@ def check_machines(results, allow_mixed):
 def variant(r):
     """What besides the configuration changed the engine's setup: page policy, -o options and, when
     results of several machines are drawn, the machine."""
-    parts = [("pages " + pages_policy(r)) if pages_policy(r) else ""] + engine_options(r)
+    parts = [("pages " + pages_policy(r)) if pages_policy(r) else ""] + engine_options(r) + [rate_label(r)]
     if GROUP_BY_MACHINE:
         parts.append("on " + machine(r))
     return ", ".join(p for p in parts if p)
+
+
+def primary_variant(results):
+    """The main engine setup: the variant most results ran under; a tie goes to the one seen first (the
+    first run dir given, which bench-1m makes the main run)."""
+    counts, first = {}, {}
+    for i, r in enumerate(results):
+        v = variant(r)
+        counts[v] = counts.get(v, 0) + 1
+        first.setdefault(v, i)
+    return sorted(counts, key=lambda v: (-counts[v], first[v]))[0]
 
 
 def config_key(r):
@@ -300,11 +327,12 @@ def stdev(xs):
 
 
 def t_interval(xs):
-    """(mean, half-width) of the 95 % Student t confidence interval; half-width 0 for one sample."""
+    """(mean, half-width) of the 95 % Student t confidence interval; half-width None for one sample
+    (no interval can be given, and "+- 0" would claim one)."""
     if not xs:
         return None, None
     if len(xs) < 2:
-        return mean(xs), 0.0
+        return mean(xs), None
     df = len(xs) - 1
     t = _T95[df - 1] if df <= len(_T95) else 1.96
     return mean(xs), t * stdev(xs) / math.sqrt(len(xs))

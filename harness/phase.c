@@ -31,6 +31,8 @@ static uint64_t ns_to_ticks(uint64_t ns)
 
 static int run_ops(kvb_worker *w, const kvb_pass *pass, uint64_t share)
 {
+    if (pass->plans)
+        return kvb_untimed_run(w, &pass->plans[w->thread], w->thread == 0 ? pass->progress : NULL);
     kv_op op;
     int timed = pass->timed, report = w->thread == 0 && pass->progress;
     int paced = timed && w->ol;
@@ -137,7 +139,7 @@ int kvb_pass_run(kvb_worker *workers, int nthreads, const kvb_pass *pass, uint64
     kvb_hist *saved[nthreads];
     for (int t = 0; t < nthreads; t++) {
         pts[t] = (pass_thread){.w = &workers[t], .pass = pass, .rc = 0};
-        pts[t].share = pass->total / (uint64_t)nthreads + ((uint64_t)t < pass->total % (uint64_t)nthreads);
+        pts[t].share = kvb_share_of(pass->total, nthreads, t);
         saved[t] = workers[t].all;
         if (pass->timed)
             kvb_worker_reset_hists(&workers[t]);

@@ -145,6 +145,17 @@ static json_t *phase_json(const kvb_phase_result *p)
                         p->has_untimed ? json_real(per_sec(p->ops, p->untimed_elapsed_ns)) : json_null());
     json_object_set_new(o, "untimed_elapsed_ns",
                         p->has_untimed ? json_integer((json_int_t)p->untimed_elapsed_ns) : json_null());
+    json_object_set_new(o, "harness_ns_per_op",
+                        p->has_untimed && p->ops
+                            ? json_real(((double)p->elapsed_ns - (double)p->untimed_elapsed_ns) / (double)p->ops)
+                            : json_null());
+    json_object_set_new(o, "untimed_plan",
+                        p->has_untimed
+                            ? json_pack("{s:s, s:I, s:I, s:b}", "checks", "after the pass", "plan_bytes",
+                                        (json_int_t)p->untimed_plan_bytes, "scan_check_every",
+                                        (json_int_t)p->untimed_scan_every, "values_pregenerated",
+                                        p->untimed_values_pregenerated)
+                            : json_null());
     json_object_set_new(o, "bulk", json_boolean(p->bulk));
     json_object_set_new(o, "latency", p->all ? kvb_result_latency(p->all) : json_null());
     json_t *by = json_object();
@@ -257,6 +268,7 @@ static json_t *result_json(const kvb_result *r, int *valid)
                           (json_int_t)rep->seed, "bulk_load", r->nphases > 0 && r->phases[0].bulk, "valid", *valid,
                           "keyset", kvb_keyset_json(o, r->hardness));
     json_object_set_new(j, "invalid_reason", why ? json_string(why) : json_null());
+    json_object_set_new(j, "key_space", json_string(rep->workload->shared_keys ? "shared" : "partitioned"));
     add_rate(j, r);
     json_object_set_new(j, "inject_fault", o->fault ? json_string(o->fault == KVB_FAULT_WRONG   ? "wrong"
                                                                   : o->fault == KVB_FAULT_STALE ? "stale"

@@ -25,6 +25,15 @@ typedef struct kvb_scan_rec {
     size_t off; /* copy in the worker's scan buffer (min(len, value_size) bytes) */
 } kvb_scan_rec;
 
+/* What a get returned in the untimed pass, checked after it: the value's length (KVB_ANSWER_NOTFOUND
+ * for not-found), the version its header claims, and a digest of every byte. */
+#define KVB_ANSWER_NOTFOUND UINT32_MAX
+typedef struct kvb_answer {
+    uint64_t digest;
+    uint32_t len;
+    uint32_t version;
+} kvb_answer;
+
 typedef struct kvb_worker {
     const kv_engine_ops *ops;
     kv_session *s;
@@ -41,6 +50,8 @@ typedef struct kvb_worker {
     unsigned char *readbuf;      /* the value a read-modify-write read */
     size_t rmw_len;              /* its length (0: not found) */
     uint32_t rmw_wrote;          /* the version the read-modify-write derived and wrote */
+    int rmw_was_deleted;         /* shared keys: the key was deleted when the rmw's turn came */
+    int shared;                  /* the workload shares its key space between threads (see workload.h) */
     unsigned char *scanbuf;      /* scan record copies */
     kvb_scan_rec *recs;
     size_t reccap, nrec;
@@ -63,6 +74,16 @@ void kvb_worker_reset_hists(kvb_worker *w);
 /* Run one op; timed = 1 records its latency into w->all and w->by_op. 0, or -1 on an engine error
  * (message in w->err). */
 int kvb_worker_op(kvb_worker *w, const kv_op *op, int timed);
+/* Untimed pass: run op without timing or checking. Writes put `value` (NULL: made here). A get reads
+ * every byte into ans's digest; a scan leaves its records in w->recs / w->scanbuf. 0, or -1 on an
+ * engine error (message in w->err). */
+int kvb_worker_op_untimed(kvb_worker *w, const kv_op *op, const unsigned char *value, kvb_answer *ans);
+/* Position-sensitive 64-bit digest of every byte (Fletcher-style sums over 8-byte words; not cryptographic). */
+uint64_t kvb_value_digest(const void *p, size_t len);
+/* Count one verdict into w->ver. */
+void kvb_worker_count(kvb_worker *w, enum kv_verdict v);
+/* Check the scan records in w->recs / w->scanbuf for op against w->ds as it is now (w->fault applies). */
+void kvb_worker_check_scan(kvb_worker *w, const kv_op *op);
 /* After all phases (no other thread running): get about `limit` keys spread over the whole data set,
  * expecting the newest version of live keys and not-found for deleted or never-inserted ones (ghosts).
  * Counts into w->ver; *checked = keys read. 0, or -1 on an engine error. */

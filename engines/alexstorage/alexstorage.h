@@ -18,7 +18,8 @@
  * - Fail-stop: after a failed fdatasync/fsync or a short write, every later write and sync of the
  *   store fails (the first failure's call and file are in the message); reads go on. Reopen to recover.
  * - as_close frees sessions still open on the store; do not use them afterwards.
- * - Segments are never unmapped while the store is open (compaction will retire them by epoch).
+ * - Compaction retires segments: a retired segment is unmapped once no session can still hold a
+ *   value from it (every session has started a later call, or closed).
  * - Reads go through a shared mapping: another process truncating a segment file of an open store
  *   makes reads of the cut pages fault (SIGBUS). The store itself only cuts torn tails at open.
  */

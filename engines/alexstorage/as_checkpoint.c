@@ -352,7 +352,7 @@ int as_ckpt_recover(as_db *db, const uint64_t *ids, size_t n, char *why, size_t 
             continue; /* leftover of a compaction that crashed before the unlink: removed later */
         as_segment *sg = NULL;
         int is_last = i + 1 == n;
-        rc = as_rec_open_segment(db, ids[i], ids[0], is_last, &sg, note, notelen);
+        rc = as_scan_open_segment(db, ids[i], ids[0], is_last, &sg, note, notelen);
         if (rc == AS_OK && sg && as_db_seg_put(db, sg) != AS_OK) {
             as_seg_close(sg);
             rc = as_db_seterr(db, AS_ENOMEM, "out of memory");
@@ -383,7 +383,7 @@ int as_ckpt_recover(as_db *db, const uint64_t *ids, size_t n, char *why, size_t 
             }
             from = end_off;
         }
-        rc = as_rec_scan_segment(db, sg, from, is_last, &sc, note, notelen);
+        rc = as_scan_segment(db, sg, from, is_last, &sc, note, notelen);
         if (rc == AS_OK)
             atomic_fetch_add(&db->disk_bytes, atomic_load(&sg->size));
     }
@@ -392,7 +392,7 @@ int as_ckpt_recover(as_db *db, const uint64_t *ids, size_t n, char *why, size_t 
         rc = as_db_seterr(db, AS_ECORRUPT, "%s: missing segment " AS_SEG_NAME_FMT " (the checkpoint covers it)",
                           db->dir, (unsigned long long)end_seg);
     if (rc == AS_OK) /* a missing segment is damage to the log, not a reason to distrust the checkpoint */
-        rc = as_rec_check_ids(db, ids, n);
+        rc = as_scan_check_ids(db, ids, n);
     if (rc == AS_OK)
         rc = as_ckpt_apply_tail(db, &sc);
     if (rc == AS_OK) {
