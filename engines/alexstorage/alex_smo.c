@@ -222,43 +222,21 @@ static int alex_split(alex_index *ix, alex_data_node *leaf, alex_path *path)
     }
 }
 
-/* Fanout tree of depth 1 over the parent's bucket boundaries: would splitting this leaf in two
- * (at the boundary the split would really use: the middle of its pointer run in the parent's model
- * space, half a bucket when the run is one slot) cost less than expanding it in place? Each side
- * is priced by the cost model at the density a split gives it, weighted by its keys; a split that
- * puts every key on one side, or that must go down a level at the root, pays for it. */
-static int alex_prefer_split(alex_index *ix, alex_data_node *leaf, const alex_path *path)
+/* Keys of the leaf, split at the median, as the cost a sideways split would reach. */
+static int alex_prefer_split(alex_index *ix, alex_data_node *leaf, int depth)
 {
     alex_buf b;
     if (alex__collect(leaf, &b) != ALEX_OK)
         return 0;
     double ce = alex__leaf_cost(b.keys, b.n, ix->p.density_min);
     size_t h = b.n / 2;
-    double extra = 0.0;
-    if (path->depth > 0) {
-        const alex_model_node *par = path->node[path->depth - 1];
-        double mid = (double)alex__run_start(par, (const alex_node *)leaf) + ldexp(1.0, leaf->hdr.dup) / 2.0;
-        size_t lo = 0, hi = b.n;
-        while (lo < hi) { /* first key predicted at or past the boundary */
-            size_t md = lo + (hi - lo) / 2;
-            if (par->a * alex__rel(b.keys[md], par->base) + par->b >= mid)
-                hi = md;
-            else
-                lo = md + 1;
-        }
-        h = lo;
-    } else {
-        extra = ALEX_W_TRAVERSE; /* a root leaf can only split down: one more level for every key */
-    }
-    int split = 0;
-    if (h > 0 && h < b.n) {
-        double cs = (alex__leaf_cost(b.keys, h, ix->p.density_init) * (double)h +
-                     alex__leaf_cost(b.keys + h, b.n - h, ix->p.density_init) * (double)(b.n - h)) /
-                    (double)b.n;
-        split = cs + extra < ce;
-    }
+    double cs = (alex__leaf_cost(b.keys, h, ix->p.density_init) * (double)h +
+                 alex__leaf_cost(b.keys + h, b.n - h, ix->p.density_init) * (double)(b.n - h)) /
+                (double)b.n;
+    if (depth == 0)
+        cs += ALEX_W_TRAVERSE;
     alex__buf_free(&b);
-    return split;
+    return cs < ce;
 }
 
 /* The leaf cannot take another key as it is: expand + retrain it, or split it. ALEX_SMO_RETRY (the
@@ -288,7 +266,7 @@ int alex__insert_full(alex_index *ix, alex_data_node *leaf, alex_path *path, int
         else if (catastrophic && n >= 256)
             split = 1;
         else if (deviation && n >= 256)
-            split = alex_prefer_split(ix, leaf, path);
+            split = alex_prefer_split(ix, leaf, path->depth);
     }
     if (split)
         return alex_split(ix, leaf, path);
