@@ -245,7 +245,7 @@ static int phase_load(rep_ctx *c)
              (unsigned long long)c->rep->n);
     kvb_progress_start(&prog, label, c->rep->n, c->o->quiet);
     kvb_pass pass = {.kind = KVB_PASS_LOAD, .total = c->rep->n, .timed = 1, .progress = &prog,
-                     .cpus = c->o->cpus, .ncpus = c->o->ncpus};
+                     .cpus = c->rep->cpus, .ncpus = c->rep->ncpus};
     kvb_perf_begin(&c->perf);
     int rc = kvb_pass_run(c->w, c->nthreads, &pass, &p->elapsed_ns);
     perf_end(c, p);
@@ -295,7 +295,7 @@ static int ops_pass(rep_ctx *c, const char *what, uint64_t total, int timed, uin
              (unsigned long long)c->rep->n, what);
     kvb_progress_start(&prog, label, total, c->o->quiet);
     kvb_pass pass = {.kind = KVB_PASS_OPS, .total = total, .timed = timed, .duration_ns = duration_ns,
-                     .progress = &prog, .plans = plans, .cpus = c->o->cpus, .ncpus = c->o->ncpus};
+                     .progress = &prog, .plans = plans, .cpus = c->rep->cpus, .ncpus = c->rep->ncpus};
     if (kvb_pass_run(c->w, c->nthreads, &pass, elapsed) != 0) {
         snprintf(c->err, sizeof(c->err), "%s", worker_error(c));
         return -1;

@@ -98,15 +98,22 @@ int kvb_untimed_prepare(kvb_untimed *u, kvb_worker *workers, int nthreads, uint6
     u->nthreads = nthreads;
     u->ds = ds;
     u->plans = calloc((size_t)nthreads, sizeof(*u->plans));
-    /* the state before generation: scans are checked against it, replayed op by op */
-    u->versions = malloc(ds->capacity * sizeof(*ds->versions));
-    u->deleted = malloc(ds->capacity * sizeof(*ds->deleted));
-    if (!u->plans || !u->versions || !u->deleted) {
+    if (!u->plans) {
         snprintf(err, errlen, "out of memory for the untimed pass's plan");
         return -1;
     }
-    memcpy(u->versions, ds->versions, ds->capacity * sizeof(*ds->versions));
-    memcpy(u->deleted, ds->deleted, ds->capacity * sizeof(*ds->deleted));
+    /* scans are checked at the state of their time; shared keys' gets against the state before */
+    if (workers[0].sorted || workers[0].shared) { /* sorted: the workload scans */
+        /* the state before generation: scans are checked against it, replayed op by op */
+        u->versions = malloc(ds->capacity * sizeof(*ds->versions));
+        u->deleted = malloc(ds->capacity * sizeof(*ds->deleted));
+        if (!u->versions || !u->deleted) {
+            snprintf(err, errlen, "out of memory for the untimed pass's copy of the data set's state");
+            return -1;
+        }
+        memcpy(u->versions, ds->versions, ds->capacity * sizeof(*ds->versions));
+        memcpy(u->deleted, ds->deleted, ds->capacity * sizeof(*ds->deleted));
+    }
     u->values_pregenerated = 1;
     for (int t = 0; t < nthreads; t++) {
         kvb_plan *p = &u->plans[t];
@@ -122,8 +129,8 @@ int kvb_untimed_prepare(kvb_untimed *u, kvb_worker *workers, int nthreads, uint6
         u->bytes += p->n * (sizeof(kv_op) + sizeof(kvb_answer)) + (p->values ? writes * p->value_size : 0) +
                     p->rec_cap * (sizeof(kvb_scan_rec) + p->value_size);
     }
-    if (!u->scan_every && !workers[0].shared) { /* no scans: nothing to replay (shared keys: the
-                                                     state before bounds the gets' windows) */
+    if (!u->scan_every && u->versions && !workers[0].shared) { /* no scan drawn: nothing to replay (shared
+                                                                  keys: the state before bounds the gets' windows) */
         free(u->versions);
         free(u->deleted);
         u->versions = NULL, u->deleted = NULL;
