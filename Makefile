@@ -11,13 +11,17 @@ CTEST_ARGS ?= --output-on-failure
 # Debian 12 packages the project needs (build, engines, tests, reports).
 DEB_PACKAGES = build-essential cmake pkg-config git clang libclang-rt-14-dev \
                librocksdb-dev liblmdb-dev libsqlite3-dev libjemalloc-dev libxxhash-dev \
-               libjansson-dev libcmocka-dev python3 python3-matplotlib gnuplot-nox poppler-utils valgrind
+               libjansson-dev libcmocka-dev \
+               libleveldb-dev libwiredtiger-dev libtkrzw-dev libdb-dev libkyotocabinet-dev \
+               python3 python3-matplotlib gnuplot-nox poppler-utils valgrind
 SLURM_PACKAGES = slurm-wlm munge bc
 PAPER_PACKAGES = texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk lmodern
 
 SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps deps-slurm test-slurm test test-release test-asan test-tsan test-long bench-1m bench-sweep clean build-fuzz fuzz fuzz-corpus paper paper-deps docker-test
+PREFIX ?= /usr/local
+
+.PHONY: all build deps deps-slurm test-slurm install test test-release test-asan test-tsan test-long bench-1m bench-sweep bench-ycsb clean build-fuzz fuzz fuzz-corpus paper paper-deps docker-test
 
 all: build
 
@@ -38,6 +42,10 @@ build-asan: deps
 build-tsan: deps
 	CC=clang CXX=clang++ cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=Debug -DKV_TSAN=ON -DCMAKE_C_FLAGS_DEBUG="-O1 -g"
 	cmake --build $(BUILD_TSAN) -j $(JOBS)
+
+# libalexstorage.so/.a, alexstorage.h, alexstorage.pc and the `alexstorage` tool under PREFIX.
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 # The whole suite: Release, then ASan+UBSan, then the threaded tests under TSan.
 test: test-release test-asan test-tsan
@@ -90,6 +98,10 @@ bench-1m: build
 
 bench-sweep: build
 	./harness/bench-sweep.sh $(BUILD)/kvbench
+
+# YCSB A-F at 1M keys on every engine + one run on a hard key set; report in <run>/report/ycsb.md
+bench-ycsb: build
+	./harness/bench-ycsb.sh $(BUILD)/kvbench
 
 # The paper skeleton from the newest results run (or the committed fixture): papers/alexstorage/build/paper.pdf
 paper-deps: deps

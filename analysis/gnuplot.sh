@@ -25,7 +25,7 @@ mkdir -p "$out"
 hdr='NR==1{for(i=1;i<=NF;i++)c[$i]=i;next}'
 opof='function opof() { return ("op" in c) ? $c["op"] : "all" }'
 sel="\$c[\"phase\"]==\$c[\"workload\"] && \$c[\"threads\"]==$thr && \$c[\"durability\"]==\"$dur\""
-order="alexstorage rocksdb sqlite lmdb leveldb wiredtiger memory null"
+order="alexstorage rocksdb sqlite lmdb leveldb wiredtiger wiredtiger-lsm bdb kyotocabinet tkrzw tkrzw-hash memory null"
 # the quantiles of kvresults.SPECTRUM_Q
 spectrum_q="0.5 0.75 0.9 0.95 0.99 0.995 0.999 0.9995 0.9999"
 

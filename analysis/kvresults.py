@@ -4,6 +4,7 @@
 No numpy/scipy needed here: the statistics (t-interval, bootstrap, Mann-Whitney U) are implemented
 directly so compare.py and reproduce.py run under any python3 >= 3.7.
 """
+from collections import Counter
 import glob
 import json
 import math
@@ -13,8 +14,12 @@ import sys
 
 SCHEMA_PREFIX = "kvbench-result/"
 
-# One fixed colour (Okabe-Ito, colour-blind safe) + marker per engine, used in every figure.
-ENGINE_ORDER = ["alexstorage", "rocksdb", "sqlite", "lmdb", "leveldb", "wiredtiger", "memory", "null"]
+# One fixed colour + marker per engine, used in every figure (gp_common.gp mirrors it for gnuplot with the
+# nearest shape gnuplot has). The first six colours are Okabe-Ito (colour-blind safe); the library engines
+# take further distinct colours (Okabe-Ito, then Paul Tol's palettes), and every engine has its own marker,
+# so 13 engines stay apart in line plots even where two colours are close.
+ENGINE_ORDER = ["alexstorage", "rocksdb", "sqlite", "lmdb", "leveldb", "wiredtiger", "wiredtiger-lsm", "bdb",
+                "kyotocabinet", "tkrzw", "tkrzw-hash", "memory", "null"]
 ENGINE_STYLE = {
     "alexstorage": ("#D55E00", "o"),
     "rocksdb": ("#0072B2", "s"),
@@ -22,12 +27,17 @@ ENGINE_STYLE = {
     "lmdb": ("#CC79A7", "D"),
     "leveldb": ("#56B4E9", "P"),
     "wiredtiger": ("#8C564B", "X"),
+    "wiredtiger-lsm": ("#332288", "p"),
+    "bdb": ("#999933", "h"),
+    "kyotocabinet": ("#DDCC77", "d"),
+    "tkrzw": ("#000000", "<"),
+    "tkrzw-hash": ("#882255", ">"),
     "memory": ("#E69F00", "v"),
     "null": ("#7F7F7F", "x"),
 }
 # further engines take these in the order first drawn (one process draws every figure, so it is stable)
-_EXTRA_STYLES = [("#000000", "h"), ("#F0E442", "*"), ("#17BECF", "<"), ("#9467BD", ">"), ("#BCBD22", "p"),
-                 ("#1F77B4", "d"), ("#2CA02C", "H"), ("#E377C2", "8")]
+_EXTRA_STYLES = [("#44AA99", "H"), ("#F0E442", "*"), ("#17BECF", "8"), ("#9467BD", "1"), ("#BCBD22", "2"),
+                 ("#1F77B4", "3"), ("#2CA02C", "4"), ("#E377C2", "+")]
 _assigned = {}
 WORKLOAD_ORDER = ["load", "read", "mixed", "update", "scan"]
 OP_ORDER = ["get", "update", "insert", "delete", "scan"]
@@ -99,6 +109,7 @@ def load_run_dirs(dirs):
                 r["keyset"] = r["keyset"].get("name")
             r["_file"] = path
             r["_run_dir"] = d
+            r["_run_manifest"] = manifests[-1] if os.path.exists(mpath) else {}
             results.append(r)
             found += 1
         if found == 0:
@@ -111,8 +122,16 @@ def pages_policy(r):
     p = r.get("pages")
     if isinstance(p, dict) and p.get("policy"):
         return str(p["policy"])
-    m = r.get("manifest") or {}
-    return str(m.get("pages") or "")
+    for m in (r.get("manifest") or {}, r.get("_run_manifest") or {}):
+        if m.get("pages"):
+            return str(m["pages"])
+    cmd = str((r.get("manifest") or {}).get("command") or "").split()
+    for i, a in enumerate(cmd):   # the per-result manifest may carry only the command line
+        if a == "--pages" and i + 1 < len(cmd):
+            return cmd[i + 1]
+        if a.startswith("--pages="):
+            return a.split("=", 1)[1]
+    return ""
 
 
 def engine_options(r):
@@ -133,10 +152,54 @@ def engine_options(r):
     return sorted(out)
 
 
+def rate_label(r):
+    """Open-loop runs (--rate) are their own setup: "rate 50%" or "rate 200000/s"; "" in closed loop."""
+    if r.get("rate") is None:
+        return ""
+    return "rate %g%%" % r["rate_pct"] if r.get("rate_pct") else "rate %.0f/s" % r["rate"]
+
+
+# Set by a report that was asked to draw results of several machines (--mixed-machines): each
+# machine's results then form their own variant, so no chart puts two CPUs side by side.
+GROUP_BY_MACHINE = False
+
+
+def machine(r):
+    """The CPU a result was measured on (from its own manifest; merged runs keep one per cell)."""
+    m = r.get("manifest") or {}
+    return "%s x%s" % (m.get("cpu_model", "unknown CPU"), m.get("cpu_cores", "?"))
+
+
+def check_machines(results, allow_mixed):
+    """{machine: count}; raises ResultError when the results come from several CPUs and that was not
+    asked for: a chart of two machines compares the machines, not the engines."""
+    counts = Counter(machine(r) for r in results)
+    if len(counts) > 1 and not allow_mixed:
+        raise ResultError("the results come from %d different CPUs (%s); a chart of them would compare machines, "
+                          "not engines. Report each machine's runs separately, or pass --mixed-machines to draw "
+                          "each machine's results in charts of their own" % (
+                              len(counts), "; ".join("%s: %d results" % mc for mc in sorted(counts.items()))))
+    return dict(counts)
+
+
 def variant(r):
-    """What besides the configuration changed the engine's setup: page policy and -o options."""
-    parts = [("pages " + pages_policy(r)) if pages_policy(r) else ""] + engine_options(r)
+    """What besides the configuration changed the engine's setup: page policy, -o options and, when
+    results of several machines are drawn, the machine."""
+    parts = [("pages " + pages_policy(r)) if pages_policy(r) else ""] + engine_options(r) + [rate_label(r)]
+    if GROUP_BY_MACHINE:
+        parts.append("on " + machine(r))
     return ", ".join(p for p in parts if p)
+
+
+def primary_variant(results):
+    """The main engine setup: the variant most results ran under; a tie goes to the one seen first (the
+    first run dir given, which bench-1m makes the main run)."""
+    counts, first = {}, {}
+    for i, r in enumerate(results):
+        v = variant(r)
+        counts[v] = counts.get(v, 0) + 1
+        first.setdefault(v, i)
+    return sorted(counts, key=lambda v: (-counts[v], first[v]))[0]
 
 
 def config_key(r):
@@ -264,11 +327,12 @@ def stdev(xs):
 
 
 def t_interval(xs):
-    """(mean, half-width) of the 95 % Student t confidence interval; half-width 0 for one sample."""
+    """(mean, half-width) of the 95 % Student t confidence interval; half-width None for one sample
+    (no interval can be given, and "+- 0" would claim one)."""
     if not xs:
         return None, None
     if len(xs) < 2:
-        return mean(xs), 0.0
+        return mean(xs), None
     df = len(xs) - 1
     t = _T95[df - 1] if df <= len(_T95) else 1.96
     return mean(xs), t * stdev(xs) / math.sqrt(len(xs))

@@ -44,7 +44,6 @@ import csv  # noqa: E402
 import html  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
-from collections import Counter  # noqa: E402
 
 import matplotlib  # noqa: E402
 matplotlib.use("Agg")
@@ -77,12 +76,14 @@ def slug(text):
 
 
 class Report:
-    def __init__(self, run_dirs, out, quiet, figures=True):
+    def __init__(self, run_dirs, out, quiet, figures=True, mixed_machines=False):
         self.draw = figures
         self.run_dirs = run_dirs
         self.out = out
         self.quiet = quiet
         self.results, self.manifests = kv.load_run_dirs(run_dirs)
+        self.machines = kv.check_machines(self.results, mixed_machines)
+        kv.GROUP_BY_MACHINE = len(self.machines) > 1
         self.groups = kv.group_results(self.results)
         self.summary = {}
         for k in kv.sorted_keys(self.groups):
@@ -90,9 +91,8 @@ class Report:
             if s is not None:
                 self.summary[k] = s
         # the variant most results ran under draws the main figures; the others go to the ablation figures
-        counts = Counter(kv.variant(r) for r in self.results)
-        self.primary = sorted(counts, key=lambda v: (-counts[v], v))[0]
-        self.variants = sorted(counts, key=lambda v: (v != self.primary, v))
+        self.primary = kv.primary_variant(self.results)
+        self.variants = sorted({kv.variant(r) for r in self.results}, key=lambda v: (v != self.primary, v))
         self.figures = []        # dicts: name, title, caption, pdf, png, data, width_px, height_px
         os.makedirs(os.path.join(out, "figures"), exist_ok=True)
         os.makedirs(os.path.join(out, "tables"), exist_ok=True)
@@ -139,8 +139,12 @@ class Report:
         if handles is None:
             handles, labels = ax.get_legend_handles_labels()
         if handles:
+            small = {}
+            if len(handles) > 6:  # up to 13 engines: at most three rows above the axes, in a smaller font
+                ncol = max(ncol, -(-len(handles) // 3))
+                small = {"fontsize": 5, "handlelength": 1.2, "columnspacing": 0.6}
             ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=ncol, frameon=False,
-                      handlelength=1.6, columnspacing=1.0, borderaxespad=0.2)
+                      **{"handlelength": 1.6, "columnspacing": 1.0, "borderaxespad": 0.2, **small})
 
     # ------------------------------------------------------------ bars (whole phase and per op type)
     def fig_bars(self):
@@ -223,7 +227,9 @@ class Report:
 
     # ------------------------------------------------------------ percentile spectra
     def fig_spectra(self):
-        for (w, n, threads, dur) in self.configs("workload", "n", "threads", "durability", variant=self.primary):
+        for (w, n, threads, dur) in sorted(self.configs("workload", "n", "threads", "durability",
+                                                        variant=self.primary),
+                                           key=lambda c: (kv.workload_sort_key(c[0]), c[1], c[2], c[3])):
             sel = self.select(workload=w, n=n, threads=threads, durability=dur)
             ops = sorted({op for s in sel.values() for op in s["by_op"]},
                          key=lambda o: kv.OP_ORDER.index(o) if o in kv.OP_ORDER else 99)
@@ -257,7 +263,8 @@ class Report:
                 self.legend_top(ax, ncol=4)
                 what = w if op is None else "%s, %s ops" % (w, op)
                 name = "spectrum_%s%s_n%s_t%d_%s" % (w, "" if op is None else "-" + op, kv.fmt_n(n), threads, dur)
-                self.save(fig, name, "Latency percentiles, %s, N=%s" % (what, kv.fmt_n(n)),
+                self.save(fig, name, "Latency percentiles, %s, N=%s, %d thread(s), durability %s" % (
+                    what, kv.fmt_n(n), threads, dur),
                           "Latency percentile spectrum of the %s phase%s (N=%s, %d thread(s), durability %s%s): "
                           "latency at p50 ... p99.99 against 1/(1-q) on a log axis, from all repetitions' "
                           "histograms merged (bucket upper bounds); dashed: INVALID." % (
@@ -297,7 +304,7 @@ class Report:
             lab += ["p50", "p99", "p99.9"]
             self.legend_top(ax, h, lab, ncol=4)
             name = "sweep_latency_%s_t%d_%s" % (w, threads, dur)
-            self.save(fig, name, "Latency percentiles vs N, %s" % w,
+            self.save(fig, name, "Latency percentiles vs N, %s, %d thread(s), durability %s" % (w, threads, dur),
                       "p50 (solid), p99 (dashed) and p99.9 (dotted) latency of the %s phase against N, from all "
                       "repetitions' histograms merged (%d thread(s), durability %s%s); red circles: INVALID." % (
                           w, threads, dur, self.variant_note()),
@@ -326,7 +333,7 @@ class Report:
             ax.set_ylabel("throughput (ops/s, %s pass, log)" % "/".join(sorted(passes)))
             self.legend_top(ax, ncol=4)
             name = "sweep_throughput_%s_t%d_%s" % (w, threads, dur)
-            self.save(fig, name, "Throughput vs N, %s" % w,
+            self.save(fig, name, "Throughput vs N, %s, %d thread(s), durability %s" % (w, threads, dur),
                       "Throughput of the %s phase's untimed pass (no per-op timer%s) against N (%d thread(s), "
                       "durability %s%s): mean over repetitions, error bars its 95%% t-interval." % (
                           w, "; older runs without one: timed pass" if "timed" in passes else "", threads, dur,
@@ -395,6 +402,9 @@ class Report:
             ax.set_xticks(range(len(engines)))
             ax.set_xticklabels(engines, rotation=30 if len(engines) > 4 else 0, fontsize=6)
             ax.set_yscale("log")
+            lows = [float(r[2]) for r in data if r[2] != ""]
+            if lows:   # error bars reaching below zero (2 reps) must not stretch the axis to 1e0
+                ax.set_ylim(bottom=min(lows) / 3)
             ax.set_ylabel("mean latency (ns/op, log)")
             ax.grid(axis="x", visible=False)
             handles = [matplotlib.patches.Patch(facecolor=greys[0], edgecolor="black",
@@ -468,7 +478,8 @@ class Report:
         counters = [("instructions", "Instr.", "per op"), ("cycles", "Cycles", "per op"),
                     ("cache_misses", "Cache misses", "per op"), ("page_faults", "Page faults", "per op"),
                     ("context_switches", "Ctx switches", "per op"), ("task_clock_ns", "Task clock", "ns/op")]
-        t = Table(self.cfg_cols(many) + [Col(c + "_per_op", h, u, "float") for c, h, u in counters] +
+        kinds = {"task_clock_ns": "ns"}
+        t = Table(self.cfg_cols(many) + [Col(c + "_per_op", h, u, kinds.get(c, "float")) for c, h, u in counters] +
                   [Col("variant", "Variant", csv_only=not many)],
                   "Performance counters per operation of the measured phase (mean over repetitions); n/a: "
                   "counter unavailable on this machine.", "tab:perf")
@@ -580,6 +591,10 @@ class Report:
         for d, runtime, npkg in self.containers():
             lines.append("Run `%s` was made in a **%s container**; the manifest records its %d Debian package "
                          "versions (`container.packages`)." % (d, runtime, npkg))
+        if len(self.machines) > 1:
+            lines.append("Results of %d machines (%s): each machine's results are drawn in charts of their own "
+                         "(`--mixed-machines`); compare engines within one machine only." % (
+                             len(self.machines), "; ".join("%s: %d results" % m for m in sorted(self.machines.items()))))
         if len(self.variants) > 1:
             lines.append("Engine setups measured: %s. Figures show `%s`; the ablation figures and the tables "
                          "show every setup." % (", ".join("`%s`" % (v or "default") for v in self.variants),
@@ -648,6 +663,7 @@ class Report:
             self.fig_sweep()
             self.fig_threads()
             self.fig_ablation()
+            __import__("figures_load").add_figures(self)  # open-loop curves, time series (figures_load.py)
         self.tables()
         self.setup_tex()
         self.figures_tex()
@@ -698,10 +714,12 @@ def main():
     ap.add_argument("--out", help="output directory (default: <first run dir>/report)")
     ap.add_argument("--quiet", action="store_true", help="print only the output path")
     ap.add_argument("--no-figures", action="store_true", help="tables and report files only (fast)")
+    ap.add_argument("--mixed-machines", action="store_true",
+                    help="allow results of different CPUs (merged cluster runs): each machine in charts of its own")
     a = ap.parse_args()
     out = a.out or os.path.join(a.run_dirs[0], "report")
     try:
-        Report(a.run_dirs, out, a.quiet, not a.no_figures).run()
+        Report(a.run_dirs, out, a.quiet, not a.no_figures, a.mixed_machines).run()
     except kv.ResultError as e:
         kv.die(str(e))
 

@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import sys
-from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kvresults as kv  # noqa: E402
@@ -30,8 +29,7 @@ from tables import Col, Table  # noqa: E402
 class Runs:
     def __init__(self, results):
         self.groups = kv.group_results(results)
-        counts = Counter(kv.variant(r) for r in results)
-        self.primary = sorted(counts, key=lambda v: (-counts[v], v))[0]
+        self.primary = kv.primary_variant(results)
         self.invalid = []
 
     def find(self, engine, workload, n, durability, variant=None):
@@ -59,10 +57,9 @@ class Runs:
                 continue
             ratio = kv.mean(alt) / kv.mean(base)
             lo, hi = kv.bootstrap_ratio_ci(base, alt)
-            out.append(("with `%s` the mean is %.0f ns vs %.0f ns with `%s`: x%.2f [95%% CI %.2f, %.2f]%s" % (
+            out.append(("with `%s` the mean is %.0f ns vs %.0f ns with `%s`: x%.2f [95%% CI %.2f, %.2f], %s" % (
                 v, kv.mean(alt), kv.mean(base), self.primary or "default", ratio, lo, hi,
-                "" if lo <= 1.0 <= hi else (", so the pages account for this much" if "pages" in v or "huge" in v
-                                             else "")), ratio))
+                "within noise" if lo <= 1.0 <= hi else "a measured effect of that setting"), ratio))
         sync = self.find(engine, workload, n, "sync")
         if sync and workload != "read":
             out.append(("at durability sync (fsync before each acknowledged write) the mean is %.0f ns, x%.2f of "

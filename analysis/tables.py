@@ -7,7 +7,7 @@ A column is Col(key, header, unit, kind); a row is a dict. Kinds:
   text   str(value)                          int    1,234
   ns     latency, whole ns: 1,472            ns_ci  mean +- 95 % half-width (row[key], row[ci_key])
   ops    ops/s, whole: 1,234,567             ratio  2 decimals: 1.35
-  float  3 significant digits
+  float  3 significant digits below 1,000, whole numbers with separators above
 CSV gets the raw values (ns and ops/s rounded to 0.1) under `key` (and `ci_key`), so scripts read numbers, not formatted text.
 Plain python3.
 """
@@ -51,7 +51,7 @@ def fmt_value(kind, v, ci=None, pm="±"):
     if kind == "ratio":
         return "%.2f" % v
     if kind == "float":
-        return "%.3g" % v
+        return _thousands(v) if abs(v) >= 1000 else "%.3g" % v
     return str(v)
 
 

@@ -313,7 +313,8 @@ const kv_engine_ops kv_alexstorage_ops = {
     .abi_version = KV_ENGINE_ABI,
     .struct_size = sizeof(kv_engine_ops),
     .name = "alexstorage",
-    .description = "ALEX learned index in memory + checksummed append-only mmap'd segment log (zero-copy gets)",
+    .description = "ALEX learned index (or -o index=btree|sorted) in memory + checksummed append-only mmap'd segment "
+                   "log (zero-copy gets)",
     .caps = KV_CAP_SCAN | KV_CAP_BULK_LOAD | KV_CAP_THREADS | KV_CAP_ZERO_COPY | KV_CAP_PERSISTENT |
             KV_CAP_DUR_NONE | KV_CAP_DUR_SYNC | KV_CAP_DUR_GROUP,
     .options = kv_alexstorage_options,

@@ -198,5 +198,9 @@ int kv_seterr(char *err, size_t errlen, int status, const char *fmt, ...)
 void kv_describe_u64(kv_pair_cb cb, void *arg, const char *name, uint64_t v);
 /* Recursive size of the regular files under dir. */
 int kv_dir_bytes(const char *dir, uint64_t *bytes);
+/* Order-preserving key encoding for byte-comparing libraries: 8 bytes big-endian with the sign bit
+ * flipped, so memcmp order is signed numeric order (INT64_MIN -> 00..00, INT64_MAX -> ff..ff). */
+void kv_key_be_encode(unsigned char out[8], int64_t key);
+int64_t kv_key_be_decode(const void *in);
 
 #endif

@@ -200,3 +200,19 @@ int kv_dir_bytes(const char *dir, uint64_t *bytes)
     closedir(d);
     return rc;
 }
+
+void kv_key_be_encode(unsigned char out[8], int64_t key)
+{
+    uint64_t u = (uint64_t)key ^ (1ull << 63);
+    for (int i = 7; i >= 0; i--, u >>= 8)
+        out[i] = (unsigned char)u;
+}
+
+int64_t kv_key_be_decode(const void *in)
+{
+    const unsigned char *p = in;
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u = u << 8 | p[i];
+    return (int64_t)(u ^ (1ull << 63));
+}

@@ -1,5 +1,6 @@
 /* registry.c - the table of built-in engines and the checks every engine table must pass. */
 #include "engine.h"
+#include "store_marker.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -86,8 +87,15 @@ int kv_engine_open(const kv_engine_ops *ops, const kv_config *cfg, kv_engine **o
                          "(see `kvbench list`)", ops->name, kv_durability_name(cfg->durability));
     if (cfg->threads > 1 && !(ops->caps & KV_CAP_THREADS))
         return kv_seterr(err, errlen, KV_ENOTSUP, "engine %s does not support several threads", ops->name);
+    /* A persistent engine's directory is claimed first: opening another engine's store could misread
+     * it, crash inside the library or overwrite it. */
+    int persistent = (ops->caps & KV_CAP_PERSISTENT) != 0, created = 0;
+    if (persistent && (rc = kv_store_marker_claim(cfg->dir, ops->name, &created, err, errlen)) != KV_OK)
+        return rc;
     rc = ops->open(cfg, out, err, errlen);
     if (rc == KV_OK && *out)
         (*out)->ops = ops;
+    else if (created)
+        kv_store_marker_unclaim(cfg->dir);
     return rc;
 }

@@ -4,14 +4,16 @@
 #   2. N=100K, the engines of the prototype's 100K figures (+ lmdb, the memory floor)  (no "not measured")
 #   3. page ablation at N=1M: every engine with --pages 4k (the main run is --pages huge), and
 #      AlexStorage with -o alexstorage.hugepages=0 beside its default               (measured reasons)
-#   4. mixed under durability sync (fsync per acknowledged write)
+#   4. mixed under durability sync (fsync per acknowledged write), BENCH_SYNC_REPS reps
 # usage: harness/bench-1m.sh KVBENCH            (make bench-1m)
 # Quick run: BENCH_N=100000 BENCH_REPS=1 BENCH_SYNC_OPS=2000 harness/bench-1m.sh build/kvbench
 #
-# Budget (20 min on the 2-core reference VM). Extrapolated from a reduced run of this script on the same
-# VM (2026-11-30, BENCH_N=100000 BENCH_REPS=1, under load from other jobs; see analysis/README.md): the
-# 1M loads dominate (SQLite ~25 s, RocksDB ~12 s per load). Main 3 reps ~7 min, 100K ~1 min, page
-# ablation (2 reps) ~5 min, hugepages=0 ~0.5 min, sync ~4 min, report ~1 min: ~18 min.
+# Budget (20 min on the 2-core reference VM), from a timed reduced run of stage 1 (1 rep, N=1M, 300K ops;
+# 2026-11-30, load average 10-15 from other jobs on the VM): 330 s wall, of which loads were 260 s
+# (SQLite ~70 s, RocksDB 31-52 s, LMDB ~15 s per 1M-key load) and measured phases 50 s. Extrapolated
+# under that contention: main 3 reps ~990 s, 100K ~80 s, --pages 4k 2 reps ~660 s, hugepages=0 ~30 s,
+# sync 2 reps ~260 s, report ~60 s = ~35 min; on the idle VM the loads run ~2.2x faster (SQLite loaded
+# at 20 us/key at 100K with little contention vs 66-72 us/key here), so ~16 min.
 # Faster: BENCH_REPS=2, BENCH_ABLATION=0, BENCH_SYNC=0, or BENCH_ENGINES without sqlite.
 # Exit: 0 ok; non-zero when kvbench fails, a run is invalid, or the analysis fails.
 set -euo pipefail
@@ -25,6 +27,7 @@ BENCH_SMALL_ENGINES=${BENCH_SMALL_ENGINES:-alexstorage,rocksdb,lmdb,memory}
 BENCH_ABLATION=${BENCH_ABLATION:-1}                # 0 skips the page ablation
 BENCH_ABL_REPS=${BENCH_ABL_REPS:-2}                # repetitions of the ablation runs
 BENCH_SYNC_OPS=${BENCH_SYNC_OPS:-10000}            # measured ops of the durability=sync mixed runs
+BENCH_SYNC_REPS=${BENCH_SYNC_REPS:-2}              # repetitions of the sync runs (fsync-bound, each loads 1M keys)
 BENCH_ENGINES=${BENCH_ENGINES:-alexstorage,rocksdb,sqlite,lmdb,memory,null}
 BENCH_SYNC_ENGINES=${BENCH_SYNC_ENGINES:-alexstorage,rocksdb,sqlite,lmdb}
 BENCH_OUT=${BENCH_OUT:-results}                    # results root (run dirs are created inside)
@@ -50,9 +53,12 @@ stage() {  # stage NAME START: remember how long a stage took (printed at the en
 }
 
 # the page ablation needs a kvbench with --pages and AlexStorage's hugepages option
+# (help text captured first: grep -q closing the pipe early would fail the pipeline under pipefail)
 has_pages=0; has_as_huge=0
-"$KVBENCH" run --help 2>&1 | grep -q -- '--pages' && has_pages=1
-"$KVBENCH" list 2>&1 | grep -q 'hugepages' && has_as_huge=1
+help_text=$("$KVBENCH" run --help 2>&1 || true)
+list_text=$("$KVBENCH" list 2>&1 || true)
+grep -q -- '--pages' <<<"$help_text" && has_pages=1
+grep -q 'hugepages' <<<"$list_text" && has_as_huge=1
 pages_main=(); [ "$has_pages" = 1 ] && pages_main=(--pages huge)
 
 t=$(date +%s)
@@ -91,7 +97,7 @@ fi
 
 if [ "$BENCH_SYNC" = 1 ]; then
   t=$(date +%s)
-  runs+=("$(kvb_run "$log-sync.log" run -e "$BENCH_SYNC_ENGINES" -w mixed -n "$BENCH_N" --reps "$BENCH_REPS" \
+  runs+=("$(kvb_run "$log-sync.log" run -e "$BENCH_SYNC_ENGINES" -w mixed -n "$BENCH_N" --reps "$BENCH_SYNC_REPS" \
             --ops "$BENCH_SYNC_OPS" --durability sync "${pages_main[@]}" "${common[@]}")")
   stage "sync" "$t"
 fi

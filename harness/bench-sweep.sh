@@ -1,14 +1,17 @@
 #!/bin/bash
-# Scale sweep: the same engines over N = 100K, 1M, 10M (read + mixed, 3 reps), then the report.
+# Scale sweep: every engine (13 by default: AlexStorage, 10 library engines, the memory and null floors)
+# over N = 100K, 1M, 10M (read + mixed, 3 reps), then the report.
 # usage: harness/bench-sweep.sh KVBENCH        (make bench-sweep)
-# Budget: dominated by the 10M loads (a fresh load per engine x workload x rep); expect about 1-2 h on 2 cores
-# at the defaults. Quick run: BENCH_SIZES=10000,100000 BENCH_REPS=1 harness/bench-sweep.sh build/kvbench
+# Budget: dominated by the 10M loads (a fresh load per engine x workload x rep); with 13 engines expect
+# several hours on 2 cores at the defaults (the slow loaders, per-put-transaction B-trees, dominate).
+# Fewer engines: BENCH_ENGINES=alexstorage,rocksdb,lmdb. Quick run: BENCH_SIZES=10000,100000 BENCH_REPS=1
+# harness/bench-sweep.sh build/kvbench
 set -euo pipefail
 
 BENCH_SIZES=${BENCH_SIZES:-100000,1000000,10000000}
 BENCH_REPS=${BENCH_REPS:-3}
 BENCH_OPS=${BENCH_OPS:-}                           # measured ops (empty: kvbench default min(max(N,100K),1M))
-BENCH_ENGINES=${BENCH_ENGINES:-alexstorage,rocksdb,sqlite,lmdb,memory,null}
+BENCH_ENGINES=${BENCH_ENGINES:-alexstorage,rocksdb,sqlite,lmdb,leveldb,wiredtiger,wiredtiger-lsm,bdb,kyotocabinet,tkrzw,tkrzw-hash,memory,null}
 BENCH_OUT=${BENCH_OUT:-results}
 BENCH_DATA=${BENCH_DATA:-}
 BENCH_EXTRA=${BENCH_EXTRA:-}                       # extra kvbench arguments

@@ -4,6 +4,7 @@
 
 #include "cpus.h"
 #include "engine.h"
+#include "pacer.h"
 #include "workload.h"
 
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #define KVB_MAX_WORKLOADS 16
 #define KVB_MAX_NS 32
 #define KVB_MAX_OPTS 64
+#define KVB_MAX_RATES 32
 
 /* Exit codes of kvbench (and of each repetition's child process). */
 enum { KVB_EXIT_OK = 0, KVB_EXIT_ENGINE = 1, KVB_EXIT_USAGE = 2, KVB_EXIT_INVALID = 3 };
@@ -55,6 +57,14 @@ typedef struct kvb_opts {
     kv_option opts[KVB_MAX_OPTS];
     size_t nopts;
     char *command;     /* the command line, shell-quoted */
+    /* Open loop (--rate): each entry is ops/s of the whole run, or (rate_pct set) a percentage of the
+     * cell's closed-loop throughput, measured first in the same run. nrates 0 = closed loop only. */
+    double rates[KVB_MAX_RATES];
+    int rate_pct[KVB_MAX_RATES];
+    size_t nrates;
+    enum kvb_arrival arrival;
+    double duration_s;    /* --duration: the timed pass runs this long instead of --ops; 0 = off */
+    uint64_t interval_ms; /* --interval: time series of the timed pass; 0 = off */
     int only_rep;      /* >= 0: run only this repetition (--rep-index, a plan's cell); -1: all */
     const char *plan_dir; /* sweep --plan DIR: write the cells instead of running them */
     int run_local;     /* sweep --plan DIR --run-local: then run the cells here, one by one */
@@ -67,6 +77,8 @@ typedef struct kvb_rep {
     const kv_workload *workload;
     uint64_t n, ops, warmup;
     int rep;
+    double rate;             /* offered ops/s of the timed pass (all threads); 0 = closed loop */
+    double rate_pct;         /* the --rate percentage it came from; 0 when given in ops/s */
     uint64_t seed;           /* the seed of this repetition (--seed, or derived with --seed-per-rep) */
     int cell, ncells;        /* position in the run's shuffled cell order */
     double loadavg[3];       /* /proc/loadavg before the cell; < 0 when unreadable */

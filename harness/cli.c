@@ -3,6 +3,7 @@
 
 #include "bench.h"
 #include "env.h"
+#include "intervals.h"
 #include "fsutil.h"
 #include "keyinfo.h"
 #include "keys_cmd.h"
@@ -63,6 +64,17 @@ static const char run_usage[] =
     "  -q, --quiet            no progress output on stderr\n"
     "  -o key=value           engine option (see `kvbench list`); repeatable; -o ENGINE.key=value\n"
     "                         gives it to that engine only\n"
+    "      --rate LIST        open loop: issue the timed pass's ops at intended start times, at each\n"
+    "                         rate of the list in turn: ops/s of the whole run (split evenly over\n"
+    "                         --threads; K/M suffixes) or P%% of the cell's closed-loop throughput, which\n"
+    "                         is then measured first (e.g. --rate 10%%,50%%,90%% or --rate 200K); records\n"
+    "                         service time (latency), response time from the intended start\n"
+    "                         (latency_response), the start lag, and marks saturated cells\n"
+    "      --arrival A        spacing of intended starts under --rate: uniform | poisson (default uniform)\n"
+    "      --duration S       run the timed pass for S seconds instead of --ops ops (not with --ops); the\n"
+    "                         untimed pass then runs as many ops as the timed one did\n"
+    "      --interval MS      time series of the timed pass: ops/s, p50/p99/max per MS milliseconds, in\n"
+    "                         the result JSON (phase `intervals`) and <result>-intervals.csv\n"
     "      --seed-per-rep     repetition r > 0 uses a seed mixed from (--seed, r): other keys, values\n"
     "                         and op streams per repetition, the same for every engine\n"
     "      --cpus LIST        pin measuring thread t to the t-th CPU of LIST (mod its length), e.g. 1,\n"
@@ -198,6 +210,45 @@ static int add_ns(kvb_opts *o, char *list)
     return 0;
 }
 
+/* One --rate entry: ops/s (K/M/G allowed, fractions too) or P% of the closed-loop throughput. */
+static int parse_rate(const char *s, double *rate, int *pct)
+{
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (errno || end == s || !isfinite(v))
+        return -1;
+    *pct = 0;
+    if (*end == '%')
+        *pct = 1, end++;
+    else if (*end == 'K' || *end == 'k')
+        v *= 1e3, end++;
+    else if (*end == 'M' || *end == 'm')
+        v *= 1e6, end++;
+    else if (*end == 'G' || *end == 'g')
+        v *= 1e9, end++;
+    if (*end || !(v > 0) || (*pct && v > 1000) || v > 1e10)
+        return -1;
+    *rate = v;
+    return 0;
+}
+
+static int add_rates(kvb_opts *o, char *list)
+{
+    o->nrates = 0;
+    for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+        if (o->nrates == KVB_MAX_RATES)
+            return usage_error("--rate: too many rates (at most %d)", KVB_MAX_RATES);
+        if (parse_rate(tok, &o->rates[o->nrates], &o->rate_pct[o->nrates]) != 0)
+            return usage_error("--rate '%s': expected a rate > 0: ops/s of the whole run (e.g. 50000 or 200K) or "
+                               "a percentage of the closed-loop throughput from above 0 to 1000 (e.g. 50%%)", tok);
+        o->nrates++;
+    }
+    if (!o->nrates)
+        return usage_error("--rate needs at least one rate, e.g. --rate 100K or --rate 10%%,50%%,90%%");
+    return 0;
+}
+
 static int add_opt(kvb_opts *o, char *kv)
 {
     char *eq = strchr(kv, '=');
@@ -295,6 +346,7 @@ static void build_command(kvb_opts *o, int argc, char **argv)
 enum {
     OPT_OPS = 1000, OPT_WARMUP, OPT_DURABILITY, OPT_VALUE_SIZE, OPT_KEYS, OPT_DIST, OPT_THETA, OPT_MIX,
     OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP, OPT_PAGES,
+    OPT_RATE, OPT_ARRIVAL, OPT_DURATION, OPT_INTERVAL,
     OPT_SEED_PER_REP, OPT_CPUS, OPT_SETTLE, OPT_ALLOW_VOLATILE,
     OPT_PLAN, OPT_RUN_LOCAL, OPT_REP_INDEX
 };
@@ -312,6 +364,8 @@ static const struct option long_opts[] = {
     {"keep", no_argument, NULL, OPT_KEEP}, {"quiet", no_argument, NULL, 'q'},
     {"inject-fault", required_argument, NULL, OPT_FAULT}, {"help", no_argument, NULL, OPT_HELP},
     {"pages", required_argument, NULL, OPT_PAGES},
+    {"rate", required_argument, NULL, OPT_RATE}, {"arrival", required_argument, NULL, OPT_ARRIVAL},
+    {"duration", required_argument, NULL, OPT_DURATION}, {"interval", required_argument, NULL, OPT_INTERVAL},
     {"seed-per-rep", no_argument, NULL, OPT_SEED_PER_REP}, {"cpus", required_argument, NULL, OPT_CPUS},
     {"settle-ms", required_argument, NULL, OPT_SETTLE}, {"allow-volatile", no_argument, NULL, OPT_ALLOW_VOLATILE},
     {"plan", required_argument, NULL, OPT_PLAN}, {"run-local", no_argument, NULL, OPT_RUN_LOCAL},
@@ -420,6 +474,20 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
     case OPT_KEEP: o->keep = 1; return 0;
     case 'q': o->quiet = 1; return 0;
     case 'o': return add_opt(o, arg);
+    case OPT_RATE: return add_rates(o, arg);
+    case OPT_DURATION: {
+        char *end;
+        errno = 0;
+        o->duration_s = strtod(arg, &end);
+        if (errno || end == arg || *end || !(o->duration_s > 0) || o->duration_s > 86400)
+            return usage_error("--duration '%s': expected seconds > 0 (up to 86400, fractions allowed)", arg);
+        return 0;
+    }
+    case OPT_INTERVAL: return parse_positive("--interval", arg, 3600000, &o->interval_ms) ? 2 : 0;
+    case OPT_ARRIVAL:
+        if (kvb_arrival_parse(arg, &o->arrival) != 0)
+            return usage_error("--arrival '%s': expected uniform or poisson", arg);
+        return 0;
     case OPT_FAULT: return parse_fault(o, arg);
     case OPT_SEED_PER_REP: o->seed_per_rep = 1; return 0;
     case OPT_CPUS: return parse_cpus(o, arg);
@@ -479,6 +547,16 @@ static int check_complete(kvb_opts *o)
         if (o->ns[i] < (uint64_t)o->threads)
             return usage_error("-n %llu is less than --threads %d: every thread needs keys of its own",
                                (unsigned long long)o->ns[i], o->threads);
+    if (o->duration_s > 0 && o->ops)
+        return usage_error("--duration and --ops both given: the measured phase runs either for a time or for a "
+                           "number of ops; drop one of them");
+    if (o->duration_s > 0 && o->interval_ms && o->duration_s * 1000 / (double)o->interval_ms > KVB_IV_MAX_SLOTS)
+        return usage_error("--interval %llu ms over --duration %g s makes more than %d intervals; use a longer "
+                           "--interval", (unsigned long long)o->interval_ms, o->duration_s, KVB_IV_MAX_SLOTS);
+    for (size_t i = 0; i < o->nworkloads && (o->nrates || o->duration_s > 0); i++)
+        if (strcmp(o->workloads[i].name, "load") == 0)
+            return usage_error("%s does not apply to the load workload (it has no measured phase)",
+                               o->nrates ? "--rate" : "--duration");
     if (check_opt_keys(o) || check_dir("--dir", o->dir, 0) || check_out(o->out) || check_volatile_dir(o))
         return KVB_EXIT_USAGE;
     return 0;

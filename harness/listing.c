@@ -16,18 +16,18 @@ static void list_engine(FILE *out, const kv_engine_ops *e)
 {
     char err[512];
     if (kv_engine_check(e, err, sizeof(err)) != KV_OK) {
-        fprintf(out, "  %-12s BROKEN: %s\n", e->name ? e->name : "(unnamed)", err);
+        fprintf(out, "  %-14s BROKEN: %s\n", e->name ? e->name : "(unnamed)", err);
         return;
     }
-    fprintf(out, "  %-12s %s\n", e->name, e->description ? e->description : "");
-    fprintf(out, "  %-12s library: %s\n", "", e->lib_version());
-    fprintf(out, "  %-12s caps:", "");
+    fprintf(out, "  %-14s %s\n", e->name, e->description ? e->description : "");
+    fprintf(out, "  %-14s library: %s\n", "", e->lib_version());
+    fprintf(out, "  %-14s caps:", "");
     for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
         if (e->caps & caps[i].bit)
             fprintf(out, " %s", caps[i].name);
     fputc('\n', out);
     for (const kv_option_spec *o = e->options; o && o->key; o++)
-        fprintf(out, "  %-12s -o %s=...  %s\n", "", o->key, o->help ? o->help : "");
+        fprintf(out, "  %-14s -o %s=...  %s\n", "", o->key, o->help ? o->help : "");
 }
 
 int kvb_list(FILE *out)
@@ -38,7 +38,7 @@ int kvb_list(FILE *out)
     fputs("\nworkloads:\n", out);
     for (size_t i = 0; kv_workloads[i]; i++) {
         const kv_workload *w = kv_workloads[i];
-        fprintf(out, "  %-12s %s\n  %-12s mix:", w->name, w->description ? w->description : "", "");
+        fprintf(out, "  %-14s %s\n  %-14s mix:", w->name, w->description ? w->description : "", "");
         for (int k = 0; k < KV_OP__COUNT; k++)
             if (w->mix[k] > 0)
                 fprintf(out, " %s=%g", kv_optype_name((enum kv_optype)k), w->mix[k]);

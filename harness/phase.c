@@ -24,11 +24,22 @@ typedef struct pass_thread {
     int rc;
 } pass_thread;
 
+static uint64_t ns_to_ticks(uint64_t ns)
+{
+    return kvb_timer.use_tsc ? (uint64_t)((double)ns / kvb_timer.ns_per_tick) : ns;
+}
+
 static int run_ops(kvb_worker *w, const kvb_pass *pass, uint64_t share)
 {
+    if (pass->plans)
+        return kvb_untimed_run(w, &pass->plans[w->thread], w->thread == 0 ? pass->progress : NULL);
     kv_op op;
     int timed = pass->timed, report = w->thread == 0 && pass->progress;
-    for (uint64_t i = 0; i < share; i++) {
+    int paced = timed && w->ol;
+    uint64_t end = pass->duration_ns ? kvb_now() + ns_to_ticks(pass->duration_ns) : 0, i;
+    for (i = 0; i < share; i++) {
+        if (end && kvb_now() >= end) /* before drawing the op: a drawn op has already moved the versions */
+            break;
         if (kv_opstream_next(w->stream, &op) != 0) {
             snprintf(w->err, sizeof(w->err),
                      "workload: the op stream of thread %d stopped after %llu ops of this pass: no key left "
@@ -36,11 +47,15 @@ static int run_ops(kvb_worker *w, const kvb_pass *pass, uint64_t share)
                      "larger -n or a mix with fewer deletes", w->thread, (unsigned long long)i);
             return -1;
         }
+        if (paced)
+            w->intended = kvb_pacer_wait(&w->ol->pacer);
         if (kvb_worker_op(w, &op, timed) != 0)
             return -1;
         if (report && (i & 4095) == 0)
             kvb_progress_update(pass->progress, i * (uint64_t)w->nthreads);
     }
+    w->intended = 0;
+    w->done = i;
     return 0;
 }
 
@@ -124,7 +139,7 @@ int kvb_pass_run(kvb_worker *workers, int nthreads, const kvb_pass *pass, uint64
     kvb_hist *saved[nthreads];
     for (int t = 0; t < nthreads; t++) {
         pts[t] = (pass_thread){.w = &workers[t], .pass = pass, .rc = 0};
-        pts[t].share = pass->total / (uint64_t)nthreads + ((uint64_t)t < pass->total % (uint64_t)nthreads);
+        pts[t].share = kvb_share_of(pass->total, nthreads, t);
         saved[t] = workers[t].all;
         if (pass->timed)
             kvb_worker_reset_hists(&workers[t]);
@@ -185,5 +200,15 @@ void kvb_phase_free(kvb_phase_result *r)
     for (int k = 0; k < KV_OP__COUNT; k++) {
         free(r->by_op[k]);
         r->by_op[k] = NULL;
+    }
+    if (r->series) {
+        free(r->series->rows);
+        free(r->series);
+        r->series = NULL;
+    }
+    if (r->open_loop) {
+        kvb_ol_summary_free(r->open_loop);
+        free(r->open_loop);
+        r->open_loop = NULL;
     }
 }

@@ -27,6 +27,7 @@ typedef struct rep_ctx {
     kvb_worker *w;
     int nthreads;
     kvb_perf perf;
+    kvb_intervals *iv;       /* per thread, under --interval */
     kvb_phase_result phases[4];
     int nphases;
     enum kv_durability load_durability;
@@ -101,6 +102,22 @@ static int close_engine(rep_ctx *c)
     return 0;
 }
 
+/* Under --rate every thread paces its timed pass at rate / T (the run's rate split evenly). */
+static int setup_open_loop(rep_ctx *c)
+{
+    for (int t = 0; t < c->nthreads; t++) {
+        kvb_worker *w = &c->w[t];
+        w->ol = malloc(sizeof(*w->ol));
+        if (!w->ol || kvb_openloop_init(w->ol) != 0) {
+            snprintf(c->err, sizeof(c->err), "out of memory for the open-loop histograms");
+            return -1;
+        }
+        kvb_pacer_init(&w->ol->pacer, c->rep->rate / c->nthreads, c->o->arrival, t, c->nthreads,
+                       c->o->seed ^ ((uint64_t)c->rep->rep << 32));
+    }
+    return 0;
+}
+
 static int setup(rep_ctx *c)
 {
     const kvb_rep *r = c->rep;
@@ -141,7 +158,7 @@ static int setup(rep_ctx *c)
         w->verify = !(c->ops->caps & KV_CAP_DISCARDS);
         w->sorted = c->sorted, w->nsorted = c->sorted ? c->ds->capacity : 0;
     }
-    return 0;
+    return r->rate > 0 ? setup_open_loop(c) : 0;
 }
 
 static const char *worker_error(rep_ctx *c)
@@ -266,17 +283,104 @@ static int make_streams(rep_ctx *c)
     return 0;
 }
 
-static int ops_pass(rep_ctx *c, const char *what, uint64_t total, int timed, uint64_t *elapsed)
+static int ops_pass(rep_ctx *c, const char *what, uint64_t total, int timed, uint64_t duration_ns,
+                    kvb_plan *plans, uint64_t *elapsed)
 {
     kvb_progress prog;
     char label[96];
     snprintf(label, sizeof(label), "%s %s n=%llu %s", c->ops->name, c->rep->workload->name,
              (unsigned long long)c->rep->n, what);
     kvb_progress_start(&prog, label, total, c->o->quiet);
-    kvb_pass pass = {.kind = KVB_PASS_OPS, .total = total, .timed = timed, .progress = &prog,
-                     .cpus = c->o->cpus, .ncpus = c->o->ncpus};
+    kvb_pass pass = {.kind = KVB_PASS_OPS, .total = total, .timed = timed, .duration_ns = duration_ns,
+                     .progress = &prog, .plans = plans, .cpus = c->o->cpus, .ncpus = c->o->ncpus};
     if (kvb_pass_run(c->w, c->nthreads, &pass, elapsed) != 0) {
         snprintf(c->err, sizeof(c->err), "%s", worker_error(c));
+        return -1;
+    }
+    return 0;
+}
+
+/* The throughput pass: ops generated before it, answers checked after it, so its time is the engine's
+ * (and reading every byte of each value). */
+static int untimed_pass(rep_ctx *c, kvb_phase_result *p)
+{
+    kvb_untimed u;
+    if (kvb_untimed_prepare(&u, c->w, c->nthreads, p->ops, c->err, sizeof(c->err)) != 0) {
+        kvb_untimed_free(&u);
+        return -1;
+    }
+    if (c->o->fault_untimed)
+        c->w[0].fault = c->o->fault;
+    int rc = ops_pass(c, "untimed", p->ops, 0, 0, u.plans, &p->untimed_elapsed_ns);
+    if (rc == 0) {
+        kvb_untimed_check(&u, c->w);
+        p->has_untimed = 1;
+        p->untimed_plan_bytes = u.bytes;
+        p->untimed_scan_every = u.scan_every;
+        p->untimed_values_pregenerated = u.values_pregenerated;
+    }
+    kvb_untimed_free(&u);
+    return rc;
+}
+
+/* Merge the threads' response/lag histograms and say loudly when the offered load was too high. */
+static int take_open_loop(rep_ctx *c, kvb_phase_result *p)
+{
+    kvb_openloop *per[c->nthreads];
+    for (int t = 0; t < c->nthreads; t++)
+        per[t] = c->w[t].ol;
+    p->open_loop = calloc(1, sizeof(*p->open_loop));
+    if (!p->open_loop || kvb_openloop_summarize(p->open_loop, per, c->nthreads, c->rep->rate, c->o->arrival,
+                                                p->ops, p->elapsed_ns) != 0) {
+        snprintf(c->err, sizeof(c->err), "out of memory merging the open-loop histograms");
+        return -1;
+    }
+    if (p->open_loop->saturated)
+        printf("SATURATED: %s %s n=%llu rep %d at --rate %.0f ops/s: %s; its response times include waiting "
+               "behind the backlog\n", c->ops->name, c->rep->workload->name, (unsigned long long)c->rep->n,
+               c->rep->rep, c->rep->rate, p->open_loop->reason);
+    return 0;
+}
+
+/* --interval: each thread records the timed pass into its own series. */
+static int start_intervals(rep_ctx *c)
+{
+    if (!c->o->interval_ms)
+        return 0;
+    c->iv = calloc((size_t)c->nthreads, sizeof(*c->iv));
+    if (!c->iv) {
+        snprintf(c->err, sizeof(c->err), "out of memory for the interval series");
+        return -1;
+    }
+    for (int t = 0; t < c->nthreads; t++) {
+        kvb_intervals_init(&c->iv[t], c->o->interval_ms);
+        c->w[t].iv = &c->iv[t];
+    }
+    return 0;
+}
+
+/* Merge the threads' series into the phase and write it as CSV beside the result JSON. */
+static int take_intervals(rep_ctx *c, kvb_phase_result *p)
+{
+    kvb_intervals *per[c->nthreads];
+    for (int t = 0; t < c->nthreads; t++)
+        per[t] = &c->iv[t];
+    kvb_iv_series *s = p->series = calloc(1, sizeof(*s));
+    if (!s || kvb_intervals_merge(per, c->nthreads, c->o->interval_ms, p->elapsed_ns, &s->rows, &s->n,
+                                  &s->dropped) != 0) {
+        snprintf(c->err, sizeof(c->err), "out of memory merging the interval series");
+        return -1;
+    }
+    s->width_ms = c->o->interval_ms;
+    s->response = c->rep->rate > 0;
+    const char *path = c->rep->result_path;
+    char csv[4400];
+    snprintf(csv, sizeof(csv), "%.*s-intervals.csv", (int)(strlen(path) - 5), path); /* drop ".json" */
+    const char *base = strrchr(csv, '/') ? strrchr(csv, '/') + 1 : csv;
+    snprintf(s->csv, sizeof(s->csv), "%.*s", (int)(sizeof(s->csv) - 1), base);
+    char err[600];
+    if (kvb_intervals_write_csv(csv, s->rows, s->n, err, sizeof(err)) != 0) {
+        snprintf(c->err, sizeof(c->err), "%s", err);
         return -1;
     }
     return 0;
@@ -290,23 +394,37 @@ static int phase_measured(rep_ctx *c)
     if (r->warmup) {
         kvb_phase_result *wu = new_phase(c, "warmup", 0, r->warmup);
         kvb_perf_begin(&c->perf);
-        if (ops_pass(c, "warm-up", r->warmup, 0, &wu->elapsed_ns) != 0)
+        if (ops_pass(c, "warm-up", r->warmup, 0, 0, NULL, &wu->elapsed_ns) != 0)
             return -1;
         perf_end(c, wu);
     }
     kvb_phase_result *p = new_phase(c, r->workload->name, 1, r->ops);
     /* the self-test corrupts the first verified answer of the pass it names */
     c->w[0].fault = c->o->fault_untimed ? KVB_FAULT_NONE : c->o->fault;
+    if (start_intervals(c) != 0)
+        return -1;
     kvb_perf_begin(&c->perf);
-    if (ops_pass(c, "timed", r->ops, 1, &p->elapsed_ns) != 0)
+    uint64_t duration_ns = (uint64_t)(c->o->duration_s * 1e9);
+    int rc = ops_pass(c, "timed", r->ops, 1, duration_ns, NULL, &p->elapsed_ns);
+    for (int t = 0; t < c->nthreads; t++)
+        c->w[t].iv = NULL;
+    if (rc != 0)
         return -1;
     perf_end(c, p);
-    if (kvb_phase_take_hists(p, c->w, c->nthreads) != 0)
+    if (duration_ns) { /* the op count is what the threads managed in the time */
+        p->ops = 0;
+        for (int t = 0; t < c->nthreads; t++)
+            p->ops += c->w[t].done;
+        p->duration_capped = p->ops >= r->ops;
+        if (p->duration_capped && !c->o->quiet)
+            fprintf(stderr, "kvbench: note: %s %s ran its %llu-op cap before --duration ended (the cap sizes the "
+                    "insert pool; see results/SCHEMA.md)\n", c->ops->name, r->workload->name,
+                    (unsigned long long)r->ops);
+    }
+    if (kvb_phase_take_hists(p, c->w, c->nthreads) != 0 || (r->rate > 0 && take_open_loop(c, p) != 0) ||
+        (c->iv && take_intervals(c, p) != 0))
         return -1;
-    p->has_untimed = 1;
-    if (c->o->fault_untimed)
-        c->w[0].fault = c->o->fault;
-    return ops_pass(c, "untimed", r->ops, 0, &p->untimed_elapsed_ns);
+    return untimed_pass(c, p);
 }
 
 /* Untimed: the engine reaches the state a long-running store would be in (engines/README.md). */
@@ -360,9 +478,16 @@ static void free_ctx(rep_ctx *c)
     for (int t = 0; c->w && t < c->nthreads; t++) {
         if (c->w[t].stream)
             kv_opstream_free(c->w[t].stream);
+        if (c->w[t].ol) {
+            kvb_openloop_free(c->w[t].ol);
+            free(c->w[t].ol);
+        }
         kvb_worker_free(&c->w[t]);
     }
     free(c->w);
+    for (int t = 0; c->iv && t < c->nthreads; t++)
+        kvb_intervals_free(&c->iv[t]);
+    free(c->iv);
     free(c->sorted);
     for (int i = 0; i < c->nphases; i++)
         kvb_phase_free(&c->phases[i]);

@@ -213,6 +213,25 @@ static void mean_ci(const double *v, size_t n, double *mean, double *half)
     *half = n > 1 ? t95(n - 1) * sqrt(ss / (double)(n - 1)) / sqrt((double)n) : 0;
 }
 
+/* Under --rate: the offered rate, the response-time p99 (mean over repetitions), and SATURATED when any rep was. */
+static void open_loop_note(FILE *out, json_t *results, size_t first, size_t count)
+{
+    json_t *res0 = json_array_get(results, first);
+    if (!json_is_number(json_object_get(res0, "rate")))
+        return;
+    double p99r[count];
+    int saturated = 0;
+    for (size_t k = 0; k < count; k++) {
+        json_t *res = json_array_get(results, first + k);
+        json_t *m = phase_named(res, jstr(res, "workload"));
+        p99r[k] = (double)jint(json_object_get(m, "latency_response"), "p99_ns");
+        saturated |= json_is_true(json_object_get(res, "saturated"));
+    }
+    double m, hw;
+    mean_ci(p99r, count, &m, &hw);
+    fprintf(out, "  rate=%.0f/s response_p99_ns=%.0f%s", jnum(res0, "rate"), m, saturated ? " SATURATED" : "");
+}
+
 /* One table row: all reps of (engine, workload, n) starting at results[first]. */
 static void table_row(FILE *out, json_t *results, size_t first, size_t count, double timer_ns)
 {
@@ -238,15 +257,17 @@ static void table_row(FILE *out, json_t *results, size_t first, size_t count, do
     char ci[32], timer[16];
     snprintf(ci, sizeof(ci), count > 1 ? "%.1f" : "-", hw);
     snprintf(timer, sizeof(timer), timer_ns >= 0 ? "%.1f" : "?", timer_ns);
-    fprintf(out, "%-12s %-8s %10lld %4zu %10.1f %8s %9lld %9lld %8s %13.0f %12.1f  %s\n", jstr(res0, "engine"),
+    fprintf(out, "%-14s %-8s %10lld %4zu %10.1f %8s %9lld %9lld %8s %13.0f %12.1f  %s", jstr(res0, "engine"),
             jstr(res0, "workload"), (long long)jint(res0, "n"), count, m, ci, pct[0], pct[1], timer, um, lm,
             valid ? "yes" : "NO");
+    open_loop_note(out, results, first, count);
+    fputc('\n', out);
 }
 
 static int same_cell(json_t *a, json_t *b)
 {
     return strcmp(jstr(a, "engine"), jstr(b, "engine")) == 0 && strcmp(jstr(a, "workload"), jstr(b, "workload")) == 0 &&
-           jint(a, "n") == jint(b, "n");
+           jint(a, "n") == jint(b, "n") && jnum(a, "rate") == jnum(b, "rate");
 }
 
 int kvb_report_finish(kvb_report *r, FILE *out, char *err, size_t errlen)
@@ -262,7 +283,7 @@ int kvb_report_finish(kvb_report *r, FILE *out, char *err, size_t errlen)
         fprintf(out, "\nmean_ns: mean over reps of each rep's mean latency, ci95: half-width of its 95 %% t-interval;\n"
                      "p50/p99: merged histograms of all reps; latencies include one timer read (timer_ns);\n"
                      "untimed_ops/s and load_ns/key: mean over reps\n");
-        fprintf(out, "%-12s %-8s %10s %4s %10s %8s %9s %9s %8s %13s %12s  %s\n", "engine", "workload", "n", "reps",
+        fprintf(out, "%-14s %-8s %10s %4s %10s %8s %9s %9s %8s %13s %12s  %s\n", "engine", "workload", "n", "reps",
                 "mean_ns", "ci95_ns", "p50_ns", "p99_ns", "timer_ns", "untimed_ops/s", "load_ns/key", "valid");
         /* cells may run interleaved (cell_order): gather each cell's reps, in first-seen order */
         char *done = calloc(n, 1);

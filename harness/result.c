@@ -97,6 +97,44 @@ static double per_sec(uint64_t ops, uint64_t ns)
     return ns ? (double)ops * 1e9 / (double)ns : 0.0;
 }
 
+/* Under --rate: `latency` stays the service time (from the actual start); response time (from the
+ * intended start) and the start lag get their own objects. */
+static void add_open_loop(json_t *o, const kvb_ol_summary *s)
+{
+    json_object_set_new(o, "latency_response", kvb_result_latency(s->response));
+    json_t *by = json_object();
+    for (int k = 0; k < KV_OP__COUNT; k++)
+        if (s->response_by_op[k])
+            json_object_set_new(by, kv_optype_name((enum kv_optype)k), kvb_result_latency(s->response_by_op[k]));
+    json_object_set_new(o, "by_op_response", by);
+    json_t *lag = json_pack("{s:I, s:f, s:I, s:I, s:I, s:I}", "count", (json_int_t)s->lag->count, "mean_ns",
+                            kvb_hist_mean(s->lag), "p50_ns", (json_int_t)kvb_hist_percentile(s->lag, 50),
+                            "p99_ns", (json_int_t)kvb_hist_percentile(s->lag, 99), "max_ns",
+                            (json_int_t)s->lag->max, "end_ns", (json_int_t)s->lag_end_ns);
+    json_object_set_new(o, "open_loop",
+                        json_pack("{s:f, s:f, s:s, s:f, s:b, s:s, s:o, s:I}", "offered_ops_per_sec", s->offered,
+                                  "offered_ops_per_sec_per_thread", s->offered / (s->threads ? s->threads : 1),
+                                  "arrival", kvb_arrival_name(s->arrival), "achieved_ops_per_sec", s->achieved,
+                                  "saturated", s->saturated, "saturation_reason", s->reason, "lag", lag,
+                                  "response_below_service", (json_int_t)s->below_service));
+}
+
+/* --interval: one row per interval of the timed pass, columns named once. */
+static json_t *series_json(const kvb_iv_series *s)
+{
+    json_t *rows = json_array();
+    for (size_t i = 0; i < s->n; i++) {
+        const kvb_iv_row *r = &s->rows[i];
+        json_array_append_new(rows, json_pack("[f, f, I, f, I, I, I]", r->t_start_s, r->t_end_s, (json_int_t)r->ops,
+                                              r->ops_per_sec, (json_int_t)r->p50_ns, (json_int_t)r->p99_ns,
+                                              (json_int_t)r->max_ns));
+    }
+    return json_pack("{s:I, s:s, s:I, s:s, s:[s,s,s,s,s,s,s], s:o}", "interval_ms", (json_int_t)s->width_ms,
+                     "latency", s->response ? "response" : "service", "dropped_ops", (json_int_t)s->dropped, "csv",
+                     s->csv, "columns", "t_start_s", "t_end_s", "ops", "ops_per_sec", "p50_ns", "p99_ns", "max_ns",
+                     "rows", rows);
+}
+
 static json_t *phase_json(const kvb_phase_result *p)
 {
     json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:f, s:f}", "name", p->name, "timed", p->timed, "ops",
@@ -107,6 +145,17 @@ static json_t *phase_json(const kvb_phase_result *p)
                         p->has_untimed ? json_real(per_sec(p->ops, p->untimed_elapsed_ns)) : json_null());
     json_object_set_new(o, "untimed_elapsed_ns",
                         p->has_untimed ? json_integer((json_int_t)p->untimed_elapsed_ns) : json_null());
+    json_object_set_new(o, "harness_ns_per_op",
+                        p->has_untimed && p->ops
+                            ? json_real(((double)p->elapsed_ns - (double)p->untimed_elapsed_ns) / (double)p->ops)
+                            : json_null());
+    json_object_set_new(o, "untimed_plan",
+                        p->has_untimed
+                            ? json_pack("{s:s, s:I, s:I, s:b}", "checks", "after the pass", "plan_bytes",
+                                        (json_int_t)p->untimed_plan_bytes, "scan_check_every",
+                                        (json_int_t)p->untimed_scan_every, "values_pregenerated",
+                                        p->untimed_values_pregenerated)
+                            : json_null());
     json_object_set_new(o, "bulk", json_boolean(p->bulk));
     json_object_set_new(o, "latency", p->all ? kvb_result_latency(p->all) : json_null());
     json_t *by = json_object();
@@ -114,6 +163,10 @@ static json_t *phase_json(const kvb_phase_result *p)
         if (p->by_op[k])
             json_object_set_new(by, kv_optype_name((enum kv_optype)k), kvb_result_latency(p->by_op[k]));
     json_object_set_new(o, "by_op", by);
+    if (p->open_loop)
+        add_open_loop(o, p->open_loop);
+    if (p->series)
+        json_object_set_new(o, "intervals", series_json(p->series));
     json_object_set_new(o, "perf", p->has_perf ? perf_json(p) : json_null());
     return o;
 }
@@ -172,6 +225,29 @@ static const char *invalid_reason(const kvb_result *r, char *buf, size_t len)
     return buf;
 }
 
+/* Top-level open-loop fields, so tables and figures need not dig into phases. */
+static void add_rate(json_t *j, const kvb_result *r)
+{
+    const kvb_rep *rep = r->rep;
+    const kvb_ol_summary *s = NULL;
+    for (int i = 0; i < r->nphases; i++)
+        if (r->phases[i].open_loop)
+            s = r->phases[i].open_loop;
+    json_object_set_new(j, "rate", rep->rate > 0 ? json_real(rep->rate) : json_null());
+    json_object_set_new(j, "rate_pct", rep->rate_pct > 0 ? json_real(rep->rate_pct) : json_null());
+    json_object_set_new(j, "arrival", rep->rate > 0 ? json_string(kvb_arrival_name(rep->o->arrival)) : json_null());
+    json_object_set_new(j, "saturated", s ? json_boolean(s->saturated) : json_null());
+    const kvb_opts *o = rep->o;
+    json_object_set_new(j, "duration_s", o->duration_s > 0 ? json_real(o->duration_s) : json_null());
+    json_object_set_new(j, "interval_ms", o->interval_ms ? json_integer((json_int_t)o->interval_ms) : json_null());
+    if (o->duration_s > 0) /* the op count is what the timed pass managed, not the cap it was sized for */
+        for (int i = 0; i < r->nphases; i++)
+            if (r->phases[i].timed && strcmp(r->phases[i].name, "load") != 0) {
+                json_object_set_new(j, "ops", json_integer((json_int_t)r->phases[i].ops));
+                json_object_set_new(j, "duration_capped", json_boolean(r->phases[i].duration_capped));
+            }
+}
+
 static json_t *result_json(const kvb_result *r, int *valid)
 {
     const kvb_rep *rep = r->rep;
@@ -192,6 +268,7 @@ static json_t *result_json(const kvb_result *r, int *valid)
                           (json_int_t)rep->seed, "bulk_load", r->nphases > 0 && r->phases[0].bulk, "valid", *valid,
                           "keyset", kvb_keyset_json(o, r->hardness));
     json_object_set_new(j, "invalid_reason", why ? json_string(why) : json_null());
+    add_rate(j, r);
     json_object_set_new(j, "inject_fault", o->fault ? json_string(o->fault == KVB_FAULT_WRONG   ? "wrong"
                                                                   : o->fault == KVB_FAULT_STALE ? "stale"
                                                                                                 : "missing")

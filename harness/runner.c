@@ -27,6 +27,16 @@ uint64_t kvb_ops_for(const kvb_opts *o, uint64_t n)
     return v < 1000000 ? v : 1000000;
 }
 
+/* Under --duration the op streams are sized for the most ops the timed pass could run: the paced
+ * schedule's length, or a closed loop at KVB_DURATION_MAX_RATE (only mixes with inserts need the bound:
+ * it sizes their insert pool). */
+#define KVB_DURATION_MAX_RATE 2e6
+static uint64_t duration_cap(const kvb_opts *o, const kv_workload *w, double rate)
+{
+    double per_s = rate > 0 ? rate * 1.01 + 1000 : w->mix[KV_OP_INSERT] > 0 ? KVB_DURATION_MAX_RATE : 1e9;
+    return (uint64_t)(per_s * o->duration_s) + 1000;
+}
+
 uint64_t kvb_warmup_for(const kvb_opts *o, uint64_t n)
 {
     return o->warmup != UINT64_MAX ? o->warmup : kvb_ops_for(o, n) / 10;
@@ -192,18 +202,74 @@ kvb_cell *kvb_run_cells(const kvb_opts *o, size_t *ncells)
     return cells;
 }
 
-static json_t *design_json(const kvb_opts *o, const kvb_cell *cells, size_t ncells)
+/* The --rate entry of a cell as given ("50%", "200000"), or JSON null in closed loop. */
+/* A cell as the runner runs it: a kvb_cell at one rate. */
+typedef struct run_cell {
+    size_t engine, workload, n;
+    int rep;
+    size_t rate; /* 0: closed loop; k: paced at --rate entry k - 1 */
+} run_cell;
+
+static int needs_closed_loop(const kvb_opts *o)
+{
+    int pct = 0;
+    for (size_t i = 0; i < o->nrates; i++)
+        pct |= o->rate_pct[i];
+    return !o->nrates || pct;
+}
+
+/* kvb_run_cells' order at every rate: its closed-loop cells first, in its order (--rate percentages
+ * are taken of their measured throughput), then the paced cells in an order shuffled the same way. */
+static run_cell *plan_cells(const kvb_opts *o, size_t *ncells)
+{
+    size_t nbase = 0;
+    kvb_cell *base = kvb_run_cells(o, &nbase);
+    if (!base)
+        return NULL;
+    size_t closed = (size_t)needs_closed_loop(o), n = nbase * (closed + o->nrates), k = 0;
+    run_cell *cells = malloc((n ? n : 1) * sizeof(*cells));
+    if (!cells) {
+        free(base);
+        return NULL;
+    }
+    for (size_t slot = 1 - closed; slot <= o->nrates; slot++)
+        for (size_t i = 0; i < nbase; i++)
+            cells[k++] = (run_cell){base[i].engine, base[i].workload, base[i].n, base[i].rep, slot};
+    free(base);
+    kv_rng rng;
+    kv_rng_seed(&rng, kv_mix64(o->seed ^ 0x7061636564ull));
+    run_cell *paced = cells + (closed ? nbase : 0);
+    for (size_t i = n - (closed ? nbase : 0); i > 1; i--) {
+        size_t j = (size_t)kv_rng_below(&rng, i);
+        run_cell t = paced[i - 1];
+        paced[i - 1] = paced[j];
+        paced[j] = t;
+    }
+    *ncells = n;
+    return cells;
+}
+
+static json_t *rate_spec(const kvb_opts *o, const run_cell *c)
+{
+    if (!c->rate)
+        return json_null();
+    char buf[64];
+    snprintf(buf, sizeof(buf), o->rate_pct[c->rate - 1] ? "%g%%" : "%.0f", o->rates[c->rate - 1]);
+    return json_string(buf);
+}
+
+static json_t *design_json(const kvb_opts *o, const run_cell *cells, size_t ncells)
 {
     char cpus[1024];
     kvb_cpus_format(o->cpus, o->ncpus, cpus, sizeof(cpus));
     json_t *order = json_array();
     for (size_t i = 0; i < ncells; i++) {
-        const kvb_cell *c = &cells[i];
-        json_array_append_new(order, json_pack("{s:s, s:s, s:I, s:i, s:I, s:n}", "engine",
+        const run_cell *c = &cells[i];
+        json_array_append_new(order, json_pack("{s:s, s:s, s:I, s:i, s:I, s:n, s:o}", "engine",
                                                o->engines[c->engine]->name, "workload", o->workloads[c->workload].name,
                                                "n", (json_int_t)o->ns[c->n], "rep", c->rep, "seed",
                                                (json_int_t)(o->seed_per_rep ? kvb_rep_seed(o->seed, c->rep) : o->seed),
-                                               "loadavg_before"));
+                                               "loadavg_before", "rate", rate_spec(o, c)));
     }
     return json_pack("{s:o, s:I, s:b, s:s, s:s, s:i, s:b}", "cell_order", order, "seed", (json_int_t)o->seed,
                      "seed_per_rep", o->seed_per_rep, "cpus", cpus, "cpus_policy",
@@ -211,7 +277,7 @@ static json_t *design_json(const kvb_opts *o, const kvb_cell *cells, size_t ncel
                      "allow_volatile", o->allow_volatile);
 }
 
-static json_t *build_manifest(const kvb_opts *o, const char *run_id, const kvb_cell *cells, size_t ncells)
+static json_t *build_manifest(const kvb_opts *o, const char *run_id, const run_cell *cells, size_t ncells)
 {
     json_t *m = kvb_env_manifest(o->dir, o->command);
     json_object_set_new(m, "run_id", json_string(run_id));
@@ -299,8 +365,9 @@ typedef struct run_state {
     char run_id[64], run_dir[4200];
     kvb_report report;
     int invalid;
-    kvb_cell *cells;
+    run_cell *cells;
     size_t ncells;
+    double *measured; /* per cell: timed-pass ops/s once it ran (closed-loop cells), else 0 */
     json_t *manifest;
 } run_state;
 
@@ -317,23 +384,100 @@ static void settle(const kvb_opts *o, double loadavg[3])
     kvb_env_loadavg(loadavg);
 }
 
+/* Closed-loop throughput of a repetition's timed pass (its measured phase's ops_per_sec); 0 if unknown. */
+static double measured_ops_per_sec(const char *path, const char *workload)
+{
+    json_t *res = json_load_file(path, 0, NULL);
+    double v = 0;
+    size_t i;
+    json_t *ph;
+    json_array_foreach(json_object_get(res, "phases"), i, ph) {
+        const char *name = json_string_value(json_object_get(ph, "name"));
+        if (name && strcmp(name, workload) == 0)
+            v = json_number_value(json_object_get(ph, "ops_per_sec"));
+    }
+    json_decref(res);
+    return v;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median closed-loop throughput of the cell's (engine, workload, N), from the cells already run. */
+static double closed_loop_base(const run_state *st, const run_cell *c)
+{
+    double v[st->ncells];
+    size_t k = 0;
+    for (size_t i = 0; i < st->ncells; i++) {
+        const run_cell *o = &st->cells[i];
+        if (!o->rate && o->engine == c->engine && o->workload == c->workload && o->n == c->n && st->measured[i] > 0)
+            v[k++] = st->measured[i];
+    }
+    if (!k)
+        return 0;
+    qsort(v, k, sizeof(*v), cmp_dbl);
+    return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+}
+
+/* Offered ops/s of a cell (0 = closed loop) and the percentage it came from (0 = absolute). */
+static int cell_rate(const run_state *st, const run_cell *c, double *rate, double *pct)
+{
+    const kvb_opts *o = st->o;
+    *rate = *pct = 0;
+    if (!c->rate)
+        return 0;
+    if (!o->rate_pct[c->rate - 1]) {
+        *rate = o->rates[c->rate - 1];
+        return 0;
+    }
+    double base = closed_loop_base(st, c);
+    if (!(base > 0)) {
+        fprintf(stderr, "kvbench: %s %s n=%llu: no closed-loop throughput to take --rate percentages of\n",
+                o->engines[c->engine]->name, o->workloads[c->workload].name, (unsigned long long)o->ns[c->n]);
+        return -1;
+    }
+    *pct = o->rates[c->rate - 1];
+    *rate = base * *pct / 100.0;
+    return 0;
+}
+
+/* Result file name: the cell, the rate when paced, the repetition. */
+static void result_path(const run_state *st, const kv_engine_ops *eng, const kv_workload *w, uint64_t n,
+                        double rate, double pct, int rep, char *out, size_t len)
+{
+    const kvb_opts *o = st->o;
+    char ratestr[64] = "";
+    if (pct > 0)
+        snprintf(ratestr, sizeof(ratestr), "-rate%gpct", pct);
+    else if (rate > 0)
+        snprintf(ratestr, sizeof(ratestr), "-rate%.0f", rate);
+    snprintf(out, len, "%s/%s-%s-n%llu-t%d-%s%s-r%d.json", st->run_dir, eng->name, w->name, (unsigned long long)n,
+             o->threads, kv_durability_name(o->durability), ratestr, rep);
+}
+
 static int run_one(run_state *st, size_t cell)
 {
-    const kvb_cell *c = &st->cells[cell];
+    const run_cell *c = &st->cells[cell];
     const kv_engine_ops *eng = st->o->engines[c->engine];
     const kv_workload *w = &st->o->workloads[c->workload];
     uint64_t n = st->o->ns[c->n];
     int rep = c->rep;
     const kvb_opts *o = st->o;
     char data_dir[4200], path[4600];
+    double rate, pct;
+    if (cell_rate(st, c, &rate, &pct) != 0)
+        return KVB_EXIT_ENGINE;
     if (make_data_dir(o, eng->name, data_dir, sizeof(data_dir)) != 0) {
         fprintf(stderr, "kvbench: cannot create a data directory in %s: %s\n", o->dir, strerror(errno));
         return KVB_EXIT_ENGINE;
     }
-    snprintf(path, sizeof(path), "%s/%s-%s-n%llu-t%d-%s-r%d.json", st->run_dir, eng->name, w->name,
-             (unsigned long long)n, o->threads, kv_durability_name(o->durability), rep);
-    kvb_rep r = {.o = o, .engine = eng, .workload = w, .n = n, .ops = kvb_ops_for(o, n),
-                 .warmup = kvb_warmup_for(o, n), .rep = rep,
+    result_path(st, eng, w, n, rate, pct, rep, path, sizeof(path));
+    kvb_rep r = {.o = o, .engine = eng, .workload = w, .n = n,
+                 .ops = o->duration_s > 0 ? duration_cap(o, w, rate) : kvb_ops_for(o, n),
+                 .warmup = kvb_warmup_for(o, n), .rep = rep, .rate = rate, .rate_pct = pct,
                  .seed = o->seed_per_rep ? kvb_rep_seed(o->seed, rep) : o->seed, .cell = (int)cell,
                  .ncells = (int)st->ncells, .run_id = st->run_id, .data_dir = data_dir, .result_path = path};
     settle(o, r.loadavg);
@@ -341,8 +485,12 @@ static int run_one(run_state *st, size_t cell)
     json_object_set_new(entry, "loadavg_before", r.loadavg[0] < 0 ? json_null()
                         : json_pack("[f, f, f]", r.loadavg[0], r.loadavg[1], r.loadavg[2]));
     if (!o->quiet)
-        fprintf(stderr, "kvbench: cell %zu/%zu: %s %s n=%llu ops=%llu rep %d/%d\n", cell + 1, st->ncells,
-                eng->name, w->name, (unsigned long long)n, (unsigned long long)r.ops, rep + 1, o->reps);
+        fprintf(stderr, "kvbench: cell %zu/%zu: %s %s n=%llu ops=%llu%s rep %d/%d\n", cell + 1, st->ncells,
+                eng->name, w->name, (unsigned long long)n, (unsigned long long)r.ops,
+                rate > 0 ? " (paced)" : "", rep + 1, o->reps);
+    if (!o->quiet && rate > 0)
+        fprintf(stderr, "kvbench: offered rate %.0f ops/s%s\n", rate, pct > 0 ? " (a --rate percentage of the "
+                "closed-loop median)" : "");
     int code = run_child(&r);
     if (o->keep) {
         if (!o->quiet)
@@ -358,6 +506,8 @@ static int run_one(run_state *st, size_t cell)
     if (code != KVB_EXIT_OK && code != KVB_EXIT_INVALID)
         return code == KVB_EXIT_USAGE ? KVB_EXIT_USAGE : KVB_EXIT_ENGINE;
     char err[600];
+    if (!rate)
+        st->measured[cell] = measured_ops_per_sec(path, w->name);
     if (kvb_report_add(&st->report, path, err, sizeof(err)) != 0) {
         fprintf(stderr, "kvbench: %s\n", err);
         return KVB_EXIT_ENGINE;
@@ -386,13 +536,17 @@ int kvb_runner_run(kvb_opts *o)
     run_state st;
     memset(&st, 0, sizeof(st));
     st.o = o;
-    st.cells = kvb_run_cells(o, &st.ncells);
-    if (!st.cells) {
+    st.cells = plan_cells(o, &st.ncells);
+    st.measured = st.cells ? calloc(st.ncells, sizeof(*st.measured)) : NULL;
+    if (!st.cells || !st.measured) {
+        free(st.cells);
+        free(st.measured);
         fprintf(stderr, "kvbench: out of memory for the cell order\n");
         return KVB_EXIT_ENGINE;
     }
     if (kvb_make_run_dir(o, st.run_id, sizeof(st.run_id), st.run_dir, sizeof(st.run_dir)) != 0) {
         free(st.cells);
+        free(st.measured);
         return KVB_EXIT_USAGE;
     }
     char err[600];
@@ -400,12 +554,14 @@ int kvb_runner_run(kvb_opts *o)
     if (!st.manifest || write_manifest(st.manifest, st.run_dir) != 0) {
         json_decref(st.manifest);
         free(st.cells);
+        free(st.measured);
         return KVB_EXIT_USAGE;
     }
     if (kvb_report_open(&st.report, st.run_dir, err, sizeof(err)) != 0) {
         fprintf(stderr, "kvbench: %s; pass a writable --out\n", err);
         json_decref(st.manifest);
         free(st.cells);
+        free(st.measured);
         return KVB_EXIT_USAGE;
     }
     code = run_plan(&st);
@@ -413,6 +569,7 @@ int kvb_runner_run(kvb_opts *o)
         code = KVB_EXIT_ENGINE;
     json_decref(st.manifest);
     free(st.cells);
+    free(st.measured);
     if (kvb_report_finish(&st.report, stdout, err, sizeof(err)) != 0) {
         fprintf(stderr, "kvbench: %s\n", err);
         if (code == KVB_EXIT_OK)

@@ -43,6 +43,8 @@ void kvb_worker_reset_hists(kvb_worker *w)
     kvb_hist_reset(w->all);
     for (int t = 0; t < KV_OP__COUNT; t++)
         kvb_hist_reset(w->by_op[t]);
+    if (w->ol)
+        kvb_openloop_reset(w->ol);
 }
 
 /* Read every byte of a value: what a client does with it, and what zero-copy engines must pay too. */
@@ -270,6 +272,10 @@ int kvb_worker_op(kvb_worker *w, const kv_op *op, int timed)
         uint64_t ns = kvb_ticks_to_ns(t1 - t0);
         kvb_hist_record(w->all, ns);
         kvb_hist_record(w->by_op[op->type], ns);
+        if (w->intended)
+            kvb_openloop_record(w->ol, op->type, w->intended, t0, t1, ns);
+        if (w->iv)
+            kvb_intervals_record(w->iv, t0, t1, w->intended ? kvb_ticks_to_ns(t1 - w->intended) : ns);
     }
     if (rc < 0)
         return engine_error(w, kv_optype_name(op->type), op->key, rc);
@@ -282,6 +288,93 @@ int kvb_worker_op(kvb_worker *w, const kv_op *op, int timed)
     else if (op->type == KV_OP_RMW)
         verify_rmw(w, op, rc);
     return 0;
+}
+
+uint64_t kvb_value_digest(const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    uint64_t a = len, sum = 0;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t x;
+        memcpy(&x, b + i, 8);
+        a += x;
+        sum += a;
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, b + i, len - i);
+    a += tail;
+    sum += a;
+    return a ^ kv_mix64(sum);
+}
+
+/* Length, header version and digest of what a get returned (reads every byte). */
+static void record_answer(kvb_answer *ans, int rc, kv_slice val)
+{
+    if (rc != KV_OK) {
+        *ans = (kvb_answer){0, KVB_ANSWER_NOTFOUND, 0};
+        return;
+    }
+    uint32_t version = 0;
+    if (val.len >= KV_VALUE_MIN)
+        memcpy(&version, (const unsigned char *)val.data + 8, 4);
+    *ans = (kvb_answer){kvb_value_digest(val.data, val.len),
+                        val.len < KVB_ANSWER_NOTFOUND ? (uint32_t)val.len : KVB_ANSWER_NOTFOUND - 1, version};
+}
+
+int kvb_worker_op_untimed(kvb_worker *w, const kv_op *op, const unsigned char *value, kvb_answer *ans)
+{
+    const kv_engine_ops *ops = w->ops;
+    kv_session *s = w->s;
+    kv_slice val = {NULL, 0};
+    size_t visited = 0;
+    int rc;
+    switch (op->type) {
+    case KV_OP_GET:
+        rc = ops->get(s, op->key, &val);
+        record_answer(ans, rc, val);
+        break;
+    case KV_OP_RMW: /* as rmw(): the next version comes from the header read */
+        rc = ops->get(s, op->key, &val);
+        if (rc < 0)
+            break;
+        record_answer(ans, rc, val);
+        uint32_t next = rc == KV_OK ? ans->version + 1 : op->version;
+        if (!value || next != op->version) {
+            kv_value_make(w->seed, op->key, next, w->valbuf, w->value_size);
+            value = w->valbuf;
+        }
+        int prc = ops->put(s, op->key, value, w->value_size);
+        rc = prc < 0 ? prc : rc;
+        break;
+    case KV_OP_UPDATE:
+    case KV_OP_INSERT:
+        if (!value) {
+            kv_value_make(w->seed, op->key, op->version, w->valbuf, w->value_size);
+            value = w->valbuf;
+        }
+        rc = ops->put(s, op->key, value, w->value_size);
+        break;
+    case KV_OP_DELETE: rc = ops->del(s, op->key); break;
+    case KV_OP_SCAN:
+        w->nrec = 0;
+        rc = ops->scan(s, op->key, op->scan_len, scan_copy, w, &visited);
+        break;
+    default: rc = KV_EINTERNAL; break;
+    }
+    if (rc < 0)
+        return engine_error(w, kv_optype_name(op->type), op->key, rc);
+    return 0;
+}
+
+void kvb_worker_count(kvb_worker *w, enum kv_verdict v)
+{
+    count(w, v);
+}
+
+void kvb_worker_check_scan(kvb_worker *w, const kv_op *op)
+{
+    verify_scan(w, op);
 }
 
 int kvb_worker_readback(kvb_worker *w, uint64_t limit, uint64_t *checked)

@@ -4,6 +4,8 @@
 
 #include "bench.h"
 #include "hist.h"
+#include "intervals.h"
+#include "openloop.h"
 
 #include <stdint.h>
 
@@ -22,6 +24,15 @@ typedef struct kvb_scan_rec {
     size_t len; /* length the engine returned */
     size_t off; /* copy in the worker's scan buffer (min(len, value_size) bytes) */
 } kvb_scan_rec;
+
+/* What a get returned in the untimed pass, checked after it: the value's length (KVB_ANSWER_NOTFOUND
+ * for not-found), the version its header claims, and a digest of every byte. */
+#define KVB_ANSWER_NOTFOUND UINT32_MAX
+typedef struct kvb_answer {
+    uint64_t digest;
+    uint32_t len;
+    uint32_t version;
+} kvb_answer;
 
 typedef struct kvb_worker {
     const kv_engine_ops *ops;
@@ -44,6 +55,10 @@ typedef struct kvb_worker {
     size_t reccap, nrec;
     kvb_hist *all;               /* NULL in untimed passes */
     kvb_hist *by_op[KV_OP__COUNT];
+    kvb_openloop *ol;            /* NULL in closed loop */
+    uint64_t intended;           /* intended start of the op about to run (ticks); 0 = not paced */
+    kvb_intervals *iv;           /* time series being recorded, or NULL */
+    uint64_t done;               /* ops this thread ran in its last ops pass */
     kvb_verify ver;
     uint64_t sink;               /* sum of value words, so reading values cannot be optimised away */
     char err[768];               /* set when an engine call failed */
@@ -57,6 +72,16 @@ void kvb_worker_reset_hists(kvb_worker *w);
 /* Run one op; timed = 1 records its latency into w->all and w->by_op. 0, or -1 on an engine error
  * (message in w->err). */
 int kvb_worker_op(kvb_worker *w, const kv_op *op, int timed);
+/* Untimed pass: run op without timing or checking. Writes put `value` (NULL: made here). A get reads
+ * every byte into ans's digest; a scan leaves its records in w->recs / w->scanbuf. 0, or -1 on an
+ * engine error (message in w->err). */
+int kvb_worker_op_untimed(kvb_worker *w, const kv_op *op, const unsigned char *value, kvb_answer *ans);
+/* Position-sensitive 64-bit digest of every byte (Fletcher-style sums over 8-byte words; not cryptographic). */
+uint64_t kvb_value_digest(const void *p, size_t len);
+/* Count one verdict into w->ver. */
+void kvb_worker_count(kvb_worker *w, enum kv_verdict v);
+/* Check the scan records in w->recs / w->scanbuf for op against w->ds as it is now (w->fault applies). */
+void kvb_worker_check_scan(kvb_worker *w, const kv_op *op);
 /* After all phases (no other thread running): get about `limit` keys spread over the whole data set,
  * expecting the newest version of live keys and not-found for deleted or never-inserted ones (ghosts).
  * Counts into w->ver; *checked = keys read. 0, or -1 on an engine error. */

@@ -227,7 +227,7 @@ static void test_eio_every_site(void **state)
             enum as_sync_mode mode = modes[m];
             if ((site == AS_SITE_WRITE && mode != AS_SYNC_EACH) || (site == AS_SITE_GROUP && mode != AS_SYNC_GROUP))
                 continue;
-            if (mode == AS_SYNC_NONE && (site == AS_SITE_ROTATE || site == AS_SITE_CLOSE || site == AS_SITE_BULK))
+            if (mode == AS_SYNC_NONE && (site == AS_SITE_CLOSE || site == AS_SITE_BULK))
                 continue; /* no sync there at AS_SYNC_NONE */
             for (int nthreads = 2; nthreads <= 4; nthreads += 2) {
                 one_run(dir, site, mode, nthreads, &r, &acked);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Every failure names the engine, the line and what differed. */
@@ -572,6 +573,57 @@ static void test_bad_directory(void **state)
     EXPECT(rc == KV_OK || e == NULL, "failed open left a handle");
 }
 
+/* A store left by this engine, opened by every other persistent engine: a clear refusal naming the owner,
+ * no crash, and the store still intact for its own engine afterwards. A directory with stray files and
+ * no owner is refused as well. */
+static void test_foreign_store(void **state)
+{
+    fixture *fx = *state;
+    if (!(fx->ops->caps & KV_CAP_PERSISTENT) || discards(fx))
+        skip();
+    fx_open(fx, KV_DUR_NONE);
+    put_value(fx, fx->s, 77, 1, 100);
+    fx_close(fx);
+    for (size_t i = 0; kv_engines[i]; i++) {
+        const kv_engine_ops *other = kv_engines[i];
+        if (other == fx->ops || !(other->caps & KV_CAP_PERSISTENT))
+            continue;
+        kv_config cfg = {.dir = fx->dir, .durability = KV_DUR_NONE, .threads = 1, .expected_keys = 1000,
+                         .value_size = 100};
+        kv_engine *e = NULL;
+        char err[512] = "";
+        int rc = kv_engine_open(other, &cfg, &e, err, sizeof(err));
+        if (rc == KV_OK && e)
+            other->close(e);
+        EXPECT(rc == KV_EINVAL, "%s opening a %s store gave %d (%s), want KV_EINVAL", other->name, fx->ops->name,
+               rc, kv_strerror(rc));
+        EXPECT(rc == KV_OK || e == NULL, "failed open left a handle");
+        EXPECT(strstr(err, fx->ops->name) != NULL, "%s's refusal does not name the owner %s: '%s'", other->name,
+               fx->ops->name, err);
+    }
+    fx_open(fx, KV_DUR_NONE); /* nothing was touched */
+    check_value(fx, fx->s, 77, 1, 100);
+    fx_close(fx);
+
+    char stray_dir[160], stray[200];
+    snprintf(stray_dir, sizeof(stray_dir), "%s/stray", fx->dir);
+    EXPECT(mkdir(stray_dir, 0755) == 0, "mkdir %s", stray_dir);
+    snprintf(stray, sizeof(stray), "%s/data.bin", stray_dir);
+    FILE *f = fopen(stray, "w");
+    EXPECT(f != NULL, "cannot create %s", stray);
+    fputs("not a store\n", f);
+    fclose(f);
+    kv_config cfg = {.dir = stray_dir, .durability = KV_DUR_NONE, .threads = 1, .expected_keys = 1000,
+                     .value_size = 100};
+    kv_engine *e = NULL;
+    char err[512] = "";
+    int rc = kv_engine_open(fx->ops, &cfg, &e, err, sizeof(err));
+    if (rc == KV_OK && e)
+        fx->ops->close(e);
+    EXPECT(rc == KV_EINVAL && strstr(err, "not empty") != NULL,
+           "open of a directory with stray files gave %d: '%s', want KV_EINVAL naming it", rc, err);
+}
+
 static int run_engine(const kv_engine_ops *ops)
 {
     void *st = (void *)ops;
@@ -586,6 +638,7 @@ static int run_engine(const kv_engine_ops *ops)
         cmocka_unit_test_prestate_setup_teardown(test_durability_levels, setup, teardown, st),
         cmocka_unit_test_prestate_setup_teardown(test_bad_options, setup, teardown, st),
         cmocka_unit_test_prestate_setup_teardown(test_bad_directory, setup, teardown, st),
+        cmocka_unit_test_prestate_setup_teardown(test_foreign_store, setup, teardown, st),
     };
     char name[96];
     snprintf(name, sizeof(name), "conformance[%s]", ops->name);

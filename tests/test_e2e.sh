@@ -182,16 +182,19 @@ fi
 
 # injected faults: each must be caught, the run written, marked invalid, and exit 3
 if [ -n "$verifying" ]; then
-    for f in wrong stale missing; do
+    # the timed pass checks each answer as it comes; the untimed pass records answers and checks them after
+    for f in wrong stale missing wrong:untimed stale:untimed missing:untimed; do
         "$KVBENCH" run -e "$verifying" -w read "${common[@]}" --inject-fault $f --out "$tmp/fault" >"$tmp/run.out" 2>"$tmp/run.err"
         rc=$?
         [ $rc -eq 3 ] || { fail "--inject-fault $f on $verifying exited $rc (want 3)"; continue; }
         $PY - "$(last_run "$tmp/run.out")" $f <<'PYEOF' && echo "ok: --inject-fault $f caught" || fail "--inject-fault $f checks"
 import csv, glob, json, sys
 d, f = sys.argv[1], sys.argv[2]
+f, _, pass_ = f.partition(":")
 r = json.load(open(glob.glob(d + "/*-r0.json")[0]))
 v = r["verification"]
 assert r["valid"] is False and r["invalid_reason"], r["invalid_reason"]
+assert r["inject_fault"] == f and r["inject_fault_pass"] == (pass_ or "timed"), (r["inject_fault"], r["inject_fault_pass"])
 assert v[f] == 1, v
 rows = list(csv.DictReader(open(d + "/summary.csv")))
 assert rows and all(x["valid"] == "false" for x in rows)
@@ -200,9 +203,11 @@ PYEOF
     # the scan verifier too, on an engine that scans
     scanner=$(pick scan discards)
     if [ -n "$scanner" ]; then
-        "$KVBENCH" run -e "$scanner" -w scan "${common[@]}" --ops 200 --inject-fault missing --out "$tmp/fault" >/dev/null 2>&1
-        rc=$?
-        [ $rc -eq 3 ] && echo "ok: scan missing key caught on $scanner" || fail "scan fault on $scanner exited $rc (want 3)"
+        for f in missing missing:untimed stale:untimed; do
+            "$KVBENCH" run -e "$scanner" -w scan "${common[@]}" --ops 200 --inject-fault $f --out "$tmp/fault" >/dev/null 2>&1
+            rc=$?
+            [ $rc -eq 3 ] && echo "ok: scan fault $f caught on $scanner" || fail "scan fault $f on $scanner exited $rc (want 3)"
+        done
     fi
 fi
 

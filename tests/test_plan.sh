@@ -88,7 +88,22 @@ run3=$(sed -n 's/^results: //p' "$tmp/out")
   && ok "--partial merges the 7 present cells" || fail "--partial: exit $rc"
 mv "$tmp/saved-cell" "$victim"
 
-# 5. different schema versions are never merged; the same cell twice is refused
+# 5. the report refuses to chart results of different CPUs unless asked, then keeps them apart
+cp -r "$run" "$tmp/twomachines"
+for f in "$tmp"/twomachines/memory-read-*.json; do
+  "$PY" - "$f" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1])); r["manifest"]["cpu_model"] = "Other CPU 9000"; json.dump(r, open(sys.argv[1], "w"))
+PYEOF
+done
+"$PY" "$(dirname "$0")/../analysis/report.py" --no-figures --quiet --out "$tmp/rep1" "$tmp/twomachines" >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc != 0 ] && grep -q "different CPUs" "$tmp/err" && ok "report refuses two CPUs in one chart (exit $rc)" \
+  || { fail "report with two CPUs: exit $rc"; cat "$tmp/err"; }
+"$PY" "$(dirname "$0")/../analysis/report.py" --no-figures --quiet --mixed-machines --out "$tmp/rep2" "$tmp/twomachines" \
+  >/dev/null 2>"$tmp/err" && grep -q "Results of 2 machines" "$tmp/rep2/report.md" \
+  && ok "--mixed-machines: the report names both machines" || { fail "--mixed-machines"; cat "$tmp/err"; }
+
+# 6. different schema versions are never merged; the same cell twice is refused
 cp -r "$run" "$tmp/other"
 f=$(ls "$tmp/other"/null-read-*.json | head -1)
 sed -i 's#"kvbench-result/1"#"kvbench-result/0"#' "$f"

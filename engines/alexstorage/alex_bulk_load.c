@@ -5,51 +5,6 @@
 
 #include "alex_internal.h"
 
-alex_model_node *alex__mn_new(alex_index *ix, uint32_t nchildren)
-{
-    alex_model_node *m = calloc(1, sizeof(*m));
-    alex_node **c = calloc(nchildren, sizeof(*c));
-    if (m == NULL || c == NULL) {
-        free(m);
-        free(c);
-        return NULL;
-    }
-    m->children = c;
-    m->num_children = nchildren;
-    ix->bytes += sizeof(*m) + (uint64_t)nchildren * sizeof(*c);
-    ix->num_model_nodes++;
-    return m;
-}
-
-void alex__mn_free(alex_index *ix, alex_model_node *m)
-{
-    ix->bytes -= sizeof(*m) + (uint64_t)m->num_children * sizeof(alex_node *);
-    ix->num_model_nodes--;
-    free(m->children);
-    free(m);
-}
-
-void alex__free_tree(alex_index *ix, alex_node *n)
-{
-    if (n == NULL)
-        return;
-    if (n->is_leaf) {
-        alex__dn_free(ix, (alex_data_node *)n);
-        return;
-    }
-    alex_model_node *m = (alex_model_node *)n;
-    for (uint32_t i = 0; i < m->num_children;) {
-        alex_node *c = m->children[i];
-        if (c == NULL) {
-            i++;
-            continue;
-        }
-        i += 1u << c->dup;
-        alex__free_tree(ix, c);
-    }
-    alex__mn_free(ix, m);
-}
-
 typedef struct alex_group {
     uint32_t start;   /* first pointer slot */
     uint32_t log;     /* run length log2 */

@@ -1,22 +1,10 @@
 /* alex_expand.c - key-domain growth (root expansion and in-place domain growth of an inner node
- * for out-of-domain inserts), the repair pass that moves keys whose route changed, and the
- * merging of empty leaves into their buddies. */
+ * for out-of-domain inserts) and the merging of empty leaves into their buddies. The keys whose
+ * route a growth changed are moved by alex__repair (alex_index.c), which re-inserts them. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "alex_internal.h"
-
-typedef struct alex_buf {
-    int64_t *keys;
-    uint64_t *pays;
-    size_t n;
-} alex_buf;
-
-static void alex_buf_free(alex_buf *b)
-{
-    free(b->keys);
-    free(b->pays);
-}
 
 /* Rebuild the leaf chain by an in-order walk (after root expansion added leaves at the ends). */
 static void alex_relink(alex_node *n, alex_data_node **prev)
@@ -107,6 +95,10 @@ int alex__expand_node(alex_index *ix, alex_model_node *m, int right, double p_ou
     free(nl);
     alex_relink(ix->root, &(alex_data_node *){ NULL });
     ix->num_root_expansions++;
+    /* the node whose routing changed, for alex__repair; a second growth before the repair makes
+     * it walk every leaf */
+    ix->repair_at = ix->repair_pending ? NULL : inplace ? m : (alex_model_node *)ix->root;
+    ix->repair_pending = 1;
     return ALEX_OK;
 }
 
@@ -115,47 +107,9 @@ static int alex_expand_root(alex_index *ix, int right, double p_out)
     return alex__expand_node(ix, (alex_model_node *)ix->root, right, p_out, 1);
 }
 
-/* Move keys that no longer route to the leaf holding them (after the root's domain changed). */
-int alex__repair(alex_index *ix)
-{
-    alex_buf b = { NULL, NULL, 0 };
-    size_t capb = 0;
-    for (alex_data_node *l = alex__first_leaf(ix); l != NULL; l = l->next) {
-        for (int side = 0; side < 2; side++) {
-            while (l->num_keys > 0) {
-                int s = side == 0 ? alex__dn_next_set(l, 0) : alex__dn_prev_set(l, l->cap - 1);
-                if (alex__descend(ix, l->keys[s], NULL) == l)
-                    break;
-                if (b.n == capb) {
-                    capb = capb ? capb * 2 : 256;
-                    int64_t *nk = realloc(b.keys, capb * sizeof(int64_t));
-                    if (nk)
-                        b.keys = nk;
-                    uint64_t *np = realloc(b.pays, capb * sizeof(uint64_t));
-                    if (np)
-                        b.pays = np;
-                    if (nk == NULL || np == NULL) {
-                        alex_buf_free(&b);
-                        return ALEX_ENOMEM;
-                    }
-                }
-                b.keys[b.n] = l->keys[s];
-                b.pays[b.n] = l->payloads[s];
-                b.n++;
-                alex__dn_erase_slot(l, s);
-                ix->num_keys--;
-            }
-        }
-    }
-    int rc = ALEX_OK;
-    for (size_t i = 0; i < b.n && rc == ALEX_OK; i++)
-        rc = alex__insert_impl(ix, b.keys[i], b.pays[i]);
-    alex_buf_free(&b);
-    return rc;
-}
-
 /* Count an insert that falls outside the root's domain; after ALEX_OOD_TRIGGER of them on one
- * side, expand the root until the farthest such key is inside, then move misplaced keys. */
+ * side, expand the root until the farthest such key is inside. ALEX_OK (nothing changed),
+ * ALEX_SMO_REPAIR (expanded: the caller moves misplaced keys with alex__repair) or ALEX_ENOMEM. */
 int alex__root_expand_maybe(alex_index *ix, int64_t key)
 {
     if (ix->root->is_leaf)
@@ -190,7 +144,7 @@ int alex__root_expand_maybe(alex_index *ix, int64_t key)
         if (rc != ALEX_OK)
             return rc;
     }
-    return alex__repair(ix);
+    return ALEX_SMO_REPAIR;
 }
 
 /* An empty leaf hands its pointer run to its buddy (the other half of the aligned run twice its

@@ -121,6 +121,91 @@ int alex_find(const alex_index *ix, int64_t key, uint64_t *payload)
     return ALEX_OK;
 }
 
+/* Move the keys at one end of leaf l that no longer route to l into b (side 0: its first keys,
+ * 1: its last). 0, or ALEX_ENOMEM. */
+static int alex_repair_end(alex_index *ix, alex_data_node *l, int side, alex_buf *b, size_t *capb)
+{
+    while (l->num_keys > 0) {
+        int s = side == 0 ? alex__dn_next_set(l, 0) : alex__dn_prev_set(l, l->cap - 1);
+        if (alex__descend(ix, l->keys[s], NULL) == l)
+            break;
+        if (b->n == *capb) {
+            *capb = *capb ? *capb * 2 : 256;
+            int64_t *nk = realloc(b->keys, *capb * sizeof(int64_t));
+            if (nk)
+                b->keys = nk;
+            uint64_t *np = realloc(b->pays, *capb * sizeof(uint64_t));
+            if (np)
+                b->pays = np;
+            if (nk == NULL || np == NULL)
+                return ALEX_ENOMEM;
+        }
+        b->keys[b->n] = l->keys[s];
+        b->pays[b->n] = l->payloads[s];
+        b->n++;
+        alex__dn_erase_slot(l, s);
+        ix->num_keys--;
+    }
+    return ALEX_OK;
+}
+
+/* Routing changed only in the model node m (its domain grew): a key can only have crossed from one
+ * of m's children to a neighbour, so it sits at an end of that child's key range - in its first or
+ * last leaf, or further in when those leaves drain completely. Two leaves per child, not every leaf. */
+static int alex_repair_under(alex_index *ix, alex_model_node *m, alex_buf *b, size_t *capb)
+{
+    for (uint32_t i = 0; i < m->num_children; i += 1u << m->children[i]->dup) {
+        alex_node *c = m->children[i], *f = c, *e = c;
+        while (!f->is_leaf)
+            f = ((alex_model_node *)f)->children[0];
+        while (!e->is_leaf)
+            e = ((alex_model_node *)e)->children[((alex_model_node *)e)->num_children - 1];
+        for (alex_data_node *l = (alex_data_node *)f; l != NULL; l = l->next) {
+            if (alex_repair_end(ix, l, 0, b, capb) != ALEX_OK)
+                return ALEX_ENOMEM;
+            if (l->num_keys > 0)
+                break;
+        }
+        for (alex_data_node *l = (alex_data_node *)e; l != NULL; l = l->prev) {
+            if (alex_repair_end(ix, l, 1, b, capb) != ALEX_OK)
+                return ALEX_ENOMEM;
+            if (l->num_keys > 0)
+                break;
+        }
+    }
+    return ALEX_OK;
+}
+
+/* Move keys that no longer route to the leaf holding them after a key domain grew
+ * (alex__expand_node): under the node it names, or through every leaf when several growths
+ * happened before this repair; nothing when nothing grew. Re-inserts them. */
+int alex__repair(alex_index *ix)
+{
+    alex_buf b = { NULL, NULL, 0 };
+    size_t capb = 0;
+    alex_model_node *m = ix->repair_at;
+    int rc = ALEX_OK;
+    if (!ix->repair_pending)
+        return ALEX_OK; /* nothing grew */
+    ix->repair_at = NULL;
+    ix->repair_pending = 0;
+    if (m != NULL) {
+        rc = alex_repair_under(ix, m, &b, &capb);
+    } else {
+        for (alex_data_node *l = alex__first_leaf(ix); l != NULL && rc == ALEX_OK; l = l->next) {
+            rc = alex_repair_end(ix, l, 0, &b, &capb);
+            if (rc == ALEX_OK)
+                rc = alex_repair_end(ix, l, 1, &b, &capb);
+        }
+    }
+    int collect_rc = rc; /* on ENOMEM the keys already taken out still go back */
+    rc = ALEX_OK;
+    for (size_t i = 0; i < b.n && rc == ALEX_OK; i++)
+        rc = alex__insert_impl(ix, b.keys[i], b.pays[i]);
+    alex__buf_free(&b);
+    return rc != ALEX_OK ? rc : collect_rc;
+}
+
 int alex__insert_impl(alex_index *ix, int64_t key, uint64_t payload)
 {
     alex_path path;
@@ -139,14 +224,14 @@ int alex__insert_impl(alex_index *ix, int64_t key, uint64_t payload)
         return ALEX_EXISTS;
     }
     if (!ix->root->is_leaf) {
-        uint64_t before = ix->num_root_expansions;
         int rc = alex__root_expand_maybe(ix, key);
-        if (rc != ALEX_OK)
-            return rc;
-        if (ix->num_root_expansions != before) {
+        if (rc == ALEX_SMO_REPAIR) {
+            rc = alex__repair(ix);
             leaf = alex__descend(ix, key, &path);
             ub = -1;
         }
+        if (rc != ALEX_OK)
+            return rc;
     }
     int edge_tried = 0;
     for (int guard = 0;; guard++) {
@@ -166,9 +251,11 @@ int alex__insert_impl(alex_index *ix, int64_t key, uint64_t payload)
             return ALEX_ECORRUPT;
         edge_tried |= edge != 0;
         int rc = alex__insert_full(ix, leaf, &path, edge, full || cata);
-        if (rc == 1)
+        if (rc == ALEX_SMO_INSERT)
             break;
-        if (rc != ALEX_OK)
+        if (rc == ALEX_SMO_REPAIR)
+            rc = alex__repair(ix);
+        if (rc != ALEX_SMO_RETRY)
             return rc;
         leaf = alex__descend(ix, key, &path);
         ub = -1;

@@ -15,8 +15,8 @@
 #define ALEX_W_MODEL_BYTE 5e-7 /* per byte of model nodes */
 #define ALEX_MAX_DEPTH 128     /* hard bound on the path array; fanout >= 16 keeps depth far lower */
 #define ALEX_MIN_CAP 8         /* smallest data node capacity */
-#define ALEX_OOD_TRIGGER 64
-#define ALEX_STRIPES 8    /* out-of-domain inserts on one side before the root expands */
+#define ALEX_OOD_TRIGGER 64 /* out-of-domain inserts on one side before the root expands */
+#define ALEX_STRIPES 8       /* lookup-counter stripes (threads hash onto them) */
 
 typedef struct alex_node {
     uint8_t is_leaf;
@@ -85,6 +85,8 @@ struct alex_index {
     uint64_t num_model_nodes, num_data_nodes;
     int64_t ood_left, ood_right;        /* out-of-domain inserts at the root since last expansion */
     int64_t ood_min_key, ood_max_key;   /* extremes of those keys */
+    struct alex_model_node *repair_at;  /* node whose domain grew, for alex__repair (NULL: all) */
+    int repair_pending;                 /* a growth happened and alex__repair has not run yet */
     uint64_t num_inserts, num_shifts, num_expansions, num_splits_sideways, num_splits_down;
     uint64_t num_contractions, num_root_expansions;
     /* lookup counters, striped by thread so concurrent readers rarely share a cache line;
@@ -220,29 +222,50 @@ void alex__arena_maybe_compact(alex_index *ix);
 alex_node *alex__build(alex_index *ix, const int64_t *keys, const uint64_t *pays, size_t n,
                        int force_model, unsigned depth, int64_t lo, int64_t hi, alex_data_node **first,
                        alex_data_node **last);
-alex_model_node *alex__mn_new(alex_index *ix, uint32_t nchildren);
-void alex__mn_free(alex_index *ix, alex_model_node *m);
-void alex__free_tree(alex_index *ix, alex_node *n);
 
-/* alex_smo.c */
+/* alex_tree.c (files below call only files below them: index -> smo -> expand -> tree -> bulk
+ * load / data node -> model / arena) */
 typedef struct alex_path {
     alex_model_node *node[ALEX_MAX_DEPTH];
     int slot[ALEX_MAX_DEPTH];
     int depth; /* number of model nodes above the leaf */
 } alex_path;
+alex_model_node *alex__mn_new(alex_index *ix, uint32_t nchildren);
+void alex__mn_free(alex_index *ix, alex_model_node *m);
+void alex__free_tree(alex_index *ix, alex_node *n);
 alex_data_node *alex__descend(const alex_index *ix, int64_t key, alex_path *path);
-int alex__insert_full(alex_index *ix, alex_data_node *leaf, alex_path *path, int edge, int must);
-int alex__root_expand_maybe(alex_index *ix, int64_t key);
 alex_data_node *alex__first_leaf(const alex_index *ix);
 alex_data_node *alex__last_leaf(const alex_index *ix);
-int alex__insert_impl(alex_index *ix, int64_t key, uint64_t payload);
 void alex__set_run(alex_model_node *m, uint32_t start, unsigned log, alex_node *c);
 uint32_t alex__run_start(const alex_model_node *m, const alex_node *c);
 alex_data_node *alex__empty_leaf(alex_index *ix);
+/* A leaf's keys and payloads copied out (malloc'd; alex__buf_free). */
+typedef struct alex_buf {
+    int64_t *keys;
+    uint64_t *pays;
+    size_t n;
+} alex_buf;
+int alex__collect(const alex_data_node *d, alex_buf *b);
+void alex__buf_free(alex_buf *b);
+
+/* What a structural change asks its caller to do next (never confused with ALEX_NOTFOUND/EXISTS:
+ * these are private and distinct from every public status). */
+enum alex_smo_result {
+    ALEX_SMO_RETRY = 0,   /* the tree changed: descend again and retry the insert */
+    ALEX_SMO_INSERT = 10, /* nothing changed: insert into the leaf as it is, shifting */
+    ALEX_SMO_REPAIR = 11, /* a key domain grew: run alex__repair, then retry */
+};
 
 /* alex_expand.c */
 int alex__merge_empty(alex_index *ix, alex_data_node *leaf, alex_path *path);
 int alex__expand_node(alex_index *ix, alex_model_node *m, int right, double p_out, int is_root);
+int alex__root_expand_maybe(alex_index *ix, int64_t key);
+
+/* alex_smo.c */
+int alex__insert_full(alex_index *ix, alex_data_node *leaf, alex_path *path, int edge, int must);
+
+/* alex_index.c */
+int alex__insert_impl(alex_index *ix, int64_t key, uint64_t payload);
 int alex__repair(alex_index *ix);
 
 #endif

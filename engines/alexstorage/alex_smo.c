@@ -6,43 +6,6 @@
 
 #include "alex_internal.h"
 
-alex_data_node *alex__descend(const alex_index *ix, int64_t key, alex_path *path)
-{
-    alex_node *n = ix->root;
-    int d = 0;
-    while (!n->is_leaf) {
-        alex_model_node *m = (alex_model_node *)n;
-        int s = alex__mroute(m, key);
-        if (path != NULL && d < ALEX_MAX_DEPTH) {
-            path->node[d] = m;
-            path->slot[d] = s;
-        }
-        d++;
-        n = m->children[s];
-    }
-    if (path != NULL)
-        path->depth = d;
-    return (alex_data_node *)n;
-}
-
-alex_data_node *alex__first_leaf(const alex_index *ix)
-{
-    alex_node *n = ix->root;
-    while (!n->is_leaf)
-        n = ((alex_model_node *)n)->children[0];
-    return (alex_data_node *)n;
-}
-
-alex_data_node *alex__last_leaf(const alex_index *ix)
-{
-    alex_node *n = ix->root;
-    while (!n->is_leaf) {
-        alex_model_node *m = (alex_model_node *)n;
-        n = m->children[m->num_children - 1];
-    }
-    return (alex_data_node *)n;
-}
-
 static void alex_link_before(alex_data_node *at, alex_data_node *d)
 {
     d->prev = at->prev;
@@ -70,52 +33,6 @@ static void alex_link_replace(alex_data_node *old, alex_data_node *first, alex_d
         old->prev->next = first;
     if (old->next)
         old->next->prev = last;
-}
-
-void alex__set_run(alex_model_node *m, uint32_t start, unsigned log, alex_node *c)
-{
-    c->dup = (uint8_t)log;
-    for (uint32_t s = start; s < start + (1u << log); s++)
-        m->children[s] = c;
-}
-
-alex_data_node *alex__empty_leaf(alex_index *ix)
-{
-    return alex__dn_build(ix, NULL, NULL, 0, ALEX_MIN_CAP, &(alex_lm){ 0.0, 0.0, 0 });
-}
-
-typedef struct alex_buf {
-    int64_t *keys;
-    uint64_t *pays;
-    size_t n;
-} alex_buf;
-
-static int alex_collect(const alex_data_node *d, alex_buf *b)
-{
-    size_t n = (size_t)d->num_keys;
-    b->keys = malloc((n ? n : 1) * sizeof(int64_t));
-    b->pays = malloc((n ? n : 1) * sizeof(uint64_t));
-    if (b->keys == NULL || b->pays == NULL) {
-        free(b->keys);
-        free(b->pays);
-        return ALEX_ENOMEM;
-    }
-    b->n = alex__dn_collect(d, b->keys, b->pays);
-    return ALEX_OK;
-}
-
-static void alex_buf_free(alex_buf *b)
-{
-    free(b->keys);
-    free(b->pays);
-}
-
-uint32_t alex__run_start(const alex_model_node *m, const alex_node *c)
-{
-    uint32_t s = 0;
-    while (m->children[s] != c)
-        s += 1u << m->children[s]->dup;
-    return s;
 }
 
 /* The key where the model node's prediction reaches pos, clamped to int64 (approximate: only
@@ -214,12 +131,12 @@ static size_t alex_bound_in(const alex_model_node *m, const alex_buf *b, uint32_
 static int alex_split(alex_index *ix, alex_data_node *leaf, alex_path *path)
 {
     alex_buf b;
-    int rc = alex_collect(leaf, &b);
+    int rc = alex__collect(leaf, &b);
     if (rc != ALEX_OK)
         return rc;
     if (path->depth == 0) {
         rc = alex_split_down(ix, leaf, NULL, 0, &b);
-        alex_buf_free(&b);
+        alex__buf_free(&b);
         return rc;
     }
     alex_model_node *par = path->node[path->depth - 1];
@@ -234,9 +151,9 @@ static int alex_split(alex_index *ix, alex_data_node *leaf, alex_path *path)
             int right = pm >= (double)par->num_children, left = pm < 0.0;
             if (right || left) {
                 double pe = par->a * alex__rel(b.keys[right ? b.n - 1 : 0], par->base) + par->b;
-                alex_buf_free(&b);
+                alex__buf_free(&b);
                 rc = alex__expand_node(ix, par, right, pe, par == (alex_model_node *)ix->root);
-                return rc != ALEX_OK ? rc : alex__repair(ix);
+                return rc != ALEX_OK ? rc : ALEX_SMO_REPAIR;
             }
         }
         if (dup == 0) {
@@ -252,12 +169,12 @@ static int alex_split(alex_index *ix, alex_data_node *leaf, alex_path *path)
             }
             if (k == 0) {
                 rc = alex_split_down(ix, leaf, par, (unsigned)path->depth, &b);
-                alex_buf_free(&b);
+                alex__buf_free(&b);
                 return rc;
             }
             rc = alex_expand_model(ix, par, k);
             if (rc != ALEX_OK) {
-                alex_buf_free(&b);
+                alex__buf_free(&b);
                 return rc;
             }
             start <<= k;
@@ -268,7 +185,7 @@ static int alex_split(alex_index *ix, alex_data_node *leaf, alex_path *path)
         if (idx == 0 || idx == b.n) {
             alex_data_node *e = alex__empty_leaf(ix);
             if (e == NULL) {
-                alex_buf_free(&b);
+                alex__buf_free(&b);
                 return ALEX_ENOMEM;
             }
             if (idx == 0) {
@@ -286,7 +203,7 @@ static int alex_split(alex_index *ix, alex_data_node *leaf, alex_path *path)
         int capr = alex__cap_for(b.n - idx, ix->p.density_init, ix->p.max_data_node_slots);
         alex_data_node *l = alex__dn_build(ix, b.keys, b.pays, idx, capl, NULL);
         alex_data_node *r = alex__dn_build(ix, b.keys + idx, b.pays + idx, b.n - idx, capr, NULL);
-        alex_buf_free(&b);
+        alex__buf_free(&b);
         if (l == NULL || r == NULL) {
             if (l)
                 alex__dn_free(ix, l);
@@ -309,7 +226,7 @@ static int alex_split(alex_index *ix, alex_data_node *leaf, alex_path *path)
 static int alex_prefer_split(alex_index *ix, alex_data_node *leaf, int depth)
 {
     alex_buf b;
-    if (alex_collect(leaf, &b) != ALEX_OK)
+    if (alex__collect(leaf, &b) != ALEX_OK)
         return 0;
     double ce = alex__leaf_cost(b.keys, b.n, ix->p.density_min);
     size_t h = b.n / 2;
@@ -318,11 +235,13 @@ static int alex_prefer_split(alex_index *ix, alex_data_node *leaf, int depth)
                 (double)b.n;
     if (depth == 0)
         cs += ALEX_W_TRAVERSE;
-    alex_buf_free(&b);
+    alex__buf_free(&b);
     return cs < ce;
 }
 
-/* The leaf cannot take another key as it is: expand + retrain it, or split it. */
+/* The leaf cannot take another key as it is: expand + retrain it, or split it. ALEX_SMO_RETRY (the
+ * tree changed: descend again), ALEX_SMO_INSERT (insert as is, shifting), ALEX_SMO_REPAIR (a key
+ * domain grew: keys may route elsewhere now, alex__repair them), or a negative ALEX_E*. */
 int alex__insert_full(alex_index *ix, alex_data_node *leaf, alex_path *path, int edge, int must)
 {
     size_t n = (size_t)leaf->num_keys;
@@ -340,7 +259,7 @@ int alex__insert_full(alex_index *ix, alex_data_node *leaf, alex_path *path, int
     if (edge != 0 && !can_expand && n >= 2)
         return alex_split(ix, leaf, path); /* an edge at max size: split instead of shifting */
     if (!must)
-        return 1; /* nothing to do: insert with shifting */
+        return ALEX_SMO_INSERT; /* nothing to do: insert with shifting */
     if (n >= 2) {
         if (!can_expand)
             split = 1;
@@ -355,9 +274,3 @@ int alex__insert_full(alex_index *ix, alex_data_node *leaf, alex_path *path, int
     return alex__dn_resize(ix, leaf, ix->p.density_min,
                            deviation || catastrophic ? ALEX_RESIZE_RETRAIN : ALEX_RESIZE_AUTO);
 }
-
-
-
-
-
-

@@ -18,7 +18,8 @@
  * - Fail-stop: after a failed fdatasync/fsync or a short write, every later write and sync of the
  *   store fails (the first failure's call and file are in the message); reads go on. Reopen to recover.
  * - as_close frees sessions still open on the store; do not use them afterwards.
- * - Segments are never unmapped while the store is open (compaction will retire them by epoch).
+ * - Compaction retires segments: a retired segment is unmapped once no session can still hold a
+ *   value from it (every session has started a later call, or closed).
  * - Reads go through a shared mapping: another process truncating a segment file of an open store
  *   makes reads of the cut pages fault (SIGBUS). The store itself only cuts torn tails at open.
  */
@@ -27,6 +28,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 #define AS_VERSION_MAJOR 0
 #define AS_VERSION_MINOR 1
@@ -56,6 +59,32 @@ enum as_sync_mode {
     AS_SYNC_GROUP = 2, /* concurrent writers share one fdatasync (group commit) */
 };
 
+/* The file-system layer (in the manner of SQLite's VFS or RocksDB's Env): every file operation the
+ * store does on its directory goes through one of these tables. as_options.file_ops = NULL means the
+ * operating system (as_file_ops_os()). Each member behaves like the POSIX call of the same name:
+ * -1 (MAP_FAILED for mmap) with errno set on failure. Directory listing, mkdir and the LOCK file use
+ * the OS directly. New members are only appended; `version` says which exist. */
+#define AS_FILE_OPS_VERSION 1
+typedef struct as_file_ops {
+    int version; /* AS_FILE_OPS_VERSION */
+    void *ctx;   /* passed to every call */
+    int (*openat)(void *ctx, int dirfd, const char *name, int flags, mode_t mode);
+    int (*close)(void *ctx, int fd);
+    int (*fstat)(void *ctx, int fd, struct stat *st);
+    ssize_t (*pwrite)(void *ctx, int fd, const void *buf, size_t len, off_t off);
+    int (*fdatasync)(void *ctx, int fd);
+    int (*fsync)(void *ctx, int fd); /* a file, or a directory (dirfd) to make its entries durable */
+    int (*renameat)(void *ctx, int dirfd, const char *from, const char *to);
+    int (*unlinkat)(void *ctx, int dirfd, const char *name);
+    int (*fallocate)(void *ctx, int fd, off_t off, off_t len);
+    int (*ftruncate)(void *ctx, int fd, off_t len);
+    void *(*mmap)(void *ctx, void *addr, size_t len, int prot, int flags, int fd, off_t off);
+    int (*munmap)(void *ctx, void *addr, size_t len);
+    int (*msync)(void *ctx, void *addr, size_t len, int flags);
+} as_file_ops;
+/* The default table (the operating system's calls). */
+const as_file_ops *as_file_ops_os(void);
+
 typedef struct as_options {
     enum as_sync_mode sync_mode;   /* default AS_SYNC_NONE */
     uint64_t segment_bytes;        /* a segment file is closed and a new one started past this (default 1 GiB) */
@@ -77,6 +106,7 @@ typedef struct as_options {
                                       (default 0 = 512) */
     int hugepages;                 /* 1: index heap and log views get MADV_HUGEPAGE (default); 0: the
                                       opposite, MADV_NOHUGEPAGE (4 KiB pages) */
+    const as_file_ops *file_ops;   /* file-system layer (default NULL = the OS); must outlive the store */
 } as_options;
 void as_options_default(as_options *o);
 

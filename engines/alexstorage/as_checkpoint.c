@@ -24,17 +24,18 @@ static int as_ckpt_io(int e, const char *what, const char *path, char *err, size
     return as_errno_status(e);
 }
 
-/* Write all of buf at the file's current position. */
-static int as_write_all(int fd, const void *buf, size_t len)
+/* Write all of buf at *pos and advance it; 0 or the errno. */
+static int as_write_all(const as_file_ops *f, int fd, off_t *pos, const void *buf, size_t len)
 {
     const unsigned char *p = buf;
     while (len) {
-        ssize_t w = write(fd, p, len);
+        ssize_t w = f->pwrite(f->ctx, fd, p, len, *pos);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
             return w < 0 ? errno : EIO;
         p += w;
+        *pos += w;
         len -= (size_t)w;
     }
     return 0;
@@ -54,7 +55,8 @@ int as_ckpt_write(as_db *db, char *err, size_t errlen)
     char tmp[4200], fin[4200];
     snprintf(tmp, sizeof(tmp), "%s/%s", db->dir, AS_CKPT_TMP);
     snprintf(fin, sizeof(fin), "%s/%s", db->dir, AS_CKPT_NAME);
-    int fd = openat(db->dirfd, AS_CKPT_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = db->fops->openat(db->fops->ctx, db->dirfd, AS_CKPT_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    off_t pos = 0;
     if (fd < 0)
         return as_ckpt_io(errno, "create", tmp, err, errlen);
     unsigned char *buf = malloc(AS_CKPT_BUF);
@@ -74,7 +76,7 @@ int as_ckpt_write(as_db *db, char *err, size_t errlen)
         goto out;
     }
     XXH3_64bits_reset(xs);
-    e = as_write_all(fd, &h, sizeof(h)); /* placeholder, rewritten once the sums are known */
+    e = as_write_all(db->fops, fd, &pos, &h, sizeof(h)); /* placeholder, rewritten once the sums are known */
     size_t fill = 0;
     as_ix_cursor it;
     as_ix_pair pr;
@@ -86,7 +88,7 @@ int as_ckpt_write(as_db *db, char *err, size_t errlen)
         n++;
         if (fill == AS_CKPT_BUF) {
             XXH3_64bits_update(xs, buf, fill);
-            e = as_write_all(fd, buf, fill);
+            e = as_write_all(db->fops, fd, &pos, buf, fill);
             fill = 0;
         }
     }
@@ -98,13 +100,13 @@ int as_ckpt_write(as_db *db, char *err, size_t errlen)
         fill += 8;
         if (fill == AS_CKPT_BUF) {
             XXH3_64bits_update(xs, buf, fill);
-            e = as_write_all(fd, buf, fill);
+            e = as_write_all(db->fops, fd, &pos, buf, fill);
             fill = 0;
         }
     }
     if (!e && fill) {
         XXH3_64bits_update(xs, buf, fill);
-        e = as_write_all(fd, buf, fill);
+        e = as_write_all(db->fops, fd, &pos, buf, fill);
     }
     if (e) {
         rc = as_ckpt_io(e, "write", tmp, err, errlen);
@@ -114,13 +116,13 @@ int as_ckpt_write(as_db *db, char *err, size_t errlen)
     h.first_seg = db->first_seg;
     h.body_checksum = XXH3_64bits_digest(xs);
     h.checksum = as_ckpt_header_sum(&h);
-    if (pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+    if (db->fops->pwrite(db->fops->ctx, fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
         rc = as_ckpt_io(errno ? errno : EIO, "write header of", tmp, err, errlen);
         goto out;
     }
     if ((rc = as_sync_fd(db, fd, tmp, 0, AS_SITE_CKPT_FILE, err, errlen)) != AS_OK)
         goto out;
-    if (renameat(db->dirfd, AS_CKPT_TMP, db->dirfd, AS_CKPT_NAME) != 0) {
+    if (db->fops->renameat(db->fops->ctx, db->dirfd, AS_CKPT_TMP, AS_CKPT_NAME) != 0) {
         rc = as_ckpt_io(errno, "rename to", fin, err, errlen);
         goto out;
     }
@@ -132,9 +134,9 @@ int as_ckpt_write(as_db *db, char *err, size_t errlen)
     atomic_fetch_add(&db->n_checkpoints, 1);
     rc = AS_OK;
 out:
-    close(fd);
+    db->fops->close(db->fops->ctx, fd);
     if (rc != AS_OK)
-        unlinkat(db->dirfd, AS_CKPT_TMP, 0);
+        db->fops->unlinkat(db->fops->ctx, db->dirfd, AS_CKPT_TMP);
     free(buf);
     if (xs)
         XXH3_freeState(xs);
@@ -167,7 +169,8 @@ typedef struct as_ckpt_map {
 static int as_ckpt_map_open(as_db *db, as_ckpt_map *m, char *why, size_t whylen)
 {
     memset(m, 0, sizeof(*m));
-    int fd = openat(db->dirfd, AS_CKPT_NAME, O_RDONLY | O_CLOEXEC);
+    const as_file_ops *f = db->fops;
+    int fd = f->openat(f->ctx, db->dirfd, AS_CKPT_NAME, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) {
         if (errno == ENOENT)
             return AS_NOTFOUND;
@@ -175,14 +178,14 @@ static int as_ckpt_map_open(as_db *db, as_ckpt_map *m, char *why, size_t whylen)
         return AS_EIO;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size < (off_t)AS_CKPT_HEADER_BYTES) {
-        close(fd);
+    if (f->fstat(f->ctx, fd, &st) != 0 || st.st_size < (off_t)AS_CKPT_HEADER_BYTES) {
+        f->close(f->ctx, fd);
         snprintf(why, whylen, "file has %lld bytes, shorter than the %u-byte header", (long long)st.st_size,
                  AS_CKPT_HEADER_BYTES);
         return AS_ECORRUPT;
     }
-    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
+    void *p = f->mmap(f->ctx, NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    f->close(f->ctx, fd);
     if (p == MAP_FAILED) {
         snprintf(why, whylen, "mmap: %s", strerror(errno));
         return AS_EIO;
@@ -211,10 +214,10 @@ static int as_ckpt_map_open(as_db *db, as_ckpt_map *m, char *why, size_t whylen)
     return AS_OK;
 }
 
-static void as_ckpt_map_close(as_ckpt_map *m)
+static void as_ckpt_map_close(as_db *db, as_ckpt_map *m)
 {
     if (m->h)
-        munmap((void *)m->h, m->bytes);
+        db->fops->munmap(db->fops->ctx, (void *)m->h, m->bytes);
     m->h = NULL;
 }
 
@@ -298,7 +301,7 @@ int as_ckpt_recover(as_db *db, const uint64_t *ids, size_t n, char *why, size_t 
         return AS_NOTFOUND;
     }
     if (rc != AS_OK) {
-        as_ckpt_map_close(&m);
+        as_ckpt_map_close(db, &m);
         db->ckpt_rejected = 1;
         return AS_NOTFOUND;
     }
@@ -311,7 +314,7 @@ int as_ckpt_recover(as_db *db, const uint64_t *ids, size_t n, char *why, size_t 
     if (!keys || !locs) {
         free(keys);
         free(locs);
-        as_ckpt_map_close(&m);
+        as_ckpt_map_close(db, &m);
         return as_db_seterr(db, AS_ENOMEM, "out of memory loading the checkpoint of %s", db->dir);
     }
     for (uint64_t i = 0; i < h->num_pairs; i++) {
@@ -337,7 +340,7 @@ int as_ckpt_recover(as_db *db, const uint64_t *ids, size_t n, char *why, size_t 
     free(keys);
     free(locs);
     if (rc != AS_OK) {
-        as_ckpt_map_close(&m);
+        as_ckpt_map_close(db, &m);
         db->ckpt_rejected = 1;
         return rc == AS_ENOMEM ? as_db_seterr(db, AS_ENOMEM, "out of memory loading %s", db->dir) : AS_NOTFOUND;
     }
@@ -349,7 +352,7 @@ int as_ckpt_recover(as_db *db, const uint64_t *ids, size_t n, char *why, size_t 
             continue; /* leftover of a compaction that crashed before the unlink: removed later */
         as_segment *sg = NULL;
         int is_last = i + 1 == n;
-        rc = as_rec_open_segment(db, ids[i], ids[0], is_last, &sg, note, notelen);
+        rc = as_scan_open_segment(db, ids[i], ids[0], is_last, &sg, note, notelen);
         if (rc == AS_OK && sg && as_db_seg_put(db, sg) != AS_OK) {
             as_seg_close(sg);
             rc = as_db_seterr(db, AS_ENOMEM, "out of memory");
@@ -380,16 +383,16 @@ int as_ckpt_recover(as_db *db, const uint64_t *ids, size_t n, char *why, size_t 
             }
             from = end_off;
         }
-        rc = as_rec_scan_segment(db, sg, from, is_last, &sc, note, notelen);
+        rc = as_scan_segment(db, sg, from, is_last, &sc, note, notelen);
         if (rc == AS_OK)
             atomic_fetch_add(&db->disk_bytes, atomic_load(&sg->size));
     }
-    as_ckpt_map_close(&m);
+    as_ckpt_map_close(db, &m);
     if (rc == AS_OK && (n == 0 || ids[n - 1] < end_seg) && !as_db_is_dropped(db, end_seg))
         rc = as_db_seterr(db, AS_ECORRUPT, "%s: missing segment " AS_SEG_NAME_FMT " (the checkpoint covers it)",
                           db->dir, (unsigned long long)end_seg);
     if (rc == AS_OK) /* a missing segment is damage to the log, not a reason to distrust the checkpoint */
-        rc = as_rec_check_ids(db, ids, n);
+        rc = as_scan_check_ids(db, ids, n);
     if (rc == AS_OK)
         rc = as_ckpt_apply_tail(db, &sc);
     if (rc == AS_OK) {

@@ -16,85 +16,7 @@ typedef struct as_move {
 
 /* ---- the dropped-segment set (sorted ids; writer and open only) ---- */
 
-int as_db_is_dropped(const as_db *db, uint64_t id)
-{
-    size_t lo = 0, hi = db->ndropped;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (db->dropped[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < db->ndropped && db->dropped[lo] == id;
-}
-
-int as_db_mark_dropped(as_db *db, uint64_t id)
-{
-    if (as_db_is_dropped(db, id))
-        return AS_OK;
-    if (db->ndropped == db->dropped_cap) {
-        size_t cap = db->dropped_cap ? 2 * db->dropped_cap : 64;
-        uint64_t *p = realloc(db->dropped, cap * sizeof(*p));
-        if (!p)
-            return AS_ENOMEM;
-        db->dropped = p;
-        db->dropped_cap = cap;
-    }
-    size_t i = db->ndropped;
-    while (i > 0 && db->dropped[i - 1] > id) {
-        db->dropped[i] = db->dropped[i - 1];
-        i--;
-    }
-    db->dropped[i] = id;
-    db->ndropped++;
-    return AS_OK;
-}
-
 /* ---- retiring: a segment leaves only when no session can hold a pointer into it ---- */
-
-/* Free retired segments whose retire epoch every session has passed. `self` (may be NULL) is the
- * session doing the maintenance: it is inside a call, so it holds no older pointer. */
-void as_reclaim(as_db *db, const as_session *self)
-{
-    size_t keep = 0;
-    for (size_t i = 0; i < db->nretired; i++) {
-        as_retired r = db->retired[i];
-        int safe = 1;
-        pthread_mutex_lock(&db->sess_mu);
-        for (as_session *s = db->sessions; s && safe; s = s->next) {
-            uint64_t e = atomic_load_explicit(&s->epoch, memory_order_acquire);
-            if (s != self && e != 0 && e < r.epoch)
-                safe = 0;
-        }
-        pthread_mutex_unlock(&db->sess_mu);
-        if (!safe) {
-            db->retired[keep++] = r;
-            continue;
-        }
-        as_db_seg_remove(db, r.sg->id);
-        as_seg_close(r.sg);
-    }
-    db->nretired = keep;
-}
-
-static int as_retire(as_db *db, as_segment *sg)
-{
-    if (db->nretired == db->retired_cap) {
-        size_t cap = db->retired_cap ? 2 * db->retired_cap : 16;
-        as_retired *p = realloc(db->retired, cap * sizeof(*p));
-        if (!p)
-            return AS_ENOMEM;
-        db->retired = p;
-        db->retired_cap = cap;
-    }
-    sg->retired = 1;
-    /* Every lookup from here on sees the repointed index; a session whose current call began before
-     * this epoch may still hold a pointer into sg. */
-    uint64_t e = atomic_fetch_add(&db->epoch, 1) + 1;
-    db->retired[db->nretired++] = (as_retired){sg, e};
-    return AS_OK;
-}
 
 /* ---- copying ---- */
 
@@ -219,7 +141,7 @@ int as_compact_segment(as_db *db, as_session *s, uint64_t id)
     db->seq++;
     atomic_store_explicit(&db->appended_seq, db->seq, memory_order_release);
     const char *name = strrchr(v->path, '/') + 1;
-    if (unlinkat(db->dirfd, name, 0) != 0 && errno != ENOENT)
+    if (db->fops->unlinkat(db->fops->ctx, db->dirfd, name) != 0 && errno != ENOENT)
         return as_sess_seterr(s, AS_EIO, "remove compacted segment %s: %s", v->path, strerror(errno));
     if ((rc = as_sync_dir(db, AS_SITE_COMPACT, s->err, sizeof(s->err))) != AS_OK)
         return rc;

@@ -11,23 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *as_strerror(int status)
-{
-    switch (status) {
-    case AS_OK: return "AS_OK: success";
-    case AS_NOTFOUND: return "AS_NOTFOUND: key not found";
-    case AS_EINVAL: return "AS_EINVAL: invalid argument";
-    case AS_EIO: return "AS_EIO: I/O error";
-    case AS_ECORRUPT: return "AS_ECORRUPT: stored data is corrupt";
-    case AS_ENOMEM: return "AS_ENOMEM: out of memory";
-    case AS_ENOSPC: return "AS_ENOSPC: no space left (disk full or file size limit)";
-    case AS_EBUSY: return "AS_EBUSY: store is locked by another process";
-    case AS_ERDONLY: return "AS_ERDONLY: store is open read-only";
-    case AS_EINTERNAL: return "AS_EINTERNAL: internal error (a bug)";
-    default: return "unknown AlexStorage status";
-    }
-}
-
 void as_options_default(as_options *o)
 {
     memset(o, 0, sizeof(*o));
@@ -42,77 +25,8 @@ void as_options_default(as_options *o)
     o->hugepages = 1;
 }
 
-int as_db_seterr(as_db *db, int status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(db->err, sizeof(db->err), fmt, ap);
-    va_end(ap);
-    return status;
-}
-
-int as_sess_seterr(as_session *s, int status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(s->err, sizeof(s->err), fmt, ap);
-    va_end(ap);
-    return status;
-}
-
 const char *as_errmsg(const as_db *db) { return db ? db->err : "no store handle"; }
 const char *as_session_errmsg(const as_session *s) { return s ? s->err : "no session handle"; }
-
-/* A segment must hold at least its header and one record of the largest size. */
-uint64_t as_db_reserve_bytes(const as_db *db)
-{
-    uint64_t r = db->opt.reserve_bytes ? db->opt.reserve_bytes : db->opt.segment_bytes;
-    uint64_t min = AS_SEG_HEADER_BYTES + as_rec_bytes(AS_MAX_VALUE_BYTES);
-    if (r < db->opt.segment_bytes)
-        r = db->opt.segment_bytes;
-    return r < min ? min : r;
-}
-
-int as_db_seg_put(as_db *db, as_segment *sg)
-{
-    uint64_t hi = (sg->id >> AS_SEGDIR_BITS) & (AS_SEGDIR_SIZE - 1);
-    _Atomic(as_segment *) *leaf = atomic_load_explicit(&db->segdir[hi], memory_order_acquire);
-    if (!leaf) {
-        leaf = calloc(AS_SEGDIR_SIZE, sizeof(*leaf));
-        if (!leaf)
-            return AS_ENOMEM;
-        atomic_store_explicit(&db->segdir[hi], leaf, memory_order_release);
-    }
-    sg->fault = &db->fault;
-    as_seg_set_hugepages(sg, db->opt.hugepages);
-    atomic_store_explicit(&leaf[sg->id & (AS_SEGDIR_SIZE - 1)], sg, memory_order_release);
-    atomic_fetch_add(&db->num_segments, 1);
-    return AS_OK;
-}
-
-void as_db_seg_remove(as_db *db, uint64_t id)
-{
-    _Atomic(as_segment *) *leaf = atomic_load_explicit(&db->segdir[(id >> AS_SEGDIR_BITS) & (AS_SEGDIR_SIZE - 1)],
-                                                       memory_order_acquire);
-    if (!leaf || !atomic_load(&leaf[id & (AS_SEGDIR_SIZE - 1)]))
-        return;
-    atomic_store_explicit(&leaf[id & (AS_SEGDIR_SIZE - 1)], NULL, memory_order_release);
-    atomic_fetch_sub(&db->num_segments, 1);
-}
-
-void as_db_lock_all(as_db *db)
-{
-    pthread_mutex_lock(&db->sess_mu);
-    for (as_session *s = db->sessions; s; s = s->next)
-        pthread_mutex_lock(&s->lock);
-}
-
-void as_db_unlock_all(as_db *db)
-{
-    for (as_session *s = db->sessions; s; s = s->next)
-        pthread_mutex_unlock(&s->lock);
-    pthread_mutex_unlock(&db->sess_mu);
-}
 
 static int as_check_options(const as_options *o, char *why, size_t len)
 {
@@ -164,19 +78,6 @@ static int as_take_lock(as_db *db)
     return AS_OK;
 }
 
-void as_db_close_segments(as_db *db)
-{
-    for (uint32_t hi = 0; hi < AS_SEGDIR_SIZE; hi++) {
-        _Atomic(as_segment *) *leaf = db->segdir[hi];
-        if (!leaf)
-            continue;
-        for (uint32_t lo = 0; lo < AS_SEGDIR_SIZE; lo++)
-            as_seg_close(leaf[lo]);
-        free(leaf);
-        db->segdir[hi] = NULL;
-    }
-}
-
 static void as_db_free(as_db *db)
 {
     while (db->sessions) {
@@ -223,8 +124,11 @@ int as_open(const char *dir, const as_options *opt, as_db **out, char *err, size
         as_options_default(&db->opt);
     snprintf(db->dir, sizeof(db->dir), "%s", dir);
     as_fault_init(&db->fault);
+    db->fops = db->opt.file_ops ? db->opt.file_ops : as_file_ops_os();
     char why[512];
     int rc = as_check_options(&db->opt, why, sizeof(why));
+    if (rc == AS_OK)
+        rc = as_file_ops_check(db->fops, why, sizeof(why));
     if (rc != AS_OK)
         as_db_seterr(db, rc, "open %s: %s", dir, why);
     if (rc == AS_OK)

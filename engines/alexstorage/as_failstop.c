@@ -72,7 +72,7 @@ int as_sync_fd(as_db *db, int fd, const char *path, int is_dir, enum as_sync_sit
     int fe = as_fault_hit_site(&db->fault, site);
     if (!fe && !is_dir)
         fe = as_fault_hit(&db->fault, AS_FAULT_SYNC);
-    if (fe || (is_dir ? fsync(fd) : fdatasync(fd)) != 0) {
+    if (fe || (is_dir ? db->fops->fsync(db->fops->ctx, fd) : db->fops->fdatasync(db->fops->ctx, fd)) != 0) {
         int e = fe ? fe : errno;
         snprintf(err, errlen, "%s %s: %s", is_dir ? "fsync directory" : "fdatasync", path, strerror(e));
         return as_fail(db, as_errno_status(e), "%s", err);

@@ -1,18 +1,24 @@
 /* as_internal.h - AlexStorage internals shared by the as_*.c files: on-disk layout, segments, the db.
  *
- * Layers, bottom up (each file uses only the ones below it):
- *   as_format.c   pure encode/decode/verify of segment headers and records (no I/O; fuzz target)
- *   as_segment.c  one segment file: create/open, virtual reservation + chunked mapping, pwrite append,
- *                 or (AS_SYNC_NONE) a copy into a writable mapping of a fallocate'd 2 MiB-step tail
- *   as_recovery.c open-time scan of every segment -> sorted (key, locator) pairs + torn-tail cut
- *   as_db.c       as_open/as_close, options, lock file, error text, stats
- *   as_write.c    the single-writer path: append, index repoint under the reader locks, rotation,
- *                 group commit, as_sync
- *   as_bulk.c     as_bulk_load: batched sequential pwrites, then one index bulk load
- *   as_read.c     sessions, epochs, get/scan (reads through the mapping, verified)
- *   as_fault.c    test-only fault injection (AS_FAULT env): failing pwrite / fdatasync
- *   as_checkpoint.c index checkpoints: write (atomic replace) and open from one + replay of the tail
- *   as_compact.c  compaction of sealed segments, segment-drop markers, epoch-based retirement
+ * Layers, bottom up (each file calls only files on its own line's left or on lines above; no circles,
+ * tools/callcycles.py-style checks in the project notes):
+ *   1. as_format.c    pure encode/decode/verify of segment headers and records (no I/O; fuzz target)
+ *      as_fault.c     test-only fault injection (AS_FAULT env): failing pwrite / fdatasync / sync sites
+ *      as_index*.c    the in-memory index behind one ops table (ALEX, B+tree, sorted array)
+ *   2. as_file.c      the file-system layer: as_file_ops, the OS's table (tests plug in a recorder)
+ *   3. as_segment.c   one segment file: create/open, virtual reservation + chunked mapping, pwrite
+ *                     append, or (AS_SYNC_NONE) a copy into a writable mapping of a fallocate'd tail
+ *   4. as_table.c     segments by id, the dropped set, retired segments + reclaim, error setters
+ *      as_failstop.c  every sync of the store and the failed state a failed one leads to
+ *   5. as_log.c       the log head: place, rotate, append, group commit
+ *      as_scan.c      reading one segment at open: records, torn tails, missing ids
+ *   6. as_compact.c   compaction of sealed segments, segment-drop markers, retirement
+ *      as_bulk.c      as_bulk_load: batched sequential pwrites, then one index bulk load
+ *      as_checkpoint.c index checkpoints: write (atomic replace) and open from one + replay of the tail
+ *   7. as_recovery.c  open-time orchestration: checkpoint or full scan, torn-tail cut, index build
+ *   8. as_db.c        as_open/as_close, options, lock file, stats (the hub)
+ *      as_write.c     put/del/sync and the maintenance policy (compaction, checkpoints)
+ *      as_read.c      sessions, epochs, get/scan (reads through the mapping, verified)
  * FORMAT.md has the on-disk side of all of them.
  *
  * Concurrency (see as_read.c / as_write.c):
@@ -27,9 +33,8 @@
  *   - Epochs: db->epoch is a global counter; a session stores the epoch it saw at the start of each
  *     call in s->epoch (0 = never called). A pointer handed out by a call stays valid until the
  *     session's next call, so the session "leaves" an epoch only when it enters the next one (or
- *     closes). LATER (compaction): retire a segment by bumping db->epoch to E and unmap it once every
- *     session in db->sessions has epoch 0 or > E; an idle session holds reclamation back, so a
- *     compaction may want an as_session_quiesce().
+ *     closes). Compaction retires a segment by bumping db->epoch to E (as_retire) and as_reclaim
+ *     unmaps and closes it once every session in db->sessions has epoch 0 or > E.
  *   - Group commit (AS_SYNC_GROUP): append + index update under write_mu, then outside it the
  *     leader/follower wait on sync_mu/sync_cv for synced_seq >= own seq. Rotation fdatasyncs the
  *     sealed segment first, so the leader only ever syncs the current one.
@@ -178,10 +183,15 @@ int as_fault_hit(as_fault *f, int kind);
 int as_fault_hit_site(as_fault *f, enum as_sync_site site);
 extern const char *const as_sync_site_names[AS_SITE__N];
 
+/* ---- as_file.c: the file-system layer (as_file_ops in alexstorage.h) ---- */
+/* AS_OK, or AS_EINVAL with the reason (wrong version, a NULL member). */
+int as_file_ops_check(const as_file_ops *f, char *why, size_t whylen);
+
 /* ---- as_segment.c ---- */
 
 typedef struct as_segment {
     uint64_t id;
+    const as_file_ops *fops;  /* the store's file-system layer */
     int fd;
     char path[4096];
     unsigned char *base;      /* start of the reserved range; never moves */
@@ -201,10 +211,10 @@ typedef struct as_segment {
 } as_segment;
 
 /* Create a new segment file (O_EXCL), write its header; sync_dir=1 fsyncs file and directory. */
-int as_seg_create(as_segment **out, int dirfd, const char *dir, uint64_t id, uint64_t first_seq, uint64_t oldest_seg,
+int as_seg_create(as_segment **out, const as_file_ops *fops, int dirfd, const char *dir, uint64_t id, uint64_t first_seq, uint64_t oldest_seg,
                   uint64_t reserve, uint64_t chunk, int sync_dir, char *err, size_t errlen);
 /* Open an existing segment, map its current file size. writable=0 opens O_RDONLY. */
-int as_seg_open(as_segment **out, int dirfd, const char *dir, uint64_t id, int writable,
+int as_seg_open(as_segment **out, const as_file_ops *fops, int dirfd, const char *dir, uint64_t id, int writable,
                 uint64_t reserve, uint64_t chunk, char *err, size_t errlen);
 /* The store's page choice (as_options.hugepages), applied to the views mapped so far and to later ones. */
 void as_seg_set_hugepages(as_segment *sg, int on);
@@ -251,6 +261,7 @@ struct as_session {
 
 struct as_db {
     as_options opt;
+    const as_file_ops *fops;      /* opt.file_ops or the OS's */
     char dir[4096];
     int dirfd;
     int lockfd;
@@ -283,7 +294,7 @@ struct as_db {
     uint64_t synced_seq;           /* under sync_mu: every record <= this is durable (sync modes); only
                                     * as_durable_upto raises it, and never after the store failed */
     int sync_leader;               /* under sync_mu */
-    int sync_waiters;              /* under sync_mu: sessions inside as_group_commit */
+    int sync_waiters;              /* under sync_mu: sessions inside as_log_group_commit */
     int last_group;                /* under sync_mu: sessions waiting when the last group sync ended */
 
     /* counters (atomic: read by as_get_stats while others run) */
@@ -321,17 +332,25 @@ static inline as_segment *as_db_seg(as_db *db, uint64_t id)
         return NULL;
     return atomic_load_explicit(&leaf[id & (AS_SEGDIR_SIZE - 1)], memory_order_acquire);
 }
+/* ---- as_table.c: segments by id, the dropped set, retired segments, error text (writer/open) ---- */
 /* Publish a segment in the table (writer or open only). AS_OK or AS_ENOMEM. */
 int as_db_seg_put(as_db *db, as_segment *sg);
-
-/* as_db.c */
+/* Take a segment out of the table (after reclaim). */
+void as_db_seg_remove(as_db *db, uint64_t id);
+/* Close every segment in the table and empty it. */
+void as_db_close_segments(as_db *db);
 int as_db_seterr(as_db *db, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int as_sess_seterr(as_session *s, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 uint64_t as_db_reserve_bytes(const as_db *db);
 void as_db_lock_all(as_db *db);   /* writer side of the big reader lock */
 void as_db_unlock_all(as_db *db);
+int as_db_is_dropped(const as_db *db, uint64_t id);
+int as_db_mark_dropped(as_db *db, uint64_t id);
+/* Mark a compacted segment retired at a new epoch (its mapping stays until as_reclaim frees it). */
+int as_retire(as_db *db, as_segment *sg);
+void as_reclaim(as_db *db, const as_session *self);            /* under write_mu */
 
-/* as_failstop.c: the failed state and every sync (a failed sync or short write is fail-stop). */
+/* ---- as_failstop.c: the failed state and every sync (a failed sync or short write is fail-stop) ---- */
 /* Enter the failed state (the first failure's message is kept); returns status (AS_EIO if AS_OK). */
 int as_fail(as_db *db, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* AS_OK, or the failed status with a message naming the first failure in err. */
@@ -345,19 +364,24 @@ int as_sync_dir(as_db *db, enum as_sync_site site, char *err, size_t errlen);
 /* fdatasync every segment that may hold unsynced data, up to the head. Under write_mu. */
 int as_sync_log(as_db *db, enum as_sync_site site, char *err, size_t errlen);
 
-/* as_write.c: seal the current segment and start the next (under write_mu; errors in s->err). */
+/* ---- as_log.c: the log head (all under write_mu unless said; errors in s->err) ---- */
+/* Seal the current segment and start the next. */
 int as_rotate(as_db *db, as_session *s);
-/* as_write.c: room for `bytes` at the log head (rotating past segment_bytes, mapping grown): the
- * segment and the offset to write at. Under write_mu. */
+/* Room for `bytes` at the log head (rotating past segment_bytes, mapping grown): the segment and the
+ * offset to write at. Refused once the store failed. */
 int as_place(as_db *db, as_session *s, uint64_t bytes, as_segment **sgp, uint64_t *off);
-/* as_write.c: write encoded bytes at (sg, off), not yet visible to readers: a copy into the writable
- * view at AS_SYNC_NONE, else pwrite (a write that cannot be cut back sets db->failed). Under write_mu. */
+/* Write encoded bytes at (sg, off), not yet visible to readers: a copy into the writable view at
+ * AS_SYNC_NONE, else pwrite (a short write is fail-stop). */
 int as_log_write(as_db *db, as_session *s, as_segment *sg, uint64_t off, const void *buf, size_t len);
-/* as_write.c: refuse writes on read-only/failed stores and bad values (AS_OK or error in s->err). */
+/* Append one record (synced at AS_SYNC_EACH) and publish it; *loc gets its locator, s->last_seq its seq. */
+int as_log_append(as_db *db, as_session *s, int64_t key, unsigned flags, const void *val, size_t len,
+                  uint64_t *loc);
+/* Outside write_mu: wait until record `seq` is durable (leader/follower group commit). */
+int as_log_group_commit(as_db *db, as_session *s, uint64_t seq);
+/* Refuse writes on read-only/failed stores and bad values (AS_OK or error in s->err). */
 int as_write_check(as_session *s, size_t len, const void *val);
 
-/* as_recovery.c: scan all segments listed in the directory, build the index. */
-int as_recover(as_db *db);
+/* ---- as_scan.c: reading one segment at open ---- */
 /* One record seen by a recovery scan; a scan's records in log order. */
 typedef struct as_rentry {
     int64_t key;
@@ -372,31 +396,26 @@ typedef struct as_rscan {
     uint64_t max_seq;
 } as_rscan;
 /* Open segment id (header checked; a torn header of the last one redone); *out NULL if dropped. */
-int as_rec_open_segment(as_db *db, uint64_t id, uint64_t first_id, int is_last, as_segment **out, char *note,
-                        size_t notelen);
+int as_scan_open_segment(as_db *db, uint64_t id, uint64_t first_id, int is_last, as_segment **out, char *note,
+                         size_t notelen);
 /* Read records of sg from offset `from` into sc (segment-drop markers go to db->dropped). */
-int as_rec_scan_segment(as_db *db, as_segment *sg, uint64_t from, int is_last, as_rscan *sc, char *note,
-                        size_t notelen);
-
+int as_scan_segment(as_db *db, as_segment *sg, uint64_t from, int is_last, as_rscan *sc, char *note,
+                    size_t notelen);
 /* Every id 1..newest exists or was dropped by compaction; else AS_ECORRUPT naming the missing file. */
-int as_rec_check_ids(as_db *db, const uint64_t *ids, size_t n);
+int as_scan_check_ids(as_db *db, const uint64_t *ids, size_t n);
 
-/* as_checkpoint.c */
+/* ---- as_checkpoint.c ---- */
 int as_ckpt_write(as_db *db, char *err, size_t errlen); /* under write_mu */
 /* AS_OK, AS_NOTFOUND (no usable checkpoint: why says why; the caller resets and scans), or an error. */
 int as_ckpt_recover(as_db *db, const uint64_t *ids, size_t n, char *why, size_t whylen, char *note,
                     size_t notelen);
 
-/* as_compact.c */
-int as_db_is_dropped(const as_db *db, uint64_t id);
-int as_db_mark_dropped(as_db *db, uint64_t id);
+/* ---- as_compact.c ---- */
 int as_compact_segment(as_db *db, as_session *s, uint64_t id); /* under write_mu */
 void as_compact_maybe(as_db *db, as_session *s, uint64_t id);  /* under write_mu, after a write */
-void as_reclaim(as_db *db, const as_session *self);            /* under write_mu */
-/* as_db.c: close every segment in the table and empty it */
-void as_db_close_segments(as_db *db);
-/* as_db.c: take a segment out of the table (after reclaim) */
-void as_db_seg_remove(as_db *db, uint64_t id);
+
+/* ---- as_recovery.c: scan all segments listed in the directory (or a checkpoint + tail), build the index ---- */
+int as_recover(as_db *db);
 
 /* as_read.c: publish the session's epoch at the start of a call. */
 static inline void as_sess_enter(as_session *s)

@@ -56,113 +56,6 @@ static int as_list_segments(as_db *db, uint64_t **ids, size_t *n)
     return AS_OK;
 }
 
-static int as_rscan_add(as_db *db, as_rscan *sc, const as_rec_header *h, uint64_t loc)
-{
-    if (h->seq > sc->max_seq)
-        sc->max_seq = h->seq;
-    if (h->flags == AS_REC_SEGDROP) /* not a key: the id of a segment compaction removed */
-        return h->key > 0 && as_db_mark_dropped(db, (uint64_t)h->key) != AS_OK
-                   ? as_db_seterr(db, AS_ENOMEM, "out of memory scanning %s", db->dir)
-                   : AS_OK;
-    if (sc->n == sc->cap) {
-        size_t cap = sc->cap ? 2 * sc->cap : 1 << 16;
-        as_rentry *p = realloc(sc->e, cap * sizeof(*p));
-        if (!p)
-            return as_db_seterr(db, AS_ENOMEM, "out of memory scanning %s (%zu records)", db->dir, sc->n);
-        sc->e = p;
-        sc->cap = cap;
-    }
-    sc->e[sc->n++] = (as_rentry){h->key, h->seq, loc, (uint32_t)as_rec_bytes(h->value_len), h->flags};
-    if (h->seq > sc->max_seq)
-        sc->max_seq = h->seq;
-    return AS_OK;
-}
-
-static int as_all_zero(const unsigned char *p, uint64_t n)
-{
-    uint64_t i = 0;
-    for (; i < n && ((uintptr_t)(p + i) & 7); i++)
-        if (p[i])
-            return 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        if (w)
-            return 0;
-    }
-    for (; i < n; i++)
-        if (p[i])
-            return 0;
-    return 1;
-}
-
-/* First offset > off where a complete, checksum-valid record starts, or 0 if none: tells a torn
- * tail (nothing valid follows) from damage in the middle (valid records follow). */
-static uint64_t as_next_valid(const as_segment *sg, uint64_t off, uint64_t size)
-{
-    for (uint64_t p = off + AS_REC_ALIGN; p + AS_REC_HEADER_BYTES <= size; p += AS_REC_ALIGN)
-        if (as_rec_check(sg->base + p, size - p, 1) == AS_REC_OK)
-            return p;
-    return 0;
-}
-
-/* Walk one segment's records. A bad record with nothing valid after it in the last segment is a
- * torn tail (cut); anywhere else it is corruption (or skipped with opt.salvage). */
-int as_rec_scan_segment(as_db *db, as_segment *sg, uint64_t from, int is_last, as_rscan *sc, char *note,
-                        size_t notelen)
-{
-    uint64_t size = atomic_load(&sg->size), off = from;
-    while (off < size) {
-        enum as_rec_verdict v = as_rec_check(sg->base + off, size - off, 1);
-        if (v == AS_REC_OK) {
-            const as_rec_header *h = (const void *)(sg->base + off);
-            int rc = as_rscan_add(db, sc, h, as_loc_make(sg->id, off));
-            if (rc != AS_OK)
-                return rc;
-            off += as_rec_bytes(h->value_len);
-            continue;
-        }
-        if (is_last && as_all_zero(sg->base + off, size - off)) {
-            /* A crash left the preallocated tail of as_seg_store: no record was ever there. */
-            snprintf(note, notelen, "preallocated tail cut: %llu zero bytes at %.400s offset %llu",
-                     (unsigned long long)(size - off), sg->path, (unsigned long long)off);
-            if (db->opt.read_only) {
-                atomic_store(&sg->size, off);
-                return AS_OK;
-            }
-            return as_seg_truncate(sg, off, db->err, sizeof(db->err));
-        }
-        uint64_t next = as_next_valid(sg, off, size);
-        if (!next && is_last) {
-            db->bytes_dropped += size - off;
-            db->records_dropped += 1;
-            snprintf(note, notelen, "torn tail cut: %llu bytes (1 record: %s) at %.400s offset %llu",
-                     (unsigned long long)(size - off), as_rec_verdict_name(v), sg->path, (unsigned long long)off);
-            if (db->opt.read_only) {
-                atomic_store(&sg->size, off); /* ignore it in memory; the file stays untouched */
-                return AS_OK;
-            }
-            return as_seg_truncate(sg, off, db->err, sizeof(db->err));
-        }
-        if (!db->opt.salvage)
-            return as_db_seterr(db, AS_ECORRUPT,
-                                "%s offset %llu: %s (%s); open with the salvage option to skip it", sg->path,
-                                (unsigned long long)off, as_rec_verdict_name(v),
-                                next ? "valid records follow, so this is not a torn tail"
-                                     : "in a segment that is not the last one");
-        uint64_t end = next ? next : size;
-        db->bytes_salvaged += end - off;
-        db->records_dropped += 1;
-        snprintf(note, notelen, "salvage skipped %llu corrupt bytes at %.400s offset %llu",
-                 (unsigned long long)(end - off), sg->path, (unsigned long long)off);
-        if (!next) {
-            atomic_store(&sg->size, off); /* sealed segment: never appended to again */
-            return AS_OK;
-        }
-        off = next;
-    }
-    return AS_OK;
-}
 
 /* Stable LSD radix sort by key, 11-bit digits (sign bit flipped so INT64_MIN sorts first); all six
  * histograms come from one pass, and a digit that is the same for every key is skipped. */
@@ -254,69 +147,6 @@ static int as_build_index(as_db *db, as_rscan *sc)
     return AS_OK;
 }
 
-/* A last segment shorter than its header was torn while being created: start it again. */
-static int as_redo_torn_header(as_db *db, as_segment **sgp, uint64_t id, uint64_t first_id, char *note,
-                               size_t notelen)
-{
-    as_segment *sg = *sgp;
-    uint64_t size = atomic_load(&sg->size);
-    db->bytes_dropped += size;
-    snprintf(note, notelen, "torn segment header cut: %.400s had %llu bytes", sg->path, (unsigned long long)size);
-    if (db->opt.read_only)
-        return AS_OK;
-    const char *name = strrchr(sg->path, '/') + 1;
-    if (unlinkat(db->dirfd, name, 0) != 0)
-        return as_db_seterr(db, AS_EIO, "remove torn segment %s: %s", sg->path, strerror(errno));
-    as_seg_close(sg);
-    *sgp = NULL;
-    return as_seg_create(sgp, db->dirfd, db->dir, id, db->seq, first_id, as_db_reserve_bytes(db),
-                         db->opt.map_chunk_bytes, 1, db->err, sizeof(db->err));
-}
-
-/* Open segment `id` and check its header; first_id is the oldest segment present in the directory. */
-int as_rec_open_segment(as_db *db, uint64_t id, uint64_t first_id, int is_last, as_segment **out, char *note,
-                        size_t notelen)
-{
-    int writable = is_last && !db->opt.read_only;
-    uint64_t reserve = writable ? as_db_reserve_bytes(db) : 0;
-    int rc = as_seg_open(out, db->dirfd, db->dir, id, writable, reserve, db->opt.map_chunk_bytes, db->err,
-                         sizeof(db->err));
-    if (rc != AS_OK)
-        return rc;
-    as_segment *sg = *out;
-    if (atomic_load(&sg->size) < AS_SEG_HEADER_BYTES) {
-        if (is_last)
-            return as_redo_torn_header(db, out, id, first_id, note, notelen);
-        return as_db_seterr(db, AS_ECORRUPT, "%s offset 0: file has %llu bytes, shorter than the %u-byte header",
-                            sg->path, (unsigned long long)atomic_load(&sg->size), AS_SEG_HEADER_BYTES);
-    }
-    char why[256];
-    const as_seg_header *h = (const as_seg_header *)sg->base;
-    if (as_seg_header_check(h, id, why, sizeof(why)) != AS_OK)
-        return as_db_seterr(db, AS_ECORRUPT, "%s offset 0: %s", sg->path, why);
-    /* Missing segments (h->oldest_seg says where the store started) are checked once the whole log is
-     * read, by as_rec_check_ids: compaction may legitimately have removed any of them. */
-    return AS_OK;
-}
-
-/* Every id from 1 to the newest must exist or have been dropped by compaction (a segment-drop marker
- * in the log, or the checkpoint's table): anything else was lost. */
-int as_rec_check_ids(as_db *db, const uint64_t *ids, size_t n)
-{
-    size_t j = 0;
-    for (uint64_t id = 1; n && id <= ids[n - 1]; id++) {
-        if (j < n && ids[j] == id) {
-            j++;
-            continue;
-        }
-        if (!as_db_is_dropped(db, id))
-            return as_db_seterr(db, AS_ECORRUPT, "%s: missing segment " AS_SEG_NAME_FMT " (no compaction removed "
-                                "it; the newest is " AS_SEG_NAME_FMT ")", db->dir, (unsigned long long)id,
-                                (unsigned long long)ids[n - 1]);
-    }
-    return AS_OK;
-}
-
 /* Segments compaction dropped whose file survived a crash before the unlink: forget them (writable
  * opens finish the removal). */
 static void as_drop_leftovers(as_db *db)
@@ -328,7 +158,7 @@ static void as_drop_leftovers(as_db *db)
         atomic_fetch_sub(&db->disk_bytes, atomic_load(&sg->size));
         as_db_seg_remove(db, sg->id);
         if (!db->opt.read_only)
-            unlinkat(db->dirfd, strrchr(sg->path, '/') + 1, 0);
+            db->fops->unlinkat(db->fops->ctx, db->dirfd, strrchr(sg->path, '/') + 1);
         as_seg_close(sg);
     }
 }
@@ -357,7 +187,7 @@ static int as_scan_all(as_db *db, const uint64_t *ids, size_t n, as_rscan *sc, c
     for (size_t i = 0; i < n; i++) {
         as_segment *sg = NULL;
         int is_last = i + 1 == n;
-        int rc = as_rec_open_segment(db, ids[i], ids[0], is_last, &sg, note, notelen);
+        int rc = as_scan_open_segment(db, ids[i], ids[0], is_last, &sg, note, notelen);
         if (rc == AS_OK && sg)
             rc = as_db_seg_put(db, sg) == AS_OK ? AS_OK : as_db_seterr(db, AS_ENOMEM, "out of memory");
         if (rc != AS_OK) {
@@ -367,7 +197,7 @@ static int as_scan_all(as_db *db, const uint64_t *ids, size_t n, as_rscan *sc, c
         }
         if (!sg)
             continue;
-        rc = as_rec_scan_segment(db, sg, AS_SEG_HEADER_BYTES, is_last, sc, note, notelen);
+        rc = as_scan_segment(db, sg, AS_SEG_HEADER_BYTES, is_last, sc, note, notelen);
         if (rc != AS_OK)
             return rc;
         atomic_fetch_add(&db->disk_bytes, atomic_load(&sg->size));
@@ -407,7 +237,7 @@ int as_recover(as_db *db)
         db->synced_seq = db->seq;
         atomic_store(&db->last_seg, n ? ids[n - 1] : 0);
         as_drop_leftovers(db);
-        rc = as_rec_check_ids(db, ids, n);
+        rc = as_scan_check_ids(db, ids, n);
         db->first_seg = 0;
         for (size_t i = 0; i < n && !db->first_seg; i++)
             if (as_db_seg(db, ids[i]))
@@ -416,7 +246,7 @@ int as_recover(as_db *db)
     }
     if (rc == AS_OK && n == 0 && !db->opt.read_only) {
         as_segment *sg;
-        rc = as_seg_create(&sg, db->dirfd, db->dir, 1, 0, 1, as_db_reserve_bytes(db), db->opt.map_chunk_bytes,
+        rc = as_seg_create(&sg, db->fops, db->dirfd, db->dir, 1, 0, 1, as_db_reserve_bytes(db), db->opt.map_chunk_bytes,
                            db->opt.sync_mode != AS_SYNC_NONE, db->err, sizeof(db->err));
         if (rc == AS_OK && as_db_seg_put(db, sg) != AS_OK) {
             as_seg_close(sg);

@@ -83,8 +83,8 @@ int as_seg_map_to(as_segment *sg, uint64_t end, char *err, size_t errlen)
         return AS_EINTERNAL;
     }
     /* Only the new tail is mapped: pages already handed to readers keep their mapping. */
-    void *p = mmap(sg->base + sg->mapped_bytes, want - sg->mapped_bytes, PROT_READ, MAP_SHARED | MAP_FIXED,
-                   sg->fd, (off_t)sg->mapped_bytes);
+    void *p = sg->fops->mmap(sg->fops->ctx, sg->base + sg->mapped_bytes, want - sg->mapped_bytes, PROT_READ,
+                             MAP_SHARED | MAP_FIXED, sg->fd, (off_t)sg->mapped_bytes);
     if (p == MAP_FAILED) {
         int e = errno;
         snprintf(err, errlen, "mmap %s at offset %llu (+%llu bytes): %s", sg->path,
@@ -98,12 +98,13 @@ int as_seg_map_to(as_segment *sg, uint64_t end, char *err, size_t errlen)
     return AS_OK;
 }
 
-static as_segment *as_seg_new(const char *dir, uint64_t id, uint64_t chunk)
+static as_segment *as_seg_new(const as_file_ops *fops, const char *dir, uint64_t id, uint64_t chunk)
 {
     as_segment *sg = calloc(1, sizeof(*sg));
     if (!sg)
         return NULL;
     sg->id = id;
+    sg->fops = fops;
     sg->fd = -1;
     sg->chunk_bytes = chunk;
     char name[64];
@@ -112,17 +113,17 @@ static as_segment *as_seg_new(const char *dir, uint64_t id, uint64_t chunk)
     return sg;
 }
 
-int as_seg_create(as_segment **out, int dirfd, const char *dir, uint64_t id, uint64_t first_seq, uint64_t oldest_seg,
+int as_seg_create(as_segment **out, const as_file_ops *fops, int dirfd, const char *dir, uint64_t id, uint64_t first_seq, uint64_t oldest_seg,
                   uint64_t reserve, uint64_t chunk, int sync_dir, char *err, size_t errlen)
 {
     *out = NULL;
-    as_segment *sg = as_seg_new(dir, id, chunk);
+    as_segment *sg = as_seg_new(fops, dir, id, chunk);
     if (!sg) {
         snprintf(err, errlen, "out of memory creating segment %llu", (unsigned long long)id);
         return AS_ENOMEM;
     }
     const char *name = strrchr(sg->path, '/') + 1;
-    sg->fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    sg->fd = fops->openat(fops->ctx, dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (sg->fd < 0) {
         int e = errno;
         snprintf(err, errlen, "create %s: %s", sg->path, strerror(e));
@@ -135,7 +136,7 @@ int as_seg_create(as_segment **out, int dirfd, const char *dir, uint64_t id, uin
     int rc = as_seg_write(sg, 0, &h, sizeof(h), &stuck, err, errlen);
     if (rc == AS_OK && sync_dir) {
         rc = as_seg_sync(sg, err, errlen);
-        if (rc == AS_OK && fsync(dirfd) != 0) {
+        if (rc == AS_OK && fops->fsync(fops->ctx, dirfd) != 0) {
             int e = errno;
             snprintf(err, errlen, "fsync directory %s: %s", dir, strerror(e));
             rc = AS_EIO;
@@ -146,7 +147,7 @@ int as_seg_create(as_segment **out, int dirfd, const char *dir, uint64_t id, uin
     if (rc == AS_OK)
         rc = as_seg_map_to(sg, sizeof(h), err, errlen);
     if (rc != AS_OK) {
-        unlinkat(dirfd, name, 0); /* an unfinished segment would be read as a torn one: remove it */
+        fops->unlinkat(fops->ctx, dirfd, name); /* an unfinished segment would be read as a torn one: remove it */
         as_seg_close(sg);
         return rc;
     }
@@ -156,19 +157,19 @@ int as_seg_create(as_segment **out, int dirfd, const char *dir, uint64_t id, uin
     return AS_OK;
 }
 
-int as_seg_open(as_segment **out, int dirfd, const char *dir, uint64_t id, int writable,
+int as_seg_open(as_segment **out, const as_file_ops *fops, int dirfd, const char *dir, uint64_t id, int writable,
                 uint64_t reserve, uint64_t chunk, char *err, size_t errlen)
 {
     *out = NULL;
-    as_segment *sg = as_seg_new(dir, id, chunk);
+    as_segment *sg = as_seg_new(fops, dir, id, chunk);
     if (!sg) {
         snprintf(err, errlen, "out of memory opening segment %llu", (unsigned long long)id);
         return AS_ENOMEM;
     }
     const char *name = strrchr(sg->path, '/') + 1;
-    sg->fd = openat(dirfd, name, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    sg->fd = fops->openat(fops->ctx, dirfd, name, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
     struct stat st;
-    if (sg->fd < 0 || fstat(sg->fd, &st) != 0) {
+    if (sg->fd < 0 || fops->fstat(fops->ctx, sg->fd, &st) != 0) {
         int e = errno;
         snprintf(err, errlen, "open %s: %s", sg->path, strerror(e));
         as_seg_close(sg);
@@ -202,7 +203,8 @@ int as_seg_write(as_segment *sg, uint64_t off, const void *buf, size_t len, int 
     size_t done = 0;
     while (done < len) {
         int fe = as_fault_hit(sg->fault, AS_FAULT_WRITE);
-        ssize_t n = fe ? (errno = fe, -1) : pwrite(sg->fd, p + done, len - done, (off_t)(off + done));
+        ssize_t n = fe ? (errno = fe, -1) : sg->fops->pwrite(sg->fops->ctx, sg->fd, p + done, len - done,
+                                                                   (off_t)(off + done));
         if (n > 0) {
             done += (size_t)n;
             if (off + done > atomic_load(&sg->file_bytes))
@@ -214,7 +216,7 @@ int as_seg_write(as_segment *sg, uint64_t off, const void *buf, size_t len, int 
             continue;
         snprintf(err, errlen, "write %s at offset %llu (%zu bytes): %s", sg->path,
                  (unsigned long long)(off + done), len - done, strerror(e));
-        if (done && ftruncate(sg->fd, (off_t)off) != 0) {
+        if (done && sg->fops->ftruncate(sg->fops->ctx, sg->fd, (off_t)off) != 0) {
             size_t l = strlen(err);
             snprintf(err + l, errlen - l, "; then cutting the partial record failed: %s", strerror(errno));
         } else if (done) {
@@ -229,7 +231,7 @@ int as_seg_write(as_segment *sg, uint64_t off, const void *buf, size_t len, int 
 int as_seg_sync(as_segment *sg, char *err, size_t errlen)
 {
     int fe = as_fault_hit(sg->fault, AS_FAULT_SYNC);
-    if (fe || fdatasync(sg->fd) != 0) {
+    if (fe || sg->fops->fdatasync(sg->fops->ctx, sg->fd) != 0) {
         int e = fe ? fe : errno;
         snprintf(err, errlen, "fdatasync %s: %s", sg->path, strerror(e));
         return as_errno_status(e);
@@ -239,7 +241,7 @@ int as_seg_sync(as_segment *sg, char *err, size_t errlen)
 
 int as_seg_truncate(as_segment *sg, uint64_t len, char *err, size_t errlen)
 {
-    if (ftruncate(sg->fd, (off_t)len) != 0 || fsync(sg->fd) != 0) {
+    if (sg->fops->ftruncate(sg->fops->ctx, sg->fd, (off_t)len) != 0 || sg->fops->fsync(sg->fops->ctx, sg->fd) != 0) {
         int e = errno;
         snprintf(err, errlen, "cut %s to %llu bytes: %s", sg->path, (unsigned long long)len, strerror(e));
         return as_errno_status(e);
@@ -257,7 +259,8 @@ void as_seg_wmap_open(as_segment *sg)
     void *a = as_reserve_aligned(sg->reserved_bytes);
     if (a == MAP_FAILED)
         return;
-    void *p = mmap(a, sg->reserved_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, sg->fd, 0);
+    void *p = sg->fops->mmap(sg->fops->ctx, a, sg->reserved_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                             sg->fd, 0);
     if (p == MAP_FAILED) {
         munmap(a, sg->reserved_bytes);
         return;
@@ -274,7 +277,7 @@ static int as_seg_prealloc(as_segment *sg, uint64_t end)
     uint64_t cur = atomic_load(&sg->file_bytes);
     int r;
     do
-        r = fallocate(sg->fd, 0, (off_t)cur, (off_t)(end - cur));
+        r = sg->fops->fallocate(sg->fops->ctx, sg->fd, (off_t)cur, (off_t)(end - cur));
     while (r != 0 && errno == EINTR);
     if (r != 0)
         return errno;
@@ -318,14 +321,14 @@ int as_seg_store(as_segment *sg, uint64_t off, const void *buf, size_t len, char
 int as_seg_wmap_close(as_segment *sg, char *err, size_t errlen)
 {
     if (sg->wbase) {
-        munmap(sg->wbase, sg->wbytes);
+        sg->fops->munmap(sg->fops->ctx, sg->wbase, sg->wbytes);
         sg->wbase = NULL;
         sg->wbytes = 0;
     }
     uint64_t size = atomic_load(&sg->size);
     if (sg->fd < 0 || atomic_load(&sg->file_bytes) <= size)
         return AS_OK;
-    if (ftruncate(sg->fd, (off_t)size) != 0) {
+    if (sg->fops->ftruncate(sg->fops->ctx, sg->fd, (off_t)size) != 0) {
         int e = errno;
         snprintf(err, errlen, "cut the preallocated tail of %s at %llu bytes: %s", sg->path,
                  (unsigned long long)size, strerror(e));
@@ -340,10 +343,10 @@ void as_seg_close(as_segment *sg)
     if (!sg)
         return;
     if (sg->wbase)
-        munmap(sg->wbase, sg->wbytes);
+        sg->fops->munmap(sg->fops->ctx, sg->wbase, sg->wbytes);
     if (sg->base)
-        munmap(sg->base, sg->reserved_bytes);
+        sg->fops->munmap(sg->fops->ctx, sg->base, sg->reserved_bytes);
     if (sg->fd >= 0)
-        close(sg->fd);
+        sg->fops->close(sg->fops->ctx, sg->fd);
     free(sg);
 }
