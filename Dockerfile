@@ -15,7 +15,9 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends make ca
 
 # The package list lives in one place, the Makefile's DEB_PACKAGES: install it with `make deps`.
 WORKDIR /src
+# (only what `make deps` reads, so this layer is rebuilt only when the package list changes)
 COPY Makefile /src/Makefile
+COPY harness/install-deps.sh /src/harness/install-deps.sh
 RUN make deps && rm -rf /var/lib/apt/lists/*
 
 COPY . /src

@@ -513,15 +513,19 @@ class Report:
             self.tab["pages"] = t
         rows = [(k, s) for k, s in self.summary.items() if s["lsm"]]
         if rows:
-            t = Table(self.cfg_cols(many) + [Col("level", "Level", kind="int"), Col("files", "Files", kind="int"),
+            t = Table(self.cfg_cols(many) + [Col("shape", "Non-empty levels"), Col("files", "Files", kind="int"),
                                              Col("mib", "Size", "MiB", "float"),
                                              Col("variant", "Variant", csv_only=not many)],
-                      "RocksDB's LSM shape before the measured phase (first repetition): files and bytes per "
-                      "level.", "tab:lsm")
+                      "RocksDB's LSM shape before the measured phase (first repetition): files and size of each "
+                      "non-empty level, and in all.", "tab:lsm")
             for k, s in rows:
-                for lv in s["lsm"]:
-                    t.add(**kv.config_dict(k), level=lv.get("level"), files=lv.get("files"),
-                          mib=None if lv.get("bytes") is None else lv["bytes"] / 1048576.0)
+                levels = [lv for lv in s["lsm"] if lv.get("files")]
+                shape = "; ".join("L%s: %d file%s, %.1f MiB" % (lv.get("level"), lv["files"],
+                                                                   "" if lv["files"] == 1 else "s",
+                                                                   (lv.get("bytes") or 0) / 1048576.0)
+                                  for lv in levels) or "empty"
+                t.add(**kv.config_dict(k), shape=shape, files=sum(lv.get("files") or 0 for lv in s["lsm"]),
+                      mib=sum(lv.get("bytes") or 0 for lv in s["lsm"]) / 1048576.0)
             t.write(os.path.join(self.out, "tables"), "lsm", SOURCE)
             self.tab["lsm"] = t
 

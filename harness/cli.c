@@ -56,6 +56,8 @@ static const char run_usage[] =
     "      --mix SPEC         override the op mix, e.g. get=0.8,update=0.1,insert=0.1 (op types: get,\n"
     "                         update, insert, delete, scan, rmw = read-modify-write)\n"
     "      --scan-len K       records per scan (default 100)\n"
+    "      --key-space S      shared: all threads draw from one key space and hot set (default for\n"
+    "                         ycsb-*); partitioned: thread t owns keys i % T == t (default otherwise)\n"
     "      --seed S           seed of keys, values and op streams (default 42)\n"
     "      --bulk-load        load with the engine's bulk_load when it has one\n"
     "      --dir DIR          parent of the data directories (default $TMPDIR or /tmp)\n"
@@ -345,7 +347,7 @@ static void build_command(kvb_opts *o, int argc, char **argv)
 
 enum {
     OPT_OPS = 1000, OPT_WARMUP, OPT_DURABILITY, OPT_VALUE_SIZE, OPT_KEYS, OPT_DIST, OPT_THETA, OPT_MIX,
-    OPT_SCAN_LEN, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP, OPT_PAGES,
+    OPT_SCAN_LEN, OPT_KEY_SPACE, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP, OPT_PAGES,
     OPT_RATE, OPT_ARRIVAL, OPT_DURATION, OPT_INTERVAL,
     OPT_SEED_PER_REP, OPT_CPUS, OPT_SETTLE, OPT_ALLOW_VOLATILE,
     OPT_PLAN, OPT_RUN_LOCAL, OPT_REP_INDEX
@@ -358,7 +360,8 @@ static const struct option long_opts[] = {
     {"threads", required_argument, NULL, 't'}, {"durability", required_argument, NULL, OPT_DURABILITY},
     {"value-size", required_argument, NULL, OPT_VALUE_SIZE}, {"keys", required_argument, NULL, OPT_KEYS},
     {"dist", required_argument, NULL, OPT_DIST}, {"theta", required_argument, NULL, OPT_THETA},
-    {"mix", required_argument, NULL, OPT_MIX}, {"scan-len", required_argument, NULL, OPT_SCAN_LEN},
+    {"mix", required_argument, NULL, OPT_MIX}, {"key-space", required_argument, NULL, OPT_KEY_SPACE},
+    {"scan-len", required_argument, NULL, OPT_SCAN_LEN},
     {"seed", required_argument, NULL, OPT_SEED}, {"bulk-load", no_argument, NULL, OPT_BULK},
     {"dir", required_argument, NULL, OPT_DIR}, {"out", required_argument, NULL, OPT_OUT},
     {"keep", no_argument, NULL, OPT_KEEP}, {"quiet", no_argument, NULL, 'q'},
@@ -416,7 +419,7 @@ static int check_volatile_dir(const kvb_opts *o)
 }
 
 typedef struct raw_args {
-    const char *mix, *scan_len, *keys;
+    const char *mix, *scan_len, *keys, *key_space;
     int dist_given;
 } raw_args;
 
@@ -463,6 +466,7 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
         return 0;
     }
     case OPT_MIX: raw->mix = arg; return 0;
+    case OPT_KEY_SPACE: raw->key_space = arg; return 0;
     case OPT_SCAN_LEN: raw->scan_len = arg; return 0;
     case OPT_SEED:
         if (parse_u64(arg, &o->seed) != 0)
@@ -514,6 +518,13 @@ static int apply_workload_overrides(kvb_opts *o, const raw_args *raw)
     uint64_t len = 0;
     if (raw->scan_len && parse_positive("--scan-len", raw->scan_len, 1000000, &len) != 0)
         return KVB_EXIT_USAGE;
+    int shared = -1;
+    if (raw->key_space && strcmp(raw->key_space, "shared") == 0)
+        shared = 1;
+    else if (raw->key_space && strcmp(raw->key_space, "partitioned") == 0)
+        shared = 0;
+    else if (raw->key_space)
+        return usage_error("--key-space '%s': expected shared or partitioned", raw->key_space);
     for (size_t i = 0; i < o->nworkloads; i++) {
         kv_workload *w = &o->workloads[i];
         char err[512];
@@ -524,6 +535,8 @@ static int apply_workload_overrides(kvb_opts *o, const raw_args *raw)
             if (w->scan_len_min > w->scan_len)
                 w->scan_len_min = w->scan_len;
         }
+        if (shared >= 0 && strcmp(w->name, "load") != 0)
+            w->shared_keys = shared;
         /* the access distribution: --dist when given, else the workload's own (YCSB's), else uniform */
         if (raw->dist_given || !w->has_access) {
             w->access = o->access;
@@ -628,7 +641,7 @@ static int parse_and_run_args(kvb_opts *op, int argc, char **argv, int sweep, in
         memcpy(o.ns, def, sizeof(def));
         o.nns = 3;
     }
-    raw_args raw = {NULL, NULL, NULL, 0};
+    raw_args raw = {NULL, NULL, NULL, NULL, 0};
     build_command(&o, argc + 1, argv - 1); /* before parsing: the parsers cut their arguments up */
     optind = 1;
     opterr = 0;

@@ -38,17 +38,18 @@ json_t *kvb_container_json(void)
         runtime = "podman";
     else if (access("/.dockerenv", F_OK) == 0)
         runtime = "docker";
-    if (!runtime)
-        return NULL;
-    json_t *c = json_pack("{s:s}", "runtime", runtime);
-    if (!c)
-        return NULL;
+    return runtime ? json_pack("{s:s}", "runtime", runtime) : NULL;
+}
+
+void kvb_container_add_packages(json_t *container)
+{
+    if (!json_is_object(container))
+        return;
     json_t *pkgs = dpkg_packages();
     if (pkgs) {
-        json_object_set_new(c, "packages", pkgs);
+        json_object_set_new(container, "packages", pkgs);
     } else {
-        json_object_set_new(c, "packages", json_null());
-        json_object_set_new(c, "packages_error", json_string("dpkg-query -W failed or listed nothing"));
+        json_object_set_new(container, "packages", json_null());
+        json_object_set_new(container, "packages_error", json_string("dpkg-query -W failed or listed nothing"));
     }
-    return c;
 }

@@ -2,6 +2,8 @@
 # Builds the Dockerfile with podman (bootstrapping debian:bookworm when absent), runs a short bench, checks it.
 # usage: harness/docker-test.sh            (make docker-test; run as root or with sudo rights)
 #        harness/docker-test.sh --print-mirror   (only print the mirror debootstrap would use)
+#        harness/docker-test.sh --list-mirrors   (only list the active apt mirrors, no network)
+# DT_APT_DIR (default /etc/apt) is where the apt sources are read (tests point it at a fake tree).
 # env: DT_IMAGE (default kvbench:test), DT_RESULTS (host results dir, default a fresh temp dir),
 #      BENCH_N (default 100000), BENCH_REPS (1), BENCH_SYNC_OPS (1000) passed into the container.
 # Exit non-zero when any step fails or the results are missing or invalid.
@@ -14,29 +16,34 @@ step() { echo "=== [$(( $(date +%s) - t0 ))s] $*"; }
 
 # The Debian mirrors this machine's apt really uses: deb822 "URIs:" lines and one-line "deb" entries,
 # never comments (a commented snapshot URL may be unreachable). Security archives cannot bootstrap.
+apt_dir=${DT_APT_DIR:-/etc/apt}
 active_mirrors() {
   local f
-  for f in /etc/apt/sources.list.d/*.sources; do
+  for f in "$apt_dir"/sources.list.d/*.sources; do
     [ -f "$f" ] || continue
     sed -n 's/^[[:space:]]*URIs:[[:space:]]*//p' "$f" | tr ' \t' '\n\n'
   done
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+  for f in "$apt_dir"/sources.list "$apt_dir"/sources.list.d/*.list; do
     [ -f "$f" ] || continue
     # "deb [options] URI suite ...": drop the optional [..] block, print the URI
     sed -n 's/^[[:space:]]*deb[[:space:]]\+\(\[[^]]*\][[:space:]]*\)\?\([^[:space:]]\+\).*/\2/p' "$f"
   done
 }
 
+bootstrap_mirrors() {
+  active_mirrors | grep -E '^(https?|ftp)://' | grep -v -- '-security' | awk '!seen[$0]++' || true
+}
+
 # First active mirror that serves bookworm's Release file; a clear message when none does.
 pick_mirror() {
   local m tried=""
-  for m in $(active_mirrors | grep -E '^(https?|ftp)://' | grep -v -- '-security' | awk '!seen[$0]++'); do
+  for m in $(bootstrap_mirrors); do
     m=${m%/}
     tried="$tried $m"
     if curl -fsI -m 15 "$m/dists/bookworm/Release" >/dev/null 2>&1; then echo "$m"; return 0; fi
   done
   if [ -z "$tried" ]; then
-    echo "FAILED: no active Debian mirror in /etc/apt/sources.list or /etc/apt/sources.list.d/ (deb822 URIs: or deb lines);" \
+    echo "FAILED: no active Debian mirror in $apt_dir/sources.list or $apt_dir/sources.list.d/ (deb822 URIs: or deb lines);" \
          "import a debian:bookworm image into podman by hand and re-run" >&2
   else
     echo "FAILED: none of the active apt mirrors serves dists/bookworm/Release:$tried;" \
@@ -46,6 +53,7 @@ pick_mirror() {
 }
 
 if [ "${1:-}" = "--print-mirror" ]; then pick_mirror; exit; fi
+if [ "${1:-}" = "--list-mirrors" ]; then bootstrap_mirrors; exit 0; fi
 
 step "tools"
 missing=""

@@ -155,6 +155,7 @@ static int setup(rep_ctx *c)
             return -1;
         }
         w->ops = c->ops, w->ds = c->ds, w->thread = t, w->nthreads = c->nthreads, w->seed = c->rep->seed;
+        w->shared = r->workload->shared_keys;
         w->verify = !(c->ops->caps & KV_CAP_DISCARDS);
         w->sorted = c->sorted, w->nsorted = c->sorted ? c->ds->capacity : 0;
     }

@@ -268,6 +268,7 @@ static json_t *result_json(const kvb_result *r, int *valid)
                           (json_int_t)rep->seed, "bulk_load", r->nphases > 0 && r->phases[0].bulk, "valid", *valid,
                           "keyset", kvb_keyset_json(o, r->hardness));
     json_object_set_new(j, "invalid_reason", why ? json_string(why) : json_null());
+    json_object_set_new(j, "key_space", json_string(rep->workload->shared_keys ? "shared" : "partitioned"));
     add_rate(j, r);
     json_object_set_new(j, "inject_fault", o->fault ? json_string(o->fault == KVB_FAULT_WRONG   ? "wrong"
                                                                   : o->fault == KVB_FAULT_STALE ? "stale"

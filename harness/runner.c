@@ -1,6 +1,7 @@
 /* runner.c - the parent process: pre-flight checks, run directory, one fork per repetition, reports. */
 #include "runner.h"
 
+#include "container.h"
 #include "env.h"
 #include "fsutil.h"
 #include "keyinfo.h"
@@ -280,6 +281,7 @@ static json_t *design_json(const kvb_opts *o, const run_cell *cells, size_t ncel
 static json_t *build_manifest(const kvb_opts *o, const char *run_id, const run_cell *cells, size_t ncells)
 {
     json_t *m = kvb_env_manifest(o->dir, o->command);
+    kvb_container_add_packages(json_object_get(m, "container")); /* the image's versions, run manifest only */
     json_object_set_new(m, "run_id", json_string(run_id));
     json_object_set_new(m, "pages", json_string(kv_pages_name(o->pages)));
     json_t *engines = json_array();

@@ -121,7 +121,8 @@ int kvb_untimed_prepare(kvb_untimed *u, kvb_worker *workers, int nthreads, uint6
         u->bytes += p->n * (sizeof(kv_op) + sizeof(kvb_answer)) + (p->values ? writes * p->value_size : 0) +
                     p->rec_cap * (sizeof(kvb_scan_rec) + p->value_size);
     }
-    if (!u->scan_every) { /* no scans: nothing to replay */
+    if (!u->scan_every && !workers[0].shared) { /* no scans: nothing to replay (shared keys: the
+                                                     state before bounds the gets' windows) */
         free(u->versions);
         free(u->deleted);
         u->versions = NULL, u->deleted = NULL;
@@ -183,11 +184,38 @@ static enum kv_verdict check_get(kvb_worker *w, const kv_op *op, kvb_answer a)
     return a.version == want ? KV_VALUE_OK : KV_VALUE_STALE;
 }
 
+/* A get of a shared key (other threads wrote it during the pass): any version from the one committed
+ * before the pass to the last one written in it; not-found only for a key deleted before or since. */
+static enum kv_verdict check_shared_get(kvb_worker *w, const kvb_untimed *u, const kv_op *op, kvb_answer a)
+{
+    const kv_dataset *ds = u->ds;
+    uint32_t lo = u->versions[op->index], hi = ds->versions[op->index];
+    if (w->fault == KVB_FAULT_MISSING)
+        a.len = KVB_ANSWER_NOTFOUND;
+    else if (w->fault == KVB_FAULT_STALE)
+        lo = hi + 1; /* the genuine answer now looks older than the window */
+    else if (w->fault == KVB_FAULT_WRONG)
+        a.digest ^= 1;
+    w->fault = KVB_FAULT_NONE;
+    if (a.len == KVB_ANSWER_NOTFOUND)
+        return u->deleted[op->index] || ds->ever_deleted[op->index] ? KV_VALUE_OK : KV_VALUE_MISSING;
+    if (a.len != w->value_size || a.version == 0 || a.version > hi)
+        return KV_VALUE_WRONG;
+    kv_value_make(w->seed, op->key, a.version, w->valbuf, w->value_size);
+    if (kvb_value_digest(w->valbuf, w->value_size) != a.digest)
+        return KV_VALUE_WRONG;
+    return a.version >= lo ? KV_VALUE_OK : KV_VALUE_STALE;
+}
+
 /* The get half against the version before the write, and the version the write derived from it. */
 static void check_rmw(kvb_worker *w, const kv_op *op, kvb_answer a)
 {
     kv_op get = *op;
     get.version = op->version - 1;
+    if (w->shared && a.len == KVB_ANSWER_NOTFOUND && w->fault == KVB_FAULT_NONE && w->ds->ever_deleted[op->index]) {
+        kvb_worker_count(w, KV_VALUE_OK); /* deleted before this write's turn came */
+        return;
+    }
     kvb_worker_count(w, check_get(w, &get, a));
     if (a.len != KVB_ANSWER_NOTFOUND && a.version + 1 != op->version)
         kvb_worker_count(w, KV_VALUE_WRONG);
@@ -215,7 +243,8 @@ static void replay(kv_dataset *ds, const kv_op *op)
 void kvb_untimed_check(kvb_untimed *u, kvb_worker *workers)
 {
     kv_dataset *ds = u->ds;
-    if (u->versions) {
+    int shared = workers[0].shared;
+    if (u->versions && !shared) {
         memcpy(ds->versions, u->versions, ds->capacity * sizeof(*ds->versions));
         memcpy(ds->deleted, u->deleted, ds->capacity * sizeof(*ds->deleted));
     }
@@ -227,12 +256,14 @@ void kvb_untimed_check(kvb_untimed *u, kvb_worker *workers)
         for (uint64_t i = 0; i < p->n; i++) {
             const kv_op *op = &p->ops[i];
             if (w->verify && op->type == KV_OP_GET)
-                kvb_worker_count(w, check_get(w, op, p->answers[i]));
+                kvb_worker_count(w, shared ? check_shared_get(w, u, op, p->answers[i])
+                                           : check_get(w, op, p->answers[i]));
             else if (w->verify && op->type == KV_OP_RMW)
                 check_rmw(w, op, p->answers[i]);
             else if (w->verify && op->type == KV_OP_SCAN)
                 check_scan(w, p, op, p->answers[i]);
-            if (u->versions)
+            if (u->versions && !shared) /* shared keys: scans are checked against the state after the
+                                           pass (versions no newer, loaded keys never deleted present) */
                 replay(ds, op);
         }
     }

@@ -1,6 +1,7 @@
 /* worker.c - the hot loop of one op: prepare, timed engine call + reading the value, then verification. */
 #include "worker.h"
 
+#include "shared_verify.h"
 #include "timer.h"
 
 #include <stdio.h>
@@ -100,13 +101,16 @@ static void count(kvb_worker *w, enum kv_verdict v)
     }
 }
 
-static void verify_get(kvb_worker *w, const kv_op *op, int rc, kv_slice val)
+static void verify_get(kvb_worker *w, const kv_op *op, int rc, kv_slice val, kvb_window *win)
 {
     uint32_t want = op->version;
     if (w->fault == KVB_FAULT_MISSING)
         rc = KV_NOTFOUND;
-    else if (w->fault == KVB_FAULT_STALE)
+    else if (w->fault == KVB_FAULT_STALE) {
         want++; /* the genuine answer now looks one version old */
+        if (win)
+            win->committed = UINT32_MAX; /* ... or older than the window's start */
+    }
     else if (w->fault == KVB_FAULT_WRONG && rc == KV_OK && val.len) {
         size_t n = val.len < w->value_size ? val.len : w->value_size;
         memcpy(w->valbuf, val.data, n);
@@ -115,6 +119,10 @@ static void verify_get(kvb_worker *w, const kv_op *op, int rc, kv_slice val)
         val.len = n;
     }
     w->fault = KVB_FAULT_NONE;
+    if (win) {
+        count(w, kvb_window_check(w->ds, w->seed, w->value_size, op, *win, rc, val.data, val.len));
+        return;
+    }
     if (rc == KV_NOTFOUND) {
         count(w, KV_VALUE_MISSING);
         return;
@@ -145,6 +153,10 @@ static void verify_scan_rec(kvb_worker *w, const kvb_scan_rec *r, uint64_t idx, 
         count(w, KV_VALUE_WRONG);
         return;
     }
+    if (w->shared) {
+        count(w, kvb_shared_scan_rec(w->ds, w->seed, w->value_size, r->key, idx, data, len, bump != 0));
+        return;
+    }
     if (!owned(w, idx)) {
         enum kv_verdict v = kv_value_check(w->seed, r->key, UINT32_MAX, w->value_size, data, len);
         count(w, v == KV_VALUE_STALE ? KV_VALUE_OK : v);
@@ -155,6 +167,14 @@ static void verify_scan_rec(kvb_worker *w, const kvb_scan_rec *r, uint64_t idx, 
         return;
     }
     count(w, kv_value_check(w->seed, r->key, w->ds->versions[idx] + bump, w->value_size, data, len));
+}
+
+/* A present key this thread's scan must not skip. */
+static int must_see(const kvb_worker *w, uint64_t idx)
+{
+    if (w->shared)
+        return kvb_shared_must_see(w->ds, idx);
+    return owned(w, idx) && present(w, idx);
 }
 
 /* Ascending keys >= start, each value right, no present key skipped, no absent key returned. */
@@ -177,7 +197,7 @@ static void verify_scan(kvb_worker *w, const kv_op *op)
             continue;
         }
         while (pos < w->nsorted && w->sorted[pos].key < r->key) {
-            if (owned(w, w->sorted[pos].index) && present(w, w->sorted[pos].index))
+            if (must_see(w, w->sorted[pos].index))
                 count(w, KV_VALUE_MISSING);
             pos++;
         }
@@ -189,7 +209,7 @@ static void verify_scan(kvb_worker *w, const kv_op *op)
     }
     /* A short scan claims there is nothing more: any present key after it was skipped. */
     for (size_t left = op->scan_len - w->nrec; w->nrec < op->scan_len && left && pos < w->nsorted; pos++)
-        if (owned(w, w->sorted[pos].index) && present(w, w->sorted[pos].index)) {
+        if (must_see(w, w->sorted[pos].index)) {
             count(w, KV_VALUE_MISSING);
             left--;
         }
@@ -202,7 +222,11 @@ static void verify_rmw(kvb_worker *w, const kv_op *op, int rc)
 {
     kv_op get = *op;
     get.version = op->version - 1;
-    verify_get(w, &get, rc, (kv_slice){w->readbuf, w->rmw_len});
+    if (w->shared && w->rmw_was_deleted && rc == KV_NOTFOUND && w->fault == KVB_FAULT_NONE) {
+        count(w, KV_VALUE_OK); /* deleted before this write's turn: not-found was the answer */
+        return;
+    }
+    verify_get(w, &get, rc, (kv_slice){w->readbuf, w->rmw_len}, NULL);
     if (rc == KV_OK && w->rmw_wrote != op->version)
         count(w, KV_VALUE_WRONG); /* the value read named another version, so the write did too */
 }
@@ -252,6 +276,16 @@ int kvb_worker_op(kvb_worker *w, const kv_op *op, int timed)
         kv_value_make(w->seed, op->key, op->version, w->valbuf, w->value_size);
     else if (op->type == KV_OP_SCAN)
         w->nrec = 0;
+    /* Shared keys: a write waits (untimed) for its turn, so writes of a key reach the engine in
+     * version order; a get notes what was committed when it started. */
+    kvb_window win = {0, 0};
+    if (w->shared) {
+        kv_shared_write_begin(w->ds, op);
+        if (op->type == KV_OP_GET)
+            win = kvb_window_open(w->ds, op->index);
+        else if (op->type == KV_OP_RMW)
+            w->rmw_was_deleted = kv_shared_deleted(w->ds, op->index);
+    }
     if (timed)
         t0 = kvb_now();
     switch (op->type) {
@@ -277,12 +311,14 @@ int kvb_worker_op(kvb_worker *w, const kv_op *op, int timed)
         if (w->iv)
             kvb_intervals_record(w->iv, t0, t1, w->intended ? kvb_ticks_to_ns(t1 - w->intended) : ns);
     }
+    if (w->shared)
+        kv_shared_write_end(w->ds, op); /* also on failure: later writers of the key must not wait forever */
     if (rc < 0)
         return engine_error(w, kv_optype_name(op->type), op->key, rc);
     if (!w->verify)
         return 0;
     if (op->type == KV_OP_GET)
-        verify_get(w, op, rc, val);
+        verify_get(w, op, rc, val, w->shared ? &win : NULL);
     else if (op->type == KV_OP_SCAN)
         verify_scan(w, op);
     else if (op->type == KV_OP_RMW)
@@ -329,6 +365,8 @@ int kvb_worker_op_untimed(kvb_worker *w, const kv_op *op, const unsigned char *v
     kv_slice val = {NULL, 0};
     size_t visited = 0;
     int rc;
+    if (w->shared) /* writes of a shared key reach the engine in version order (workload.h) */
+        kv_shared_write_begin(w->ds, op);
     switch (op->type) {
     case KV_OP_GET:
         rc = ops->get(s, op->key, &val);
@@ -362,6 +400,8 @@ int kvb_worker_op_untimed(kvb_worker *w, const kv_op *op, const unsigned char *v
         break;
     default: rc = KV_EINTERNAL; break;
     }
+    if (w->shared)
+        kv_shared_write_end(w->ds, op);
     if (rc < 0)
         return engine_error(w, kv_optype_name(op->type), op->key, rc);
     return 0;

@@ -50,6 +50,8 @@ typedef struct kvb_worker {
     unsigned char *readbuf;      /* the value a read-modify-write read */
     size_t rmw_len;              /* its length (0: not found) */
     uint32_t rmw_wrote;          /* the version the read-modify-write derived and wrote */
+    int rmw_was_deleted;         /* shared keys: the key was deleted when the rmw's turn came */
+    int shared;                  /* the workload shares its key space between threads (see workload.h) */
     unsigned char *scanbuf;      /* scan record copies */
     kvb_scan_rec *recs;
     size_t reccap, nrec;

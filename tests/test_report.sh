@@ -116,7 +116,7 @@ grep -q "^alexstorage,mixed,1000000,1,none,update,[0-9]*,[0-9.]*," "$tmp/extrep/
 grep -q "podman container" "$tmp/extrep/report.md" || fail "report.md does not mark the container run"
 grep -q "2 Debian package" "$tmp/extrep/report.md" || fail "report.md does not count the container's packages"
 grep -q "^alexstorage,read,1000000,1,none,huge,4.0,2.0,0.0,6.0," "$tmp/extrep/tables/pages.csv" || fail "pages.csv wrong"
-grep -q "^rocksdb,read,1000000,1,none,1,3,50.0," "$tmp/extrep/tables/lsm.csv" || fail "lsm.csv lacks L1"
+grep -q '^rocksdb,read,1000000,1,none,"L1: 3 files, 50.0 MiB",3,50.0,' "$tmp/extrep/tables/lsm.csv" || fail "lsm.csv lacks L1"
 grep -q "## Pages each engine got" "$tmp/extrep/report.md" || fail "report.md has no pages section"
 grep -q "## RocksDB LSM shape" "$tmp/extrep/report.md" || fail "report.md has no LSM section"
 if [ -z "$figopt" ]; then

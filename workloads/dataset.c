@@ -32,7 +32,10 @@ static int kv_ds_alloc(kv_dataset **out, enum kv_keyset keyset, uint64_t n, uint
     ds->keys = kv__big_alloc(cap * sizeof(*ds->keys));
     ds->versions = kv__big_alloc(cap * sizeof(*ds->versions));
     ds->deleted = kv__big_alloc(cap * sizeof(*ds->deleted));
-    if (!ds->keys || !ds->versions || !ds->deleted || kv__keyindex_init(ki, cap) != 0) {
+    ds->committed = kv__big_alloc(cap * sizeof(*ds->committed));
+    ds->ever_deleted = kv__big_alloc(cap * sizeof(*ds->ever_deleted));
+    if (!ds->keys || !ds->versions || !ds->deleted || !ds->committed || !ds->ever_deleted ||
+        kv__keyindex_init(ki, cap) != 0) {
         kv_dataset_free(ds);
         errno = ENOMEM;
         return -1;
@@ -120,6 +123,8 @@ void kv_dataset_free(kv_dataset *ds)
     kv__big_free(ds->keys, ds->capacity * sizeof(*ds->keys));
     kv__big_free(ds->versions, ds->capacity * sizeof(*ds->versions));
     kv__big_free(ds->deleted, ds->capacity * sizeof(*ds->deleted));
+    kv__big_free(ds->committed, ds->capacity * sizeof(*ds->committed));
+    kv__big_free(ds->ever_deleted, ds->capacity * sizeof(*ds->ever_deleted));
     free(ds);
 }
 

@@ -81,3 +81,16 @@ enum kv_verdict kv_value_check(uint64_t seed, int64_t key, uint32_t expected_ver
         return KV_VALUE_OK;
     return hver < expected_version ? KV_VALUE_STALE : KV_VALUE_WRONG;
 }
+
+enum kv_verdict kv_value_check_range(uint64_t seed, int64_t key, uint32_t lo, uint32_t hi, size_t expected_len,
+                                     const void *buf, size_t len)
+{
+    if (!buf || len < KV_VALUE_MIN)
+        return KV_VALUE_WRONG;
+    uint32_t hver;
+    memcpy(&hver, (const unsigned char *)buf + 8, 4);
+    enum kv_verdict v = kv_value_check(seed, key, hver, expected_len, buf, len);
+    if (v != KV_VALUE_OK)
+        return v;
+    return hver < lo ? KV_VALUE_STALE : hver > hi ? KV_VALUE_WRONG : KV_VALUE_OK;
+}

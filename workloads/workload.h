@@ -104,6 +104,11 @@ void kv_value_make(uint64_t seed, int64_t key, uint32_t version, void *buf, size
 enum kv_verdict kv_value_check(uint64_t seed, int64_t key, uint32_t expected_version, size_t expected_len,
                                const void *buf, size_t len);
 
+/* The same with any version in [lo, hi] accepted (a read racing writes of a shared key): WRONG when
+ * the bytes do not verify or the version is above hi, STALE when it is below lo. */
+enum kv_verdict kv_value_check_range(uint64_t seed, int64_t key, uint32_t lo, uint32_t hi, size_t expected_len,
+                                     const void *buf, size_t len);
+
 /* ---------- data set: the keys of one run, shared by all threads ---------- */
 
 typedef struct kv_dataset {
@@ -116,6 +121,12 @@ typedef struct kv_dataset {
     uint32_t *versions;  /* [capacity] newest version written for keys[i]; 0 = never written */
     uint8_t *deleted;    /* [capacity] 1 while keys[i] is deleted */
     void *lookup;        /* private: key -> index hash */
+    /* Shared key space (kv_workload.shared_keys): versions[] is then the newest version *issued* (by
+     * the op streams, atomically), committed[] the newest version whose engine call has returned,
+     * and deleted[] is set at commit. Writers of a key commit in version order (kv_shared_*). */
+    uint32_t *committed;     /* [capacity] */
+    uint8_t *ever_deleted;   /* [capacity] 1 once a delete of keys[i] has started */
+    uint64_t inserts_issued; /* inserts issued by all streams (atomic): the recency of "latest" */
 } kv_dataset;
 
 /* Build the key set: n loaded keys + max_inserts fresh keys, all distinct, in a seeded order
@@ -163,6 +174,8 @@ typedef struct kv_workload {
     int has_access;          /* 1: the workload defines its access distribution (YCSB's); the
                                 harness also sets it from --dist, so that `access` is the one used */
     enum kv_access access;
+    int shared_keys;         /* 1: all threads draw from one key space and one hot set (YCSB's way);
+                                0: thread t of T owns the keys i % T == t */
 } kv_workload;
 
 /* NULL-terminated list of named workloads. */
@@ -191,14 +204,41 @@ typedef struct kv_op {
     uint64_t index;
 } kv_op;
 
-/* A per-thread stream. Thread t of T owns key indexes i with i % T == t (loaded and inserted), and
- * only ever touches those, so the expected version of every key it reads is exact. next() updates
- * ds->versions / ds->deleted for the ops it emits, assuming the engine applies them. */
+/* A per-thread stream. Partitioned (w->shared_keys == 0): thread t of T owns key indexes i with
+ * i % T == t (loaded and inserted), and only ever touches those, so the expected version of every key
+ * it reads is exact; next() updates ds->versions / ds->deleted for the ops it emits, assuming the
+ * engine applies them.
+ * Shared (w->shared_keys == 1): every thread picks among all present keys (one hot set; present =
+ * committed and not deleted); writes take the key's next version from ds->versions atomically, so
+ * the versions of a key are issued in one order, and the executor commits them in that order
+ * (kv_shared_write_begin/end). Inserts take fresh keys from the thread's own part of the insert pool
+ * (indexes n + t + j*T). A get's expected version is not known at generation (op->version is 0). */
 typedef struct kv_opstream kv_opstream;
 int kv_opstream_create(kv_opstream **out, kv_dataset *ds, const kv_workload *w, enum kv_access access,
                        double zipf_theta, int thread, int nthreads, uint64_t seed);
 void kv_opstream_free(kv_opstream *s);
 /* Next op; returns 0, or -1 when the stream cannot continue (insert pool of this thread exhausted). */
 int kv_opstream_next(kv_opstream *s, kv_op *op);
+
+/* Executing a write of a shared key space (update, rmw, delete, insert): begin waits until every
+ * earlier version of the key has committed (its own version is then the only one allowed to run;
+ * the wait is bounded because the writer of each earlier version was generated earlier and runs
+ * its ops in order); end records the commit (and the key's deleted state). Writes of one thread
+ * must execute in the order its stream issued them. */
+void kv_shared_write_begin(kv_dataset *ds, const kv_op *op);
+void kv_shared_write_end(kv_dataset *ds, const kv_op *op);
+/* The newest committed version of keys[i] and whether it is deleted, for verification windows. */
+static inline uint32_t kv_shared_committed(const kv_dataset *ds, uint64_t i)
+{
+    return __atomic_load_n(&ds->committed[i], __ATOMIC_ACQUIRE);
+}
+static inline int kv_shared_deleted(const kv_dataset *ds, uint64_t i)
+{
+    return __atomic_load_n(&ds->deleted[i], __ATOMIC_ACQUIRE) != 0;
+}
+static inline int kv_shared_ever_deleted(const kv_dataset *ds, uint64_t i)
+{
+    return __atomic_load_n(&ds->ever_deleted[i], __ATOMIC_ACQUIRE) != 0;
+}
 
 #endif

@@ -29,7 +29,7 @@ static const kv_workload kv_wl_update = {
  * "zipfian" is YCSB's scrambled zipfian (theta 0.99 unless --theta says otherwise). */
 #define KV_YCSB(letter, desc, get, upd, ins, scan, rmw, lo, acc)                                               \
     {.name = "ycsb-" letter, .description = desc, .mix = {get, upd, ins, 0, scan, rmw}, .scan_len = 100,       \
-     .scan_len_min = lo, .has_access = 1, .access = acc}
+     .scan_len_min = lo, .has_access = 1, .access = acc, .shared_keys = 1}
 static const kv_workload kv_wl_ycsb[6] = {
     KV_YCSB("a", "YCSB A (update heavy): 50% read, 50% update, zipfian", 0.5, 0.5, 0, 0, 0, 0, KV_ACCESS_ZIPF),
     KV_YCSB("b", "YCSB B (read mostly): 95% read, 5% update, zipfian", 0.95, 0.05, 0, 0, 0, 0, KV_ACCESS_ZIPF),
