@@ -11,6 +11,7 @@ typedef struct alexstorage_engine {
     kv_engine base;
     as_db *db;
     as_options opt;
+    uint64_t batch; /* -o batch=N: puts/dels commit in atomic batches of N (0/1 = one at a time) */
     enum kv_durability durability;
     char open_note[512]; /* what recovery did at open (torn tail cut, records replayed) */
 } alexstorage_engine;
@@ -18,6 +19,7 @@ typedef struct alexstorage_engine {
 typedef struct alexstorage_session {
     kv_session base;
     as_session *s;
+    as_batch *batch; /* writes not committed yet (batch > 1) */
 } alexstorage_session;
 
 static const kv_option_spec kv_alexstorage_options[] = {
@@ -33,6 +35,9 @@ static const kv_option_spec kv_alexstorage_options[] = {
     {"index", "the in-memory index: alex (learned, default), btree (B+tree) or sorted (sorted array, "
               "read-only: load phase only); any index opens a store written with another"},
     {"btree_node", "B+tree node size in bytes (K), a multiple of 64 in [128, 64K]; default 512"},
+    {"batch", "commit puts and deletes in atomic batches of N (as_batch_*: one fdatasync per batch at sync, "
+              "one group-commit wait at group); a write is acknowledged when its batch commits, a session reads "
+              "its own pending writes; scan, sync and session close commit first; default 1 (no batching)"},
     {NULL, NULL},
 };
 
@@ -116,6 +121,14 @@ static int kv_alexstorage_open(const kv_config *cfg, kv_engine **out, char *err,
         return rc;
     }
     a->durability = cfg->durability;
+    rc = kv_config_opt_u64(cfg, "batch", &a->batch, err, errlen);
+    if (rc == KV_OK && a->batch > 1000000)
+        rc = kv_seterr(err, errlen, KV_EINVAL, "alexstorage: option batch=%llu is above 1000000",
+                       (unsigned long long)a->batch);
+    if (rc != KV_OK) {
+        free(a);
+        return rc;
+    }
     int arc = as_open(cfg->dir, &a->opt, &a->db, a->open_note, sizeof(a->open_note));
     if (arc != AS_OK) {
         rc = kv_seterr(err, errlen, kv_alexstorage_status(arc), "alexstorage: open %s: %s: %s", cfg->dir,
@@ -146,6 +159,7 @@ static void kv_alexstorage_describe(kv_engine *e, kv_pair_cb cb, void *arg)
     kv_describe_u64(cb, arg, "reserve_bytes", a->opt.reserve_bytes ? a->opt.reserve_bytes : a->opt.segment_bytes);
     kv_describe_u64(cb, arg, "verify_reads", (uint64_t)a->opt.verify_reads);
     kv_describe_u64(cb, arg, "salvage", (uint64_t)a->opt.salvage);
+    kv_describe_u64(cb, arg, "batch", a->batch > 1 ? a->batch : 1);
     cb(arg, "hugepages", a->opt.hugepages ? "1 (index heap and log views MADV_HUGEPAGE)"
                                           : "0 (index heap and log views MADV_NOHUGEPAGE)");
     kv_describe_u64(cb, arg, "max_value_bytes", AS_MAX_VALUE_BYTES);
@@ -214,14 +228,40 @@ static int kv_alexstorage_session_open(kv_engine *e, kv_session **out)
         return kv_seterr(e->err, sizeof(e->err), kv_alexstorage_status(arc), "alexstorage: session: %s",
                          as_errmsg(a->db));
     }
+    if (a->batch > 1 && as_batch_create(&as->batch) != AS_OK) {
+        as_session_close(as->s);
+        free(as);
+        return kv_seterr(e->err, sizeof(e->err), KV_ENOMEM, "alexstorage: out of memory");
+    }
     as->base.engine = e;
     *out = &as->base;
     return KV_OK;
 }
 
+/* Commit the session's pending batch (a no-op without one). */
+static int kv_alexstorage_flush(alexstorage_session *as)
+{
+    if (!as->batch || !as_batch_count(as->batch))
+        return KV_OK;
+    int rc = as_batch_commit(as->s, as->batch);
+    return rc == AS_OK ? KV_OK : kv_alexstorage_serr(as, rc, "batch commit");
+}
+
+/* After adding to the pending batch: commit it once it holds `batch` writes. */
+static int kv_alexstorage_batch_added(alexstorage_session *as, int rc, const char *what)
+{
+    if (rc != AS_OK)
+        return kv_alexstorage_serr(as, rc, what);
+    alexstorage_engine *a = (alexstorage_engine *)as->base.engine;
+    return as_batch_count(as->batch) >= a->batch ? kv_alexstorage_flush(as) : KV_OK;
+}
+
 static void kv_alexstorage_session_close(kv_session *s)
 {
     alexstorage_session *as = (alexstorage_session *)s;
+    if (kv_alexstorage_flush(as) != KV_OK) /* no status to return here: keep the reason on the engine */
+        snprintf(s->engine->err, sizeof(s->engine->err), "%s", as->base.err);
+    as_batch_free(as->batch);
     as_session_close(as->s);
     free(as);
 }
@@ -229,6 +269,9 @@ static void kv_alexstorage_session_close(kv_session *s)
 static int kv_alexstorage_get(kv_session *s, int64_t key, kv_slice *val)
 {
     alexstorage_session *as = (alexstorage_session *)s;
+    int deleted = 0;
+    if (as->batch && as_batch_lookup(as->batch, key, &deleted, &val->data, &val->len) == AS_OK)
+        return deleted ? KV_NOTFOUND : KV_OK;
     int rc = as_get(as->s, key, &val->data, &val->len);
     if (rc == AS_OK || rc == AS_NOTFOUND)
         return rc == AS_OK ? KV_OK : KV_NOTFOUND;
@@ -238,6 +281,8 @@ static int kv_alexstorage_get(kv_session *s, int64_t key, kv_slice *val)
 static int kv_alexstorage_put(kv_session *s, int64_t key, const void *val, size_t len)
 {
     alexstorage_session *as = (alexstorage_session *)s;
+    if (as->batch)
+        return kv_alexstorage_batch_added(as, as_batch_put(as->batch, key, val, len), "batch put");
     int rc = as_put(as->s, key, val, len);
     return rc == AS_OK ? KV_OK : kv_alexstorage_serr(as, rc, "put");
 }
@@ -245,6 +290,8 @@ static int kv_alexstorage_put(kv_session *s, int64_t key, const void *val, size_
 static int kv_alexstorage_del(kv_session *s, int64_t key)
 {
     alexstorage_session *as = (alexstorage_session *)s;
+    if (as->batch)
+        return kv_alexstorage_batch_added(as, as_batch_del(as->batch, key), "batch del");
     int rc = as_del(as->s, key);
     return rc == AS_OK ? KV_OK : kv_alexstorage_serr(as, rc, "del");
 }
@@ -265,6 +312,9 @@ static int kv_alexstorage_scan(kv_session *s, int64_t from, size_t count, kv_sca
 {
     alexstorage_session *as = (alexstorage_session *)s;
     kv_alexstorage_scan_ctx c = {cb, arg};
+    int frc = kv_alexstorage_flush(as);
+    if (frc != KV_OK)
+        return frc;
     int rc = as_scan(as->s, from, count, kv_alexstorage_scan_cb, &c, visited);
     return rc == AS_OK ? KV_OK : kv_alexstorage_serr(as, rc, "scan");
 }
@@ -293,6 +343,9 @@ static int kv_alexstorage_bulk_load(kv_session *s, const int64_t *keys, size_t n
 static int kv_alexstorage_sync(kv_session *s)
 {
     alexstorage_session *as = (alexstorage_session *)s;
+    int frc = kv_alexstorage_flush(as);
+    if (frc != KV_OK)
+        return frc;
     int rc = as_sync(as->s);
     return rc == AS_OK ? KV_OK : kv_alexstorage_serr(as, rc, "sync");
 }

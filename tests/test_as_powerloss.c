@@ -34,6 +34,15 @@ typedef struct scenario {
     int batch;        /* > 0: puts go in atomic batches of this many (test_as_batch covers batches) */
 } scenario;
 
+#define MAX_BITEMS 20000
+typedef struct bitem {
+    uint32_t slot;
+    uint64_t tseq;
+} bitem;
+typedef struct bspan {
+    size_t first, n; /* items of one committed (or attempted) batch */
+} bspan;
+
 typedef struct run {
     const scenario *sc;
     crashfs cf;
@@ -44,6 +53,10 @@ typedef struct run {
     size_t nacks;
     uint64_t next_tseq[SLOTS * MAX_THREADS]; /* per slot: versions are 1, 2, ... */
     uint64_t written[SLOTS * MAX_THREADS];   /* per slot: newest version a call was made for */
+    bitem bitems[MAX_BITEMS];                /* every batch's items: all or none must survive */
+    size_t nbitems;
+    bspan spans[MAX_BITEMS];
+    size_t nspans;
 } run;
 
 typedef struct worker {
@@ -73,6 +86,11 @@ static void *worker_main(void *arg)
     uint64_t rng = r->space + (uint64_t)w->tid * 7919;
     uint32_t mine[SLOTS];
     uint64_t last[SLOTS] = {0};
+    as_batch *b = NULL;
+    if (r->sc->batch && as_batch_create(&b) != AS_OK)
+        fail_msg("%s: as_batch_create", r->sc->name);
+    bitem pend[64];
+    size_t npend = 0;
     for (int i = 0; i < r->sc->ops; i++) {
         uint32_t j = (uint32_t)ast_below(&rng, SLOTS);
         uint32_t slot = (uint32_t)w->tid * SLOTS + j; /* each thread owns its slots: versions are ordered */
@@ -81,11 +99,33 @@ static void *worker_main(void *arg)
         uint32_t len = ast_val_len(key, tseq, sizeof val);
         ast_val_make(key, tseq, slot, len, val);
         r->written[slot] = tseq;
+        mine[j] = slot;
+        last[j] = tseq;
+        if (b) { /* batched: acknowledged (and all-or-nothing) per commit */
+            if (as_batch_put(b, key, val, len) != AS_OK)
+                fail_msg("%s: as_batch_put", r->sc->name);
+            pend[npend++] = (bitem){slot, tseq};
+            if ((int)npend < r->sc->batch && i + 1 < r->sc->ops)
+                continue;
+            pthread_mutex_lock(&r->mu);
+            if (r->nbitems + npend <= MAX_BITEMS) {
+                r->spans[r->nspans++] = (bspan){r->nbitems, npend};
+                memcpy(&r->bitems[r->nbitems], pend, npend * sizeof *pend);
+                r->nbitems += npend;
+            }
+            pthread_mutex_unlock(&r->mu);
+            int rc = as_batch_commit(s, b);
+            if (rc != AS_OK)
+                fail_msg("%s: as_batch_commit: %s: %s", r->sc->name, as_strerror(rc), as_session_errmsg(s));
+            if (r->sc->mode != AS_SYNC_NONE)
+                for (size_t k = 0; k < npend; k++)
+                    add_ack(r, pend[k].slot, pend[k].tseq);
+            npend = 0;
+            continue;
+        }
         int rc = as_put(s, key, val, len);
         if (rc != AS_OK)
             fail_msg("%s: put: %s: %s", r->sc->name, as_strerror(rc), as_session_errmsg(s));
-        mine[j] = slot;
-        last[j] = tseq;
         if (r->sc->mode != AS_SYNC_NONE) {
             add_ack(r, slot, tseq);
         } else if (r->sc->sync_every && i % r->sc->sync_every == r->sc->sync_every - 1) {
@@ -96,6 +136,7 @@ static void *worker_main(void *arg)
                     add_ack(r, mine[k], last[k]);
         }
     }
+    as_batch_free(b);
     as_session_close(s);
     return NULL;
 }
@@ -158,6 +199,8 @@ static uint64_t seg_shrunk(const ast_file *before, int nb, const char *dir)
     return shrunk;
 }
 
+static uint64_t t_batches_checked;
+
 /* Open one crash state and check it; returns 1 when recovery reported cutting something. */
 static int check_state(run *r, size_t cut, const char *dir, const char *label)
 {
@@ -181,6 +224,8 @@ static int check_state(run *r, size_t cut, const char *dir, const char *label)
     for (size_t i = 0; i < r->nacks; i++)
         if (r->acks[i].mark <= cut && r->acks[i].tseq > need[r->acks[i].slot])
             need[r->acks[i].slot] = r->acks[i].tseq;
+    static uint64_t got[SLOTS * MAX_THREADS];
+    memset(got, 0, sizeof got);
     for (uint32_t slot = 0; slot < SLOTS * (uint32_t)r->sc->threads; slot++) {
         int64_t key = slot_key(r, slot);
         const void *v;
@@ -192,9 +237,19 @@ static int check_state(run *r, size_t cut, const char *dir, const char *label)
             fail_msg("%s: slot %u reads a value that was never written for it", label, slot);
         if (rc != AS_OK && rc != AS_NOTFOUND)
             fail_msg("%s: slot %u: %s: %s", label, slot, as_strerror(rc), as_session_errmsg(s));
+        got[slot] = rc == AS_OK ? q : 0;
         if (need[slot] && (rc != AS_OK || q < need[slot]))
             fail_msg("%s: slot %u lost acknowledged version %" PRIu64 " (reads %s, version %" PRIu64 "); open "
                      "said: %s", label, slot, need[slot], as_strerror(rc), q, err);
+    }
+    for (size_t i = 0; i < r->nspans; i++) { /* a batch survives whole or not at all */
+        const bspan *sp = &r->spans[i];
+        size_t present = 0;
+        for (size_t k = 0; k < sp->n; k++)
+            present += got[r->bitems[sp->first + k].slot] >= r->bitems[sp->first + k].tseq;
+        if (present && present != sp->n)
+            fail_msg("%s: batch %zu survived in part: %zu of its %zu records", label, i, present, sp->n);
+        t_batches_checked++;
     }
     unsigned char v[64]; /* the recovered store takes writes again */
     memset(v, 7, sizeof v);
@@ -259,12 +314,15 @@ static void test_power_cuts(void **state)
         assert_int_equal(ast_tmpdir(base, sizeof base, "as-powerloss"), 0);
     }
     int lng = ast_env_flag("KV_TEST_LONG"), san = ast_env_flag("KV_SANITIZED");
-    int cuts = lng ? 560 : san ? 30 : 60, randoms = lng ? 8 : 4;
+    int cuts = lng ? 320 : san ? 20 : 40, randoms = lng ? 8 : 4;
     const scenario scs[] = {
         {"sync, 1 writer", AS_SYNC_EACH, 1, 260, 0, 0},
         {"group, 2 writers", AS_SYNC_GROUP, 2, 160, 0, 0},
         {"group, 4 writers", AS_SYNC_GROUP, 4, 90, 0, 0},
         {"none, as_sync every 25", AS_SYNC_NONE, 1, 300, 25, 0},
+        {"sync, batches of 7", AS_SYNC_EACH, 1, 300, 0, 7},
+        {"group, batches of 5, 2 writers", AS_SYNC_GROUP, 2, 180, 0, 5},
+        {"none, batches of 9", AS_SYNC_NONE, 1, 300, 0, 9},
     };
     totals t = {0};
     double t0 = ast_now();
@@ -273,9 +331,9 @@ static void test_power_cuts(void **state)
     printf("powerloss: %" PRIu64 " crash states (%s) in %.1f s, all opened with every acknowledged write and no "
            "wrong value; %" PRIu64 " unsynced writes considered, %" PRIu64 " kept (%" PRIu64 " torn at 512-byte "
            "sectors), %" PRIu64 " directory operations lost, %" PRIu64 " writes seen through writable mappings, "
-           "%" PRIu64 " states where recovery cut a torn tail\n",
+           "%" PRIu64 " states where recovery cut a torn tail, %" PRIu64 " batch checks (all or nothing)\n",
            t.states, lng ? "KV_TEST_LONG" : "quick", ast_now() - t0, t.unsynced, t.kept, t.torn, t.dir_lost,
-           t.mmap_writes, t.cut_reported);
+           t.mmap_writes, t.cut_reported, t_batches_checked);
     assert_true(t.states >= (uint64_t)(lng ? 20000 : san ? 500 : 1000));
     assert_true(t.torn > 0 && t.dir_lost > 0 && t.mmap_writes > 0 && t.cut_reported > 0);
     ast_rmtree(base);

@@ -149,9 +149,66 @@ static void test_shapes(void **st)
     }
 }
 
+/* Value sizes: parsing, the range, the shape, and verification with sizes that change per version. */
+static void test_value_sizes(void **st)
+{
+    (void)st;
+    kv_valsize vs;
+    char err[512];
+    assert_int_equal(kv_valsize_parse("100", 1 << 26, &vs, err, sizeof(err)), 0);
+    assert_int_equal(vs.kind, KV_VSIZE_FIXED);
+    assert_int_equal(kv_value_len(&vs, 1, 5, 9), 100);
+    const char *bad[] = {"15", "uniform:8-100", "zipf:0-10", "uniform:100-50", "uniform:16", "pareto:16-100",
+                         "uniform:16-100x", "", "zipf:16-99999999999"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = 0;
+        assert_int_equal(kv_valsize_parse(bad[i], 1 << 26, &vs, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "--value-size"));
+    }
+    /* uniform: every size of a small range appears about equally often (chi-squared, 16 sizes) */
+    assert_int_equal(kv_valsize_parse("uniform:16-31", 1 << 26, &vs, err, sizeof(err)), 0);
+    uint64_t cnt[16] = {0};
+    const int N = 160000;
+    for (int i = 0; i < N; i++) {
+        size_t l = kv_value_len(&vs, 3, i / 4, (uint32_t)(i % 4 + 1));
+        assert_true(l >= 16 && l <= 31);
+        cnt[l - 16]++;
+    }
+    double chi = 0, e = N / 16.0;
+    for (int k = 0; k < 16; k++)
+        chi += ((double)cnt[k] - e) * ((double)cnt[k] - e) / e;
+    assert_true(chi < 45); /* 15 degrees of freedom: p < 1e-4 beyond ~45 */
+    /* zipf: the smallest size is the most frequent, sizes fall with rank; all within range */
+    assert_int_equal(kv_valsize_parse("zipf:16-4096", 1 << 26, &vs, err, sizeof(err)), 0);
+    uint64_t small = 0, mid = 0;
+    for (int i = 0; i < N; i++) {
+        size_t l = kv_value_len(&vs, 3, i, 1);
+        assert_true(l >= 16 && l <= 4096);
+        small += l == 16;
+        mid += l == 116;
+    }
+    assert_true(small > 10 * mid && mid > 0);
+    /* deterministic, and verification: an older version of another length is stale, not wrong */
+    assert_int_equal(kv_value_len(&vs, 3, 77, 5), kv_value_len(&vs, 3, 77, 5));
+    assert_int_equal(kv_valsize_parse("uniform:16-4096", 1 << 26, &vs, err, sizeof(err)), 0);
+    unsigned char buf[4096];
+    uint32_t v1 = 1, v2 = 2;
+    while (kv_value_len(&vs, 3, 42, v1) == kv_value_len(&vs, 3, 42, v2))
+        v1++, v2++;
+    size_t l1 = kv_value_len(&vs, 3, 42, v1), l2 = kv_value_len(&vs, 3, 42, v2);
+    kv_value_make(3, 42, v1, buf, l1);
+    assert_int_equal(kv_value_check_vs(3, 42, v1, &vs, buf, l1), KV_VALUE_OK);
+    assert_int_equal(kv_value_check_vs(3, 42, v2, &vs, buf, l1), KV_VALUE_STALE);
+    assert_int_equal(kv_value_check_vs(3, 42, v1, &vs, buf, l1 - 1), KV_VALUE_WRONG); /* truncated */
+    kv_value_make(3, 42, v2, buf, l1);                                            /* v2 at v1's length */
+    assert_int_equal(kv_value_check_vs(3, 42, v2, &vs, buf, l1), l1 == l2 ? KV_VALUE_OK : KV_VALUE_WRONG);
+    assert_int_equal(kv_value_check_range_vs(3, 42, 1, 1, &vs, buf, l1), KV_VALUE_WRONG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_value_sizes),
         cmocka_unit_test(test_ycsb_mixes),
         cmocka_unit_test(test_rmw_in_mix),
         cmocka_unit_test(test_shapes),

@@ -149,6 +149,24 @@ int as_scan(as_session *s, int64_t from, size_t count, as_scan_cb cb, void *arg,
 /* Load n sorted distinct keys into an empty store; value(arg, key, &len) gives each value. */
 typedef const void *(*as_value_fn)(void *arg, int64_t key, size_t *len);
 int as_bulk_load(as_session *s, const int64_t *keys, size_t n, as_value_fn value, void *arg);
+/* Atomic write batches: puts and deletes that commit together. After any crash either all of a
+ * committed batch is there or none of it; readers see all of it or none of it. One fdatasync at
+ * AS_SYNC_EACH, one group-commit wait at AS_SYNC_GROUP. A batch is used by one thread at a time and
+ * can be reused after commit or as_batch_clear. Values are copied into the batch. */
+typedef struct as_batch as_batch;
+int as_batch_create(as_batch **out);
+int as_batch_put(as_batch *b, int64_t key, const void *val, size_t len); /* AS_EINVAL, AS_ENOMEM */
+int as_batch_del(as_batch *b, int64_t key); /* a tombstone is written even if the key is absent */
+size_t as_batch_count(const as_batch *b);
+/* The newest item of b for key: AS_OK (*deleted = 1 for a delete, else val and len point into b until
+ * its next change), or AS_NOTFOUND when b has none (read-your-writes over a batch not committed yet). */
+int as_batch_lookup(const as_batch *b, int64_t key, int *deleted, const void **val, size_t *len);
+void as_batch_clear(as_batch *b);
+void as_batch_free(as_batch *b);
+/* Write every item of b as one log write, then apply them to the index; AS_OK clears b. On error
+ * nothing of b is acknowledged (b is kept; the store may be in its failed state). An empty batch is
+ * AS_OK. */
+int as_batch_commit(as_session *s, as_batch *b);
 /* Make everything acknowledged so far durable. */
 int as_sync(as_session *s);
 /* Write an index checkpoint now (also done on close and automatically, see checkpoint_bytes): the

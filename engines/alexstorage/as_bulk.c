@@ -8,14 +8,14 @@
 
 #define AS_BULK_BATCH (8u << 20) /* bytes per pwrite */
 
-typedef struct as_batch {
+typedef struct as_bulk_buf {
     unsigned char *buf;
     size_t cap, fill;
     as_segment *sg; /* segment the batch goes to, at offset `off` */
     uint64_t off;
-} as_batch;
+} as_bulk_buf;
 
-static int as_batch_flush(as_db *db, as_session *s, as_batch *b)
+static int as_bulk_flush(as_db *db, as_session *s, as_bulk_buf *b)
 {
     if (!b->fill)
         return AS_OK;
@@ -31,11 +31,11 @@ static int as_batch_flush(as_db *db, as_session *s, as_batch *b)
 }
 
 /* Start a new segment for the batch when the next record would pass segment_bytes. */
-static int as_batch_room(as_db *db, as_session *s, as_batch *b, uint64_t bytes)
+static int as_bulk_room(as_db *db, as_session *s, as_bulk_buf *b, uint64_t bytes)
 {
     uint64_t end = b->off + b->fill + bytes;
     if (b->off + b->fill > AS_SEG_HEADER_BYTES && end > db->opt.segment_bytes) {
-        int rc = as_batch_flush(db, s, b);
+        int rc = as_bulk_flush(db, s, b);
         if (rc == AS_OK)
             rc = as_rotate(db, s);
         if (rc != AS_OK)
@@ -45,7 +45,7 @@ static int as_batch_room(as_db *db, as_session *s, as_batch *b, uint64_t bytes)
         end = b->off + bytes;
     }
     if (b->fill + bytes > b->cap) {
-        int rc = as_batch_flush(db, s, b);
+        int rc = as_bulk_flush(db, s, b);
         if (rc != AS_OK)
             return rc;
         if (bytes > b->cap) {
@@ -75,7 +75,7 @@ static int as_bulk_check(as_session *s, const int64_t *keys, size_t n)
 static int as_bulk_write(as_db *db, as_session *s, const int64_t *keys, size_t n, as_value_fn value,
                          void *arg, uint64_t *locs, uint64_t *live)
 {
-    as_batch b = {.cap = AS_BULK_BATCH};
+    as_bulk_buf b = {.cap = AS_BULK_BATCH};
     b.buf = malloc(b.cap);
     if (!b.buf)
         return as_sess_seterr(s, AS_ENOMEM, "out of memory for the bulk load buffer");
@@ -91,7 +91,7 @@ static int as_bulk_write(as_db *db, as_session *s, const int64_t *keys, size_t n
             break;
         }
         uint64_t bytes = as_rec_bytes(len);
-        rc = as_batch_room(db, s, &b, bytes);
+        rc = as_bulk_room(db, s, &b, bytes);
         if (rc != AS_OK)
             break;
         locs[i] = as_loc_make(b.sg->id, b.off + b.fill);
@@ -100,7 +100,7 @@ static int as_bulk_write(as_db *db, as_session *s, const int64_t *keys, size_t n
         *live += bytes;
     }
     if (rc == AS_OK)
-        rc = as_batch_flush(db, s, &b);
+        rc = as_bulk_flush(db, s, &b);
     if (rc == AS_OK && db->opt.sync_mode != AS_SYNC_NONE) /* fail-stop on error */
         rc = as_sync_seg(db, b.sg, AS_SITE_BULK, s->err, sizeof(s->err));
     free(b.buf);

@@ -90,7 +90,7 @@ int as_compact_segment(as_db *db, as_session *s, uint64_t id)
         }
         uint64_t bytes = as_rec_bytes(h->value_len), here = as_loc_make(id, off), cur = 0;
         int indexed = 0;
-        if (h->flags != AS_REC_SEGDROP) {
+        if (h->flags == AS_REC_PUT || h->flags == AS_REC_TOMBSTONE) {
             pthread_mutex_lock(&s->lock);
             indexed = as_index_find(db->index, h->key, &cur) == AS_IX_OK;
             pthread_mutex_unlock(&s->lock);
@@ -100,7 +100,7 @@ int as_compact_segment(as_db *db, as_session *s, uint64_t id)
         int covered = id < db->ckpt_end_seg || (id == db->ckpt_end_seg && off < db->ckpt_end_off);
         int keep = h->flags == AS_REC_PUT ? indexed && cur == here
                  : h->flags == AS_REC_TOMBSTONE ? !indexed && (!is_oldest || !covered)
-                 : 1; /* segment-drop markers stay */
+                 : h->flags == AS_REC_SEGDROP; /* drop markers stay; a batch header has done its job */
         if (keep) {
             uint64_t to;
             rc = as_copy_record(db, s, h, bytes, &to);

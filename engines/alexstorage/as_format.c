@@ -71,7 +71,8 @@ enum as_rec_verdict as_rec_check(const void *p, uint64_t avail, int verify_sum)
     const as_rec_header *h = p;
     if (avail < AS_REC_HEADER_BYTES)
         return AS_REC_SHORT;
-    if ((h->flags != AS_REC_PUT && h->flags != AS_REC_TOMBSTONE && h->flags != AS_REC_SEGDROP) ||
+    if ((h->flags != AS_REC_PUT && h->flags != AS_REC_TOMBSTONE && h->flags != AS_REC_SEGDROP &&
+         h->flags != AS_REC_BATCH) ||
         h->reserved != 0 || h->value_len > AS_MAX_VALUE_BYTES || (h->flags != AS_REC_PUT && h->value_len != 0))
         return AS_REC_BADHDR;
     if (as_rec_bytes(h->value_len) > avail)

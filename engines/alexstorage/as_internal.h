@@ -70,6 +70,7 @@
 #define AS_REC_PUT 1u
 #define AS_REC_TOMBSTONE 2u
 #define AS_REC_SEGDROP 3u /* key = id of a segment compaction removed; no value (see as_compact.c) */
+#define AS_REC_BATCH 4u   /* key = number of records that follow and commit together; no value */
 #define AS_SEG_NAME_FMT "seg-%06llu.log"
 #define AS_LOCK_NAME "LOCK"
 
@@ -332,6 +333,21 @@ static inline as_segment *as_db_seg(as_db *db, uint64_t id)
         return NULL;
     return atomic_load_explicit(&leaf[id & (AS_SEGDIR_SIZE - 1)], memory_order_acquire);
 }
+/* ---- as_batch.c: a write batch being built (committed by as_batch_commit in as_write.c) ---- */
+typedef struct as_batch_item {
+    int64_t key;
+    size_t val_off;  /* into vals */
+    uint32_t len;
+    unsigned flags;  /* AS_REC_PUT or AS_REC_TOMBSTONE */
+} as_batch_item;
+struct as_batch {
+    as_batch_item *items;
+    size_t n, cap;
+    unsigned char *vals;
+    size_t vals_len, vals_cap;
+    uint64_t bytes;  /* encoded size of the items' records */
+};
+
 /* ---- as_table.c: segments by id, the dropped set, retired segments, error text (writer/open) ---- */
 /* Publish a segment in the table (writer or open only). AS_OK or AS_ENOMEM. */
 int as_db_seg_put(as_db *db, as_segment *sg);
@@ -373,6 +389,11 @@ int as_place(as_db *db, as_session *s, uint64_t bytes, as_segment **sgp, uint64_
 /* Write encoded bytes at (sg, off), not yet visible to readers: a copy into the writable view at
  * AS_SYNC_NONE, else pwrite (a short write is fail-stop). */
 int as_log_write(as_db *db, as_session *s, as_segment *sg, uint64_t off, const void *buf, size_t len);
+/* The writer's record buffer with room for `need` bytes, or NULL (out of memory). */
+unsigned char *as_log_buf(as_db *db, size_t need);
+/* Append `bytes` of encoded records (sequences db->seq + 1 .. + nseq) in one write at the log head,
+ * synced at AS_SYNC_EACH, and publish them; *loc = where they start, s->last_seq = their last seq. */
+int as_log_append_bytes(as_db *db, as_session *s, const void *buf, size_t bytes, uint64_t nseq, uint64_t *loc);
 /* Append one record (synced at AS_SYNC_EACH) and publish it; *loc gets its locator, s->last_seq its seq. */
 int as_log_append(as_db *db, as_session *s, int64_t key, unsigned flags, const void *val, size_t len,
                   uint64_t *loc);

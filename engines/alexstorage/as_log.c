@@ -9,19 +9,19 @@
 #include <time.h>
 #include <unistd.h>
 
-static int as_wbuf_reserve(as_db *db, size_t need)
+unsigned char *as_log_buf(as_db *db, size_t need)
 {
     if (need <= db->wbuf_cap)
-        return AS_OK;
+        return db->wbuf;
     size_t cap = db->wbuf_cap ? db->wbuf_cap : 4096;
     while (cap < need)
         cap *= 2;
     unsigned char *p = realloc(db->wbuf, cap);
     if (!p)
-        return AS_ENOMEM;
+        return NULL;
     db->wbuf = p;
     db->wbuf_cap = cap;
-    return AS_OK;
+    return db->wbuf;
 }
 
 /* Seal the current segment and start the next one. Under write_mu. */
@@ -128,28 +128,32 @@ static int as_commit_bytes(as_db *db, as_session *s, as_segment *sg, uint64_t of
     return AS_OK;
 }
 
-/* Append one record; *loc gets its locator. Under write_mu, outside every reader lock. */
-int as_log_append(as_db *db, as_session *s, int64_t key, unsigned flags, const void *val, size_t len,
-                     uint64_t *loc)
+int as_log_append_bytes(as_db *db, as_session *s, const void *buf, size_t bytes, uint64_t nseq, uint64_t *loc)
 {
-    uint64_t bytes = as_rec_bytes(len);
-    if (as_wbuf_reserve(db, bytes) != AS_OK)
-        return as_sess_seterr(s, AS_ENOMEM, "out of memory for a %zu-byte record", len);
     as_segment *sg;
     uint64_t off;
     int rc = as_place(db, s, bytes, &sg, &off);
     if (rc != AS_OK)
         return rc;
-    as_rec_encode(db->wbuf, key, db->seq + 1, flags, val, (uint32_t)len);
-    rc = as_commit_bytes(db, s, sg, off, db->wbuf, bytes);
+    rc = as_commit_bytes(db, s, sg, off, buf, bytes);
     if (rc != AS_OK)
         return rc;
-    db->seq++;
+    db->seq += nseq;
     s->last_seq = db->seq;
     *loc = as_loc_make(sg->id, off);
     if (db->opt.sync_mode == AS_SYNC_EACH)
         return as_durable_upto(db, db->seq, s->err, sizeof(s->err));
     return AS_OK;
+}
+
+int as_log_append(as_db *db, as_session *s, int64_t key, unsigned flags, const void *val, size_t len,
+                  uint64_t *loc)
+{
+    uint64_t bytes = as_rec_bytes(len);
+    if (as_log_buf(db, bytes) == NULL)
+        return as_sess_seterr(s, AS_ENOMEM, "out of memory for a %zu-byte record", len);
+    as_rec_encode(db->wbuf, key, db->seq + 1, flags, val, (uint32_t)len);
+    return as_log_append_bytes(db, s, db->wbuf, bytes, 1, loc);
 }
 
 /* Commit delay (PostgreSQL's commit_delay): when the last group had several writers, the new leader

@@ -12,6 +12,8 @@ static int as_rscan_add(as_db *db, as_rscan *sc, const as_rec_header *h, uint64_
 {
     if (h->seq > sc->max_seq)
         sc->max_seq = h->seq;
+    if (h->flags == AS_REC_BATCH) /* not a key: the count of the records it commits */
+        return AS_OK;
     if (h->flags == AS_REC_SEGDROP) /* not a key: the id of a segment compaction removed */
         return h->key > 0 && as_db_mark_dropped(db, (uint64_t)h->key) != AS_OK
                    ? as_db_seterr(db, AS_ENOMEM, "out of memory scanning %s", db->dir)
@@ -97,12 +99,40 @@ static uint64_t as_count_valid(const as_segment *sg, uint64_t from, uint64_t siz
  * after it were written after it, so none of them was acknowledged in a sync mode: an fdatasync
  * covering them would have covered the lost one). Anywhere else it is corruption (or skipped with
  * opt.salvage). */
+/* A batch header at off commits the `key` put/tombstone records after it together: AS_REC_OK when
+ * all of them are there and valid, else the verdict of the first that is not, at *bad. */
+static enum as_rec_verdict as_batch_check(const as_segment *sg, uint64_t off, uint64_t size, uint64_t *bad)
+{
+    const as_rec_header *b = (const void *)(sg->base + off);
+    uint64_t p = off + as_rec_bytes(0);
+    if (b->key <= 0) {
+        *bad = off;
+        return AS_REC_BADHDR;
+    }
+    for (int64_t k = 0; k < b->key; k++) {
+        enum as_rec_verdict v = p < size ? as_rec_check(sg->base + p, size - p, 1) : AS_REC_SHORT;
+        const as_rec_header *h = (const void *)(sg->base + p);
+        if (v == AS_REC_OK && h->flags != AS_REC_PUT && h->flags != AS_REC_TOMBSTONE)
+            v = AS_REC_BADHDR;
+        if (v != AS_REC_OK) {
+            *bad = p;
+            return v;
+        }
+        p += as_rec_bytes(h->value_len);
+    }
+    return AS_REC_OK;
+}
+
 int as_scan_segment(as_db *db, as_segment *sg, uint64_t from, int is_last, as_rscan *sc, char *note,
                         size_t notelen)
 {
     uint64_t size = atomic_load(&sg->size), off = from;
     while (off < size) {
         enum as_rec_verdict v = as_rec_check(sg->base + off, size - off, 1);
+        /* bad: the record that fails; off: where its write began (a batch goes whole or not at all) */
+        uint64_t bad = off;
+        if (v == AS_REC_OK && ((const as_rec_header *)(sg->base + off))->flags == AS_REC_BATCH)
+            v = as_batch_check(sg, off, size, &bad);
         if (v == AS_REC_OK) {
             const as_rec_header *h = (const void *)(sg->base + off);
             int rc = as_rscan_add(db, sc, h, as_loc_make(sg->id, off));
@@ -121,13 +151,14 @@ int as_scan_segment(as_db *db, as_segment *sg, uint64_t from, int is_last, as_rs
             }
             return as_seg_truncate(sg, off, db->err, sizeof(db->err));
         }
-        uint64_t next = as_next_valid(sg, off, size);
-        if (is_last && (!next || as_lost_write(sg, off, next))) {
+        uint64_t next = as_next_valid(sg, bad, size);
+        if (is_last && (!next || as_lost_write(sg, bad, next))) {
             uint64_t after = next ? as_count_valid(sg, next, size) : 0;
             db->bytes_dropped += size - off;
             db->records_dropped += 1 + after;
-            snprintf(note, notelen, "torn tail cut: %llu bytes (1 record: %s%s, then %llu valid records written "
-                     "after it) at %.400s offset %llu", (unsigned long long)(size - off), as_rec_verdict_name(v),
+            snprintf(note, notelen, "torn tail cut: %llu bytes (1 record: %s%s%s, then %llu valid records "
+                     "written after it) at %.400s offset %llu", (unsigned long long)(size - off),
+                     as_rec_verdict_name(v), bad != off ? ", inside an uncommitted batch" : "",
                      next ? ", a write lost in a power cut" : "", (unsigned long long)after, sg->path,
                      (unsigned long long)off);
             if (db->opt.read_only) {
@@ -139,7 +170,7 @@ int as_scan_segment(as_db *db, as_segment *sg, uint64_t from, int is_last, as_rs
         if (!db->opt.salvage)
             return as_db_seterr(db, AS_ECORRUPT,
                                 "%s offset %llu: %s (%s); open with the salvage option to skip it", sg->path,
-                                (unsigned long long)off, as_rec_verdict_name(v),
+                                (unsigned long long)bad, as_rec_verdict_name(v),
                                 next ? "valid records follow, so this is not a torn tail"
                                      : "in a segment that is not the last one");
         uint64_t end = next ? next : size;

@@ -143,6 +143,104 @@ int as_del(as_session *s, int64_t key)
     return rc == AS_OK ? as_write_done(s, seq) : rc;
 }
 
+/* Encode b's records after a batch header (AS_REC_BATCH, key = count) into the writer's buffer:
+ * its size, or 0 when out of memory. Under write_mu. */
+static size_t as_batch_encode(as_db *db, const as_batch *b)
+{
+    unsigned char *buf = as_log_buf(db, as_rec_bytes(0) + b->bytes);
+    if (!buf)
+        return 0;
+    size_t off = as_rec_encode(buf, (int64_t)b->n, db->seq + 1, AS_REC_BATCH, NULL, 0);
+    for (size_t i = 0; i < b->n; i++) {
+        const as_batch_item *it = &b->items[i];
+        off += as_rec_encode(buf + off, it->key, db->seq + 2 + i, it->flags, b->vals + it->val_off, it->len);
+    }
+    return off;
+}
+
+/* Apply a batch written at loc to the index, all under one hold of the reader locks (readers see all
+ * of it or none), then to the accounting; olds[i] = the version item i replaced (0 = none). Under
+ * write_mu. An index failure part-way is fail-stop: the batch is on disk and comes back on reopen. */
+static int as_batch_apply(as_db *db, as_session *s, const as_batch *b, uint64_t loc, uint64_t *olds)
+{
+    uint64_t seg = as_loc_seg(loc), off = as_loc_off(loc) + as_rec_bytes(0);
+    int arc = AS_IX_OK;
+    size_t i = 0;
+    as_db_lock_all(db);
+    for (; i < b->n && arc == AS_IX_OK; i++) {
+        const as_batch_item *it = &b->items[i];
+        uint64_t old = 0;
+        int existed = 0;
+        if (it->flags == AS_REC_PUT) {
+            arc = as_index_upsert(db->index, it->key, as_loc_make(seg, off), &old, &existed);
+        } else {
+            arc = as_index_erase(db->index, it->key, &old);
+            existed = arc == AS_IX_OK;
+            arc = arc == AS_IX_NOTFOUND ? AS_IX_OK : arc;
+        }
+        olds[i] = existed ? old : 0;
+        off += as_rec_bytes(it->len);
+    }
+    as_db_unlock_all(db);
+    if (arc != AS_IX_OK)
+        return as_fail(db, arc == AS_IX_ENOMEM ? AS_ENOMEM : AS_EINTERNAL, "index update of batch item %zu (key %lld) "
+                       "failed (index status %d); the batch is on disk and comes back on reopen", i - 1,
+                       (long long)b->items[i - 1].key, arc);
+    off = as_loc_off(loc) + as_rec_bytes(0);
+    for (i = 0; i < b->n; i++) {
+        const as_batch_item *it = &b->items[i];
+        uint64_t live = it->flags == AS_REC_PUT ? as_rec_bytes(it->len) : 0;
+        atomic_fetch_add_explicit(&db->live_bytes, live, memory_order_relaxed);
+        as_account(db, as_loc_make(seg, off), live ? live : AS_REC_HEADER_BYTES, olds[i]);
+        off += as_rec_bytes(it->len);
+    }
+    (void)s;
+    return AS_OK;
+}
+
+int as_batch_commit(as_session *s, as_batch *b)
+{
+    as_db *db = s->db;
+    as_sess_enter(s);
+    if (!b->n)
+        return AS_OK;
+    int rc = as_write_check(s, 0, NULL);
+    if (rc == AS_OK)
+        rc = as_index_write_check(s);
+    if (rc == AS_OK && as_rec_bytes(0) + b->bytes + AS_SEG_HEADER_BYTES > as_db_reserve_bytes(db))
+        rc = as_sess_seterr(s, AS_EINVAL, "batch of %zu records (%llu bytes) is larger than a segment can hold "
+                            "(%llu bytes); split it", b->n, (unsigned long long)b->bytes,
+                            (unsigned long long)as_db_reserve_bytes(db));
+    uint64_t *olds = rc == AS_OK ? malloc(b->n * sizeof(*olds)) : NULL;
+    if (rc == AS_OK && !olds)
+        rc = as_sess_seterr(s, AS_ENOMEM, "out of memory committing a batch of %zu records", b->n);
+    if (rc != AS_OK)
+        return rc;
+    pthread_mutex_lock(&db->write_mu);
+    uint64_t loc = 0;
+    size_t bytes = as_batch_encode(db, b);
+    rc = bytes ? as_log_append_bytes(db, s, db->wbuf, bytes, 1 + b->n, &loc)
+               : as_sess_seterr(s, AS_ENOMEM, "out of memory encoding a batch of %zu records", b->n);
+    uint64_t seq = db->seq;
+    if (rc == AS_OK && (rc = as_batch_apply(db, s, b, loc, olds)) != AS_OK)
+        as_failed_check(db, s->err, sizeof(s->err));
+    if (rc == AS_OK) {
+        atomic_fetch_add_explicit(&db->n_puts, b->n, memory_order_relaxed);
+        atomic_store_explicit(&db->appended_seq, seq, memory_order_release);
+        for (size_t i = 0; i < b->n; i++)
+            if (olds[i] || i + 1 == b->n)
+                as_maintain(db, s, olds[i]);
+        rc = as_failed_check(db, s->err, sizeof(s->err));
+    }
+    pthread_mutex_unlock(&db->write_mu);
+    free(olds);
+    if (rc == AS_OK)
+        rc = as_write_done(s, seq);
+    if (rc == AS_OK)
+        as_batch_clear(b);
+    return rc;
+}
+
 /* Sync every segment that may hold unsynced data (in none mode rotation does not sync). */
 int as_sync(as_session *s)
 {
