@@ -34,7 +34,8 @@ typedef struct kvb_opts {
     int threads;
     enum kv_durability durability;
     enum kv_pages pages; /* --pages: page policy handed to every engine (kv_config.pages) */
-    size_t value_size;
+    size_t value_size;       /* the largest value (vsize.max) */
+    kv_valsize vsize;        /* --value-size: fixed or a distribution */
     enum kv_keyset keyset;
     const int64_t *filekeys;   /* --keys file:PATH: the file's distinct keys, ascending (read by the CLI) */
     uint64_t nfilekeys;
@@ -49,8 +50,8 @@ typedef struct kvb_opts {
     enum kvb_fault fault;
     int fault_untimed; /* inject the fault into the untimed pass instead of the timed one */
     int seed_per_rep;  /* repetition r uses kvb_rep_seed(seed, r) */
-    int cpus_auto;     /* --cpus auto (the default): cpus[] chosen by the runner */
-    int cpus[KVB_MAX_CPUS]; /* measuring thread t runs on cpus[t % ncpus]; ncpus 0 = not pinned */
+    int cpus_auto;     /* --cpus auto (the default): each cell's CPUs chosen by the runner */
+    int cpus[KVB_MAX_CPUS]; /* --cpus LIST; ncpus 0 = not pinned */
     int ncpus;
     uint32_t settle_ms; /* pause after the sync between cells */
     int allow_volatile; /* --durability sync|group on tmpfs/ramfs/overlay */
@@ -82,6 +83,8 @@ typedef struct kvb_rep {
     uint64_t seed;           /* the seed of this repetition (--seed, or derived with --seed-per-rep) */
     int cell, ncells;        /* position in the run's shuffled cell order */
     double loadavg[3];       /* /proc/loadavg before the cell; < 0 when unreadable */
+    int cpus[KVB_MAX_CPUS];  /* measuring thread t runs on cpus[t % ncpus] (chosen per cell by --cpus auto) */
+    int ncpus;
     const char *run_id;
     const char *data_dir;    /* fresh, empty */
     const char *result_path; /* where the child writes its JSON */

@@ -117,7 +117,29 @@ static void interrupt_counts(unsigned long long *counts, int ncpu)
     fclose(f);
 }
 
-int kvb_cpus_auto(int nthreads, int *out, int max)
+void kvb_cpus_busy(kvb_cpu_busy *b)
+{
+    memset(b, 0, sizeof(*b));
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return;
+    char line[1024];
+    while (fgets(line, sizeof(line), f)) {
+        int cpu, used;
+        unsigned long long v[8] = {0}; /* user nice system idle iowait irq softirq steal */
+        if (strncmp(line, "cpu", 3) != 0 || !isdigit((unsigned char)line[3]))
+            continue;
+        if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu%n", &cpu, &v[0], &v[1], &v[2], &v[3], &v[4],
+                   &v[5], &v[6], &v[7], &used) < 5 || cpu < 0 || cpu >= KVB_MAX_CPUS)
+            continue;
+        /* steal counts as busy: in a VM it is another guest on our CPU */
+        b->ticks[cpu] = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+        b->ok = 1;
+    }
+    fclose(f);
+}
+
+int kvb_cpus_auto(int nthreads, const kvb_cpu_busy *before, const kvb_cpu_busy *after, int *out, int max)
 {
     cpu_set_t ok;
     if (allowed(&ok) != 0)
@@ -128,14 +150,23 @@ int kvb_cpus_auto(int nthreads, int *out, int max)
             cand[ncand++] = c;
     if (nthreads >= ncand || nthreads > max)
         return 0;
-    unsigned long long counts[KVB_MAX_CPUS] = {0};
-    interrupt_counts(counts, KVB_MAX_CPUS);
-    /* fewest interrupts first; ties keep the lower CPU number (insertion sort keeps order) */
+    unsigned long long irqs[KVB_MAX_CPUS] = {0}, busy[KVB_MAX_CPUS] = {0}, window = 0;
+    interrupt_counts(irqs, KVB_MAX_CPUS);
+    if (before && after && before->ok && after->ok)
+        for (int i = 0; i < ncand; i++) {
+            int c = cand[i];
+            busy[c] = after->ticks[c] >= before->ticks[c] ? after->ticks[c] - before->ticks[c] : 0;
+            window = busy[c] > window ? busy[c] : window;
+        }
+    /* busy time in coarse steps, so clock-tick jitter between idle CPUs does not decide */
+    unsigned long long step = window / 10 > 2 ? window / 10 : 2;
     for (int i = 1; i < ncand; i++)
-        for (int j = i; j > 0 && counts[cand[j]] < counts[cand[j - 1]]; j--) {
-            int t = cand[j];
-            cand[j] = cand[j - 1];
-            cand[j - 1] = t;
+        for (int j = i; j > 0; j--) {
+            int a = cand[j - 1], b = cand[j];
+            unsigned long long ka = busy[a] / step, kb = busy[b] / step;
+            if (kb > ka || (kb == ka && irqs[b] >= irqs[a]))
+                break;
+            cand[j - 1] = b, cand[j] = a;
         }
     for (int t = 0; t < nthreads; t++)
         out[t] = cand[t];

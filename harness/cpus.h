@@ -11,11 +11,19 @@
  * must exist and be in this process's allowed set. 0, or -1 with a message in err naming --cpus. */
 int kvb_cpus_parse(const char *s, int *out, int max, int *n, char *err, size_t errlen);
 
-/* The default: when fewer measuring threads than allowed CPUs, pin them to the allowed CPUs that have
- * taken the fewest device interrupts (from /proc/interrupts), leaving the rest to the kernel, the
- * engine's background threads and everything else; otherwise pin nothing. Returns the count chosen
- * (0 = no pinning). */
-int kvb_cpus_auto(int nthreads, int *out, int max);
+/* Non-idle time of each CPU so far (/proc/stat, clock ticks); ok = 0 when unreadable. */
+typedef struct kvb_cpu_busy {
+    unsigned long long ticks[KVB_MAX_CPUS];
+    int ok;
+} kvb_cpu_busy;
+void kvb_cpus_busy(kvb_cpu_busy *b);
+
+/* The default (--cpus auto): when there are fewer measuring threads than allowed CPUs, pin them to the
+ * allowed CPUs that were least busy between `before` and `after` (the settle before a cell; either may
+ * be NULL), ties (within a tenth of the window) broken by fewer device interrupts since boot
+ * (/proc/interrupts); the other CPUs are left to the kernel, the engine's background threads and
+ * everything else. Otherwise pin nothing. Returns the count chosen (0 = no pinning). */
+int kvb_cpus_auto(int nthreads, const kvb_cpu_busy *before, const kvb_cpu_busy *after, int *out, int max);
 
 /* Pin the calling thread to cpus[t % n]; the previous mask goes to *saved for kvb_cpus_restore.
  * n == 0 pins nothing. 0, or -1 with errno. */

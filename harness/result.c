@@ -203,8 +203,8 @@ static json_t *design_json(const kvb_rep *rep)
 {
     const kvb_opts *o = rep->o;
     json_t *cpus = json_array();
-    for (int i = 0; i < o->ncpus; i++)
-        json_array_append_new(cpus, json_integer(o->cpus[i]));
+    for (int i = 0; i < rep->ncpus; i++)
+        json_array_append_new(cpus, json_integer(rep->cpus[i]));
     json_t *d = json_pack("{s:I, s:b, s:i, s:i, s:o, s:s, s:i}", "base_seed", (json_int_t)o->seed, "seed_per_rep",
                           o->seed_per_rep, "cell", rep->cell, "cells", rep->ncells, "cpus", cpus, "cpus_policy",
                           o->cpus_auto ? "auto" : o->ncpus ? "list" : "none", "settle_ms", (int)o->settle_ms);
@@ -269,6 +269,8 @@ static json_t *result_json(const kvb_result *r, int *valid)
                           "keyset", kvb_keyset_json(o, r->hardness));
     json_object_set_new(j, "invalid_reason", why ? json_string(why) : json_null());
     json_object_set_new(j, "key_space", json_string(rep->workload->shared_keys ? "shared" : "partitioned"));
+    char vsbuf[64];
+    json_object_set_new(j, "value_sizes", json_string(kv_valsize_str(&o->vsize, vsbuf, sizeof(vsbuf))));
     add_rate(j, r);
     json_object_set_new(j, "inject_fault", o->fault ? json_string(o->fault == KVB_FAULT_WRONG   ? "wrong"
                                                                   : o->fault == KVB_FAULT_STALE ? "stale"

@@ -261,16 +261,17 @@ static json_t *rate_spec(const kvb_opts *o, const run_cell *c)
 
 static json_t *design_json(const kvb_opts *o, const run_cell *cells, size_t ncells)
 {
-    char cpus[1024];
-    kvb_cpus_format(o->cpus, o->ncpus, cpus, sizeof(cpus));
+    char cpus[1024] = "auto"; /* auto: each cell's choice is in its cell_order entry */
+    if (!o->cpus_auto)
+        kvb_cpus_format(o->cpus, o->ncpus, cpus, sizeof(cpus));
     json_t *order = json_array();
     for (size_t i = 0; i < ncells; i++) {
         const run_cell *c = &cells[i];
-        json_array_append_new(order, json_pack("{s:s, s:s, s:I, s:i, s:I, s:n, s:o}", "engine",
+        json_array_append_new(order, json_pack("{s:s, s:s, s:I, s:i, s:I, s:n, s:n, s:o}", "engine",
                                                o->engines[c->engine]->name, "workload", o->workloads[c->workload].name,
                                                "n", (json_int_t)o->ns[c->n], "rep", c->rep, "seed",
                                                (json_int_t)(o->seed_per_rep ? kvb_rep_seed(o->seed, c->rep) : o->seed),
-                                               "loadavg_before", "rate", rate_spec(o, c)));
+                                               "loadavg_before", "cpus", "rate", rate_spec(o, c)));
     }
     return json_pack("{s:o, s:I, s:b, s:s, s:s, s:i, s:b}", "cell_order", order, "seed", (json_int_t)o->seed,
                      "seed_per_rep", o->seed_per_rep, "cpus", cpus, "cpus_policy",
@@ -375,15 +376,24 @@ typedef struct run_state {
 
 /* Between cells: write back what the last cell left dirty, so its writeback does not run during the
  * next one, and give the machine a moment; then note how busy it is. */
-static void settle(const kvb_opts *o, double loadavg[3])
+static void settle(const kvb_opts *o, kvb_rep *r)
 {
     sync();
+    kvb_cpu_busy before, after;
+    kvb_cpus_busy(&before);
     if (o->settle_ms) {
         struct timespec ts = {o->settle_ms / 1000, (long)(o->settle_ms % 1000) * 1000000L};
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !interrupted)
             ;
     }
-    kvb_env_loadavg(loadavg);
+    kvb_cpus_busy(&after);
+    kvb_env_loadavg(r->loadavg);
+    if (o->cpus_auto) {
+        r->ncpus = kvb_cpus_auto(o->threads, &before, &after, r->cpus, KVB_MAX_CPUS);
+    } else {
+        r->ncpus = o->ncpus;
+        memcpy(r->cpus, o->cpus, (size_t)o->ncpus * sizeof(*o->cpus));
+    }
 }
 
 /* Closed-loop throughput of a repetition's timed pass (its measured phase's ops_per_sec); 0 if unknown. */
@@ -482,10 +492,14 @@ static int run_one(run_state *st, size_t cell)
                  .warmup = kvb_warmup_for(o, n), .rep = rep, .rate = rate, .rate_pct = pct,
                  .seed = o->seed_per_rep ? kvb_rep_seed(o->seed, rep) : o->seed, .cell = (int)cell,
                  .ncells = (int)st->ncells, .run_id = st->run_id, .data_dir = data_dir, .result_path = path};
-    settle(o, r.loadavg);
+    settle(o, &r);
     json_t *entry = json_array_get(json_object_get(st->manifest, "cell_order"), cell);
     json_object_set_new(entry, "loadavg_before", r.loadavg[0] < 0 ? json_null()
                         : json_pack("[f, f, f]", r.loadavg[0], r.loadavg[1], r.loadavg[2]));
+    json_t *cpus = json_array();
+    for (int i = 0; i < r.ncpus; i++)
+        json_array_append_new(cpus, json_integer(r.cpus[i]));
+    json_object_set_new(entry, "cpus", cpus);
     if (!o->quiet)
         fprintf(stderr, "kvbench: cell %zu/%zu: %s %s n=%llu ops=%llu%s rep %d/%d\n", cell + 1, st->ncells,
                 eng->name, w->name, (unsigned long long)n, (unsigned long long)r.ops,
@@ -533,8 +547,6 @@ int kvb_runner_run(kvb_opts *o)
     int code = preflight(o);
     if (code != KVB_EXIT_OK)
         return code;
-    if (o->cpus_auto)
-        o->ncpus = kvb_cpus_auto(o->threads, o->cpus, KVB_MAX_CPUS);
     run_state st;
     memset(&st, 0, sizeof(st));
     st.o = o;

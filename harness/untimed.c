@@ -37,7 +37,8 @@ static int plan_values(kvb_plan *p, const kvb_worker *w, uint64_t writes)
     unsigned char *v = p->values;
     for (uint64_t i = 0; i < p->n; i++)
         if (is_write(p->ops[i].type)) {
-            kv_value_make(w->seed, p->ops[i].key, p->ops[i].version, v, p->value_size);
+            kv_value_make(w->seed, p->ops[i].key, p->ops[i].version, v,
+                          kv_value_len(&w->vsize, w->seed, p->ops[i].key, p->ops[i].version));
             v += p->value_size;
         }
     return 1;
@@ -97,15 +98,22 @@ int kvb_untimed_prepare(kvb_untimed *u, kvb_worker *workers, int nthreads, uint6
     u->nthreads = nthreads;
     u->ds = ds;
     u->plans = calloc((size_t)nthreads, sizeof(*u->plans));
-    /* the state before generation: scans are checked against it, replayed op by op */
-    u->versions = malloc(ds->capacity * sizeof(*ds->versions));
-    u->deleted = malloc(ds->capacity * sizeof(*ds->deleted));
-    if (!u->plans || !u->versions || !u->deleted) {
+    if (!u->plans) {
         snprintf(err, errlen, "out of memory for the untimed pass's plan");
         return -1;
     }
-    memcpy(u->versions, ds->versions, ds->capacity * sizeof(*ds->versions));
-    memcpy(u->deleted, ds->deleted, ds->capacity * sizeof(*ds->deleted));
+    /* scans are checked at the state of their time; shared keys' gets against the state before */
+    if (workers[0].sorted || workers[0].shared) { /* sorted: the workload scans */
+        /* the state before generation: scans are checked against it, replayed op by op */
+        u->versions = malloc(ds->capacity * sizeof(*ds->versions));
+        u->deleted = malloc(ds->capacity * sizeof(*ds->deleted));
+        if (!u->versions || !u->deleted) {
+            snprintf(err, errlen, "out of memory for the untimed pass's copy of the data set's state");
+            return -1;
+        }
+        memcpy(u->versions, ds->versions, ds->capacity * sizeof(*ds->versions));
+        memcpy(u->deleted, ds->deleted, ds->capacity * sizeof(*ds->deleted));
+    }
     u->values_pregenerated = 1;
     for (int t = 0; t < nthreads; t++) {
         kvb_plan *p = &u->plans[t];
@@ -121,8 +129,8 @@ int kvb_untimed_prepare(kvb_untimed *u, kvb_worker *workers, int nthreads, uint6
         u->bytes += p->n * (sizeof(kv_op) + sizeof(kvb_answer)) + (p->values ? writes * p->value_size : 0) +
                     p->rec_cap * (sizeof(kvb_scan_rec) + p->value_size);
     }
-    if (!u->scan_every && !workers[0].shared) { /* no scans: nothing to replay (shared keys: the
-                                                     state before bounds the gets' windows) */
+    if (!u->scan_every && u->versions && !workers[0].shared) { /* no scan drawn: nothing to replay (shared
+                                                                  keys: the state before bounds the gets' windows) */
         free(u->versions);
         free(u->deleted);
         u->versions = NULL, u->deleted = NULL;
@@ -176,10 +184,11 @@ static enum kv_verdict check_get(kvb_worker *w, const kv_op *op, kvb_answer a)
     w->fault = KVB_FAULT_NONE;
     if (a.len == KVB_ANSWER_NOTFOUND)
         return KV_VALUE_MISSING;
-    if (a.len != w->value_size || a.version == 0 || a.version > want)
+    size_t len = a.version ? kv_value_len(&w->vsize, w->seed, op->key, a.version) : 0;
+    if (a.len != len || a.version == 0 || a.version > want)
         return KV_VALUE_WRONG;
-    kv_value_make(w->seed, op->key, a.version, w->valbuf, w->value_size);
-    if (kvb_value_digest(w->valbuf, w->value_size) != a.digest)
+    kv_value_make(w->seed, op->key, a.version, w->valbuf, len);
+    if (kvb_value_digest(w->valbuf, len) != a.digest)
         return KV_VALUE_WRONG;
     return a.version == want ? KV_VALUE_OK : KV_VALUE_STALE;
 }
@@ -199,10 +208,11 @@ static enum kv_verdict check_shared_get(kvb_worker *w, const kvb_untimed *u, con
     w->fault = KVB_FAULT_NONE;
     if (a.len == KVB_ANSWER_NOTFOUND)
         return u->deleted[op->index] || ds->ever_deleted[op->index] ? KV_VALUE_OK : KV_VALUE_MISSING;
-    if (a.len != w->value_size || a.version == 0 || a.version > hi)
+    size_t len = a.version ? kv_value_len(&w->vsize, w->seed, op->key, a.version) : 0;
+    if (a.len != len || a.version == 0 || a.version > hi)
         return KV_VALUE_WRONG;
-    kv_value_make(w->seed, op->key, a.version, w->valbuf, w->value_size);
-    if (kvb_value_digest(w->valbuf, w->value_size) != a.digest)
+    kv_value_make(w->seed, op->key, a.version, w->valbuf, len);
+    if (kvb_value_digest(w->valbuf, len) != a.digest)
         return KV_VALUE_WRONG;
     return a.version >= lo ? KV_VALUE_OK : KV_VALUE_STALE;
 }

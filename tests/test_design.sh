@@ -108,6 +108,17 @@ assert per_rep[0] == 7 and len(set(per_rep)) == 3, per_rep
 mp = json.load(open(p + "/manifest.json"))
 assert [x["seed"] for x in mp["cell_order"] if x["rep"] == 1][0] == per_rep[1]
 assert mp["cpus"] == "0" and mp["cpus_policy"] == "list"
+assert all(x["cpus"] == [0] for x in mp["cell_order"]), mp["cell_order"]
+# --cpus auto (the default): a 1-thread cell on this 2-CPU machine is pinned to one allowed CPU, recorded per cell
+import os
+allowed = os.sched_getaffinity(0)
+for x in ma["cell_order"]:
+    c = x["cpus"]
+    assert c == [] if len(allowed) < 2 else (len(c) == 1 and c[0] in allowed), (c, allowed)
+assert ma["cpus"] == "auto" and ma["cpus_policy"] == "auto"
+for f in glob.glob(a + "/*-r*.json"):
+    r = json.load(open(f))
+    assert r["design"]["cpus"] == ma["cell_order"][r["design"]["cell"]]["cpus"], f
 for f in glob.glob(n + "/*-r*.json"):
     d = json.load(open(f))["design"]
     assert d["cpus"] == [] and d["cpus_policy"] == "none", d

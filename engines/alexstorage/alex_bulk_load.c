@@ -140,8 +140,8 @@ alex_node *alex__build(alex_index *ix, const int64_t *keys, const uint64_t *pays
     int lg = 0;
     while (((size_t)1 << lg) < n && lg < 62)
         lg++;
-    if (Lmax > lg + 1 && !deep)
-        Lmax = lg + 1;
+    if (Lmax > lg - 3 && !deep) /* at least ~8 keys per pointer: the child array costs <= 1 byte/key */
+        Lmax = lg - 3;
     if (Lmax < 1)
         Lmax = 1;
     int L0 = 1;
