@@ -19,6 +19,7 @@ typedef struct ldb_engine {
     char dir[4096];
     enum kv_durability durability;
     uint64_t block_cache, write_buffer, block_size, max_file_size, bloom_bits, max_open_files;
+    int compact_before_read;
 } ldb_engine;
 
 typedef struct ldb_session {
@@ -37,6 +38,8 @@ static const kv_option_spec kv_leveldb_options[] = {
     {"max_file_size", "target SST file size in bytes (K/M/G); default 2M (LevelDB's own)"},
     {"max_open_files", "table files kept open (their index and filter stay in memory); default 10000"},
     {"compression", "only 'none' is accepted: values are incompressible"},
+    {"compact_before_read", "1: before the measured phase flush the memtable and compact every level "
+                            "(the steady state, as db_bench's fillrandom,compact; default); 0: measure as loaded"},
     {NULL, NULL},
 };
 
@@ -77,12 +80,14 @@ static int kv_leveldb_parse(const kv_config *cfg, ldb_engine *l, char *err, size
     l->block_size = 4096;
     l->max_file_size = 2ull << 20;
     l->max_open_files = 10000;
+    l->compact_before_read = 1;
     int rc = kv_config_opt_u64(cfg, "block_cache", &l->block_cache, err, errlen);
     if (rc == KV_OK) rc = kv_config_opt_u64(cfg, "bloom_bits", &l->bloom_bits, err, errlen);
     if (rc == KV_OK) rc = kv_config_opt_u64(cfg, "write_buffer", &l->write_buffer, err, errlen);
     if (rc == KV_OK) rc = kv_config_opt_u64(cfg, "block_size", &l->block_size, err, errlen);
     if (rc == KV_OK) rc = kv_config_opt_u64(cfg, "max_file_size", &l->max_file_size, err, errlen);
     if (rc == KV_OK) rc = kv_config_opt_u64(cfg, "max_open_files", &l->max_open_files, err, errlen);
+    if (rc == KV_OK) rc = kv_config_opt_bool(cfg, "compact_before_read", &l->compact_before_read, err, errlen);
     if (rc != KV_OK)
         return rc;
     const char *comp = kv_config_opt(cfg, "compression");
@@ -171,6 +176,7 @@ static void kv_leveldb_describe(kv_engine *e, kv_pair_cb cb, void *arg)
     kv_describe_u64(cb, arg, "write_buffer_size", l->write_buffer);
     kv_describe_u64(cb, arg, "max_file_size", l->max_file_size);
     kv_describe_u64(cb, arg, "max_open_files", l->max_open_files);
+    cb(arg, "compact_before_read", l->compact_before_read ? "1 (memtable flushed, CompactRange over all keys)" : "0");
     cb(arg, "paranoid_checks", "off (default)");
     cb(arg, "read_options", "defaults (verify_checksums off, fill_cache on)");
     cb(arg, "key_encoding", "8-byte big-endian, sign bit flipped, bytewise comparator");
@@ -199,8 +205,17 @@ static void kv_leveldb_stats(kv_engine *e, kv_pair_cb cb, void *arg)
     }
     /* the compaction table: one line per level with files, size and compaction time/bytes */
     if ((v = leveldb_property_value(l->db, "leveldb.stats")) != NULL) {
-        for (char *line = strtok(v, "\n"); line; line = strtok(NULL, "\n")) {
-            int level;
+        char *save = NULL;
+        for (char *line = strtok_r(v, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            int level, files;
+            double mb;
+            if (sscanf(line, "%d %d %lf", &level, &files, &mb) == 3 && level >= 0 && level < 7) {
+                /* the shape of the tree for the result's "lsm" array (sizes at the table's 1 MB resolution) */
+                snprintf(name, sizeof(name), "lsm.L%d.files", level);
+                kv_describe_u64(cb, arg, name, (uint64_t)files);
+                snprintf(name, sizeof(name), "lsm.L%d.bytes", level);
+                kv_describe_u64(cb, arg, name, (uint64_t)(mb * 1048576.0));
+            }
             if (sscanf(line, "%d ", &level) == 1 && level >= 0 && level < 7) {
                 snprintf(name, sizeof(name), "compaction-level%d (files size_mb time_s read_mb write_mb)", level);
                 while (*line == ' ')
@@ -321,6 +336,16 @@ static int kv_leveldb_sync(kv_session *ss)
     return msg ? kv_leveldb_err(ss->err, sizeof(ss->err), msg, "sync log") : KV_OK;
 }
 
+/* The steady state before a measured phase: CompactRange over everything flushes the memtable and
+ * compacts level by level; LevelDB runs it in the caller's thread and returns when it is done. */
+static int kv_leveldb_settle(kv_engine *e)
+{
+    ldb_engine *l = (ldb_engine *)e;
+    if (l->compact_before_read)
+        leveldb_compact_range(l->db, NULL, 0, NULL, 0);
+    return KV_OK;
+}
+
 static int kv_leveldb_disk_bytes(kv_engine *e, uint64_t *bytes)
 {
     ldb_engine *l = (ldb_engine *)e;
@@ -351,4 +376,5 @@ const kv_engine_ops kv_leveldb_ops = {
     .sync = kv_leveldb_sync,
     .stats = kv_leveldb_stats,
     .disk_bytes = kv_leveldb_disk_bytes,
+    .settle = kv_leveldb_settle,
 };

@@ -156,6 +156,7 @@ static int setup(rep_ctx *c)
         }
         w->ops = c->ops, w->ds = c->ds, w->thread = t, w->nthreads = c->nthreads, w->seed = c->rep->seed;
         w->shared = r->workload->shared_keys;
+        w->vsize = c->o->vsize;
         w->verify = !(c->ops->caps & KV_CAP_DISCARDS);
         w->sorted = c->sorted, w->nsorted = c->sorted ? c->ds->capacity : 0;
     }
@@ -195,15 +196,16 @@ static void perf_end(rep_ctx *c, kvb_phase_result *p)
 /* Values for bulk_load: version 1 of each key, written into one reused buffer. */
 typedef struct bulk_arg {
     uint64_t seed;
-    size_t len;
+    const kv_valsize *vs;
     unsigned char *buf;
 } bulk_arg;
 
 static kv_slice bulk_value(void *arg, int64_t key)
 {
     bulk_arg *b = arg;
-    kv_value_make(b->seed, key, 1, b->buf, b->len);
-    return (kv_slice){b->buf, b->len};
+    size_t len = kv_value_len(b->vs, b->seed, key, 1);
+    kv_value_make(b->seed, key, 1, b->buf, len);
+    return (kv_slice){b->buf, len};
 }
 
 static int load_bulk(rep_ctx *c, kvb_phase_result *p)
@@ -213,7 +215,7 @@ static int load_bulk(rep_ctx *c, kvb_phase_result *p)
         snprintf(c->err, sizeof(c->err), "out of memory for the sorted keys of the bulk load");
         return -1;
     }
-    bulk_arg b = {c->rep->seed, c->o->value_size, c->w[0].valbuf};
+    bulk_arg b = {c->rep->seed, &c->o->vsize, c->w[0].valbuf};
     kvb_perf_begin(&c->perf);
     uint64_t t0 = kvb_monotonic_ns();
     int rc = c->ops->bulk_load(c->w[0].s, keys, c->rep->n, bulk_value, &b);
