@@ -17,7 +17,7 @@ const char *as_strerror(int status)
     case AS_ENOMEM: return "AS_ENOMEM: out of memory";
     case AS_ENOSPC: return "AS_ENOSPC: no space left (disk full or file size limit)";
     case AS_EBUSY: return "AS_EBUSY: store is locked by another process";
-    case AS_ERDONLY: return "AS_ERDONLY: store is open read-only";
+    case AS_ERDONLY: return "AS_ERDONLY: store is read-only (opened read-only, or its index takes no writes)";
     case AS_EINTERNAL: return "AS_EINTERNAL: internal error (a bug)";
     default: return "unknown AlexStorage status";
     }
