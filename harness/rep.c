@@ -38,6 +38,7 @@ typedef struct rep_ctx {
     uint64_t settle_ns; /* time the engine's settle hook took (untimed work before the measured phase) */
     int settled;
     kvb_hardness hardness;
+    int keys_cached; /* the generated keys came from the key cache under --dir */
     char err[1024];
 } rep_ctx;
 
@@ -122,17 +123,14 @@ static int setup(rep_ctx *c)
 {
     const kvb_rep *r = c->rep;
     uint64_t extra = max_inserts(r, c->nthreads);
-    int made = c->o->keyset == KV_KEYS_FILE
-                   ? kv_dataset_create_from(&c->ds, c->o->filekeys, c->o->nfilekeys, r->n, extra, c->rep->seed,
-                                            c->o->value_size)
-                   : kv_dataset_create(&c->ds, c->o->keyset, r->n, extra, c->rep->seed, c->o->value_size);
-    if (made != 0) {
+    if (kvb_dataset_make(c->o, r->n, extra, c->rep->seed, &c->ds, &c->keys_cached) != 0) {
         snprintf(c->err, sizeof(c->err), "cannot create the data set of %llu keys (+%llu for inserts): out of "
                  "memory or bad parameters", (unsigned long long)r->n, (unsigned long long)extra);
         return -1;
     }
     if (kvb_hardness_get(c->o, c->ds, &c->hardness, c->err, sizeof(c->err)) != 0)
         return -1;
+    c->hardness.keys_cached = c->keys_cached;
     if (r->workload->mix[KV_OP_SCAN] > 0) {
         c->sorted = malloc(c->ds->capacity * sizeof(*c->sorted));
         if (!c->sorted) {

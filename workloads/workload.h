@@ -173,6 +173,11 @@ int kv_dataset_create(kv_dataset **out, enum kv_keyset keyset, uint64_t n, uint6
  * when that range is full) that are not in the file. 0 or -1 (ENOMEM / EINVAL, e.g. count < n). */
 int kv_dataset_create_from(kv_dataset **out, const int64_t *sorted, uint64_t count, uint64_t n, uint64_t max_inserts,
                            uint64_t seed, size_t value_size);
+/* The same from keys[0..n + max_inserts) already in data set order (a key cache written from an
+ * earlier data set's keys): no shuffle. keyset names the generator they came from. 0, or -1 (EINVAL:
+ * duplicate keys; ENOMEM). */
+int kv_dataset_create_ordered(kv_dataset **out, enum kv_keyset keyset, const int64_t *keys, uint64_t n,
+                              uint64_t max_inserts, uint64_t seed, size_t value_size);
 void kv_dataset_free(kv_dataset *ds);
 /* Index in ds->keys of `key`, or -1 when the key is not in the data set. O(1) on average
  * (an open-addressing hash built by kv_dataset_create). Used to verify scans. */
