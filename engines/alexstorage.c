@@ -35,6 +35,8 @@ static const kv_option_spec kv_alexstorage_options[] = {
     {"index", "the in-memory index: alex (learned, default), btree (B+tree) or sorted (sorted array, "
               "read-only: load phase only); any index opens a store written with another"},
     {"btree_node", "B+tree node size in bytes (K), a multiple of 64 in [128, 64K]; default 512"},
+    {"maintenance", "who compacts and checkpoints: inline (the put that crosses a threshold, default) or "
+                    "thread (a background thread of the store)"},
     {"batch", "commit puts and deletes in atomic batches of N (as_batch_*: one fdatasync per batch at sync, "
               "one group-commit wait at group); a write is acknowledged when its batch commits, a session reads "
               "its own pending writes; scan, sync and session close commit first; default 1 (no batching)"},
@@ -87,6 +89,11 @@ static int kv_alexstorage_parse(const kv_config *cfg, as_options *o, char *err, 
         rc = kv_config_opt_u64(cfg, "btree_node", &node, err, errlen);
     if (rc != KV_OK)
         return rc;
+    const char *mt = kv_config_opt(cfg, "maintenance");
+    if (mt && strcmp(mt, "inline") != 0 && strcmp(mt, "thread") != 0)
+        return kv_seterr(err, errlen, KV_EINVAL, "alexstorage: option maintenance=%s is not one of inline, thread",
+                         mt);
+    o->maintenance = mt && strcmp(mt, "thread") == 0 ? AS_MAINT_THREAD : AS_MAINT_INLINE;
     const char *ix = kv_config_opt(cfg, "index");
     if (ix && as_index_kind_parse(ix, &o->index) != AS_OK)
         return kv_seterr(err, errlen, KV_EINVAL, "alexstorage: option index=%s is not one of alex, btree, sorted", ix);
@@ -160,6 +167,7 @@ static void kv_alexstorage_describe(kv_engine *e, kv_pair_cb cb, void *arg)
     kv_describe_u64(cb, arg, "verify_reads", (uint64_t)a->opt.verify_reads);
     kv_describe_u64(cb, arg, "salvage", (uint64_t)a->opt.salvage);
     kv_describe_u64(cb, arg, "batch", a->batch > 1 ? a->batch : 1);
+    cb(arg, "maintenance", a->opt.maintenance == AS_MAINT_THREAD ? "thread" : "inline");
     cb(arg, "hugepages", a->opt.hugepages ? "1 (index heap and log views MADV_HUGEPAGE)"
                                           : "0 (index heap and log views MADV_NOHUGEPAGE)");
     kv_describe_u64(cb, arg, "max_value_bytes", AS_MAX_VALUE_BYTES);

@@ -34,7 +34,8 @@ typedef struct kvb_opts {
     int threads;
     enum kv_durability durability;
     enum kv_pages pages; /* --pages: page policy handed to every engine (kv_config.pages) */
-    size_t value_size;
+    size_t value_size;       /* the largest value (vsize.max) */
+    kv_valsize vsize;        /* --value-size: fixed or a distribution */
     enum kv_keyset keyset;
     const int64_t *filekeys;   /* --keys file:PATH: the file's distinct keys, ascending (read by the CLI) */
     uint64_t nfilekeys;

@@ -46,7 +46,8 @@ static const char run_usage[] =
     "      --pages P          page policy for every engine: huge | 4k (default huge): huge asks for 2 MiB\n"
     "                         pages for the memory each engine owns or can reach; 4k keeps 4 KiB pages\n"
     "                         (see README.md, \"Page policy\")\n"
-    "      --value-size V     value bytes, >= 16 (default 100)\n"
+    "      --value-size V     value bytes: a size, uniform:MIN-MAX or zipf:MIN-MAX (zipfian, the\n"
+    "                         smallest size the most frequent); every size >= 16 (default 100)\n"
     "      --keys K           key set: uniform | sequential | clustered | lognormal | normal | fb-like |\n"
     "                         osm-like (default uniform; see workloads/README.md) | file:PATH (SOSD's\n"
     "                         format: uint64 count, then uint64 or uint32 keys; duplicates dropped)\n"
@@ -68,8 +69,8 @@ static const char run_usage[] =
     "                         gives it to that engine only\n"
     "      --rate LIST        open loop: issue the timed pass's ops at intended start times, at each\n"
     "                         rate of the list in turn: ops/s of the whole run (split evenly over\n"
-    "                         --threads; K/M suffixes) or P%% of the cell's closed-loop throughput, which\n"
-    "                         is then measured first (e.g. --rate 10%%,50%%,90%% or --rate 200K); records\n"
+    "                         --threads; K/M suffixes) or P% of the cell's closed-loop throughput, which\n"
+    "                         is then measured first (e.g. --rate 10%,50%,90% or --rate 200K); records\n"
     "                         service time (latency), response time from the intended start\n"
     "                         (latency_response), the start lag, and marks saturated cells\n"
     "      --arrival A        spacing of intended starts under --rate: uniform | poisson (default uniform)\n"
@@ -446,11 +447,13 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
             return usage_error("--pages '%s': expected huge or 4k", arg);
         return 0;
     case OPT_VALUE_SIZE:
-        if (parse_u64(arg, &v) != 0 || v < KV_VALUE_MIN || v > (64u << 20))
-            return usage_error("--value-size '%s': expected %d to 67108864 bytes (values carry a %d-byte "
-                               "verification header)", arg, KV_VALUE_MIN, KV_VALUE_MIN);
-        o->value_size = (size_t)v;
+    {
+        char err[512];
+        if (kv_valsize_parse(arg, 64u << 20, &o->vsize, err, sizeof(err)) != 0)
+            return usage_error("%s", err);
+        o->value_size = o->vsize.max;
         return 0;
+    }
     case OPT_KEYS: raw->keys = arg; return 0; /* a key file is read after the cheaper checks */
     case OPT_DIST:
         if (kv_access_parse(arg, &o->access) != 0)
@@ -629,6 +632,7 @@ static int parse_and_run_args(kvb_opts *op, int argc, char **argv, int sweep, in
                               char **exec_argv)
 {
     kvb_opts o = *op;
+    kv_valsize_fixed(&o.vsize, 100);
     o.reps = 3, o.threads = 1, o.value_size = 100, o.theta = 0.99, o.seed = 42, o.warmup = UINT64_MAX;
     o.durability = KV_DUR_NONE, o.pages = KV_PAGES_HUGE, o.keyset = KV_KEYS_UNIFORM, o.access = KV_ACCESS_UNIFORM;
     o.cpus_auto = 1, o.settle_ms = 200;

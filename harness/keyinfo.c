@@ -63,6 +63,71 @@ void kvb_keyset_free(kvb_opts *o)
     o->nfilekeys = 0;
 }
 
+/* Bump when a generator's output changes, so old cache files are not reused. */
+#define KVB_KEYCACHE_VERSION 1
+
+static void keys_cache_path(const kvb_opts *o, uint64_t cap, uint64_t seed, char *out, size_t len)
+{
+    snprintf(out, len, "%s/kvbench-keycache/keys-v%d-%s-c%" PRIu64 "-s%" PRIu64 ".keys", o->dir, KVB_KEYCACHE_VERSION,
+             kv_keyset_name(o->keyset), cap, seed);
+}
+
+static int64_t *keys_cache_read(const char *path, uint64_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    uint64_t count = 0;
+    int64_t *keys = malloc(cap * sizeof(*keys));
+    int ok = keys && fread(&count, 8, 1, f) == 1 && count == cap && fread(keys, 8, cap, f) == cap &&
+             fgetc(f) == EOF;
+    fclose(f);
+    if (!ok) {
+        free(keys);
+        return NULL;
+    }
+    return keys;
+}
+
+static void keys_cache_write(const kvb_opts *o, const char *path, const kv_dataset *ds)
+{
+    char dir[4200], tmp[4400];
+    snprintf(dir, sizeof(dir), "%s/kvbench-keycache", o->dir);
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return;
+    if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof(tmp))
+        return;
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return;
+    uint64_t count = ds->capacity;
+    int ok = fwrite(&count, 8, 1, f) == 1 && fwrite(ds->keys, 8, count, f) == count;
+    if (fclose(f) != 0 || !ok || rename(tmp, path) != 0)
+        remove(tmp); /* no cache: the next cell generates again */
+}
+
+int kvb_dataset_make(const kvb_opts *o, uint64_t n, uint64_t extra, uint64_t seed, kv_dataset **ds, int *cached)
+{
+    *cached = 0;
+    if (o->keyset == KV_KEYS_FILE)
+        return kv_dataset_create_from(ds, o->filekeys, o->nfilekeys, n, extra, seed, o->value_size);
+    char path[4400];
+    keys_cache_path(o, n + extra, seed, path, sizeof(path));
+    int64_t *keys = keys_cache_read(path, n + extra);
+    if (keys) {
+        int rc = kv_dataset_create_ordered(ds, o->keyset, keys, n, extra, seed, o->value_size);
+        free(keys);
+        if (rc == 0) {
+            *cached = 1;
+            return 0;
+        }
+    }
+    if (kv_dataset_create(ds, o->keyset, n, extra, seed, o->value_size) != 0)
+        return -1;
+    keys_cache_write(o, path, *ds);
+    return 0;
+}
+
 int kvb_hardness_compute(const int64_t *sorted, uint64_t n, kvb_hardness *h)
 {
     h->cached = 0;
@@ -98,7 +163,8 @@ static void cache_write(const char *dir, const char *path, const kvb_hardness *h
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return;
     char tmp[4400];
-    snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+    if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof(tmp))
+        return;
     FILE *f = fopen(tmp, "w");
     if (!f)
         return;
@@ -147,5 +213,7 @@ json_t *kvb_keyset_json(const kvb_opts *o, const kvb_hardness *h)
         json_object_set_new(j, "hardness",
                             json_pack("{s:I, s:I, s:b}", "pla_segments_eps32", (json_int_t)h->eps32,
                                       "pla_segments_eps4096", (json_int_t)h->eps4096, "cached", h->cached));
+    if (h && o->keyset != KV_KEYS_FILE)
+        json_object_set_new(j, "keys_cached", json_boolean(h->keys_cached));
     return j;
 }

@@ -12,7 +12,7 @@
 extern int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
     __attribute__((weak));
 
-#define KVB_PAGES_ENV "KVBENCH_PAGES_EXEC" /* set across the re-execution: never loop */
+#define KVB_PAGES_ENV "KVBENCH_PAGES_EXEC" /* the thp setting asked for by a re-execution: never loop */
 
 int kvb_pages_sample_now(kvb_pages_sample *out)
 {
@@ -51,7 +51,8 @@ void kvb_pages_apply_allocator(enum kv_pages p, char **argv)
 {
     const char *want = p == KV_PAGES_HUGE ? "always" : "never";
     const char *have = kvb_pages_malloc_thp();
-    if (!mallctl || strcmp(have, want) == 0 || getenv(KVB_PAGES_ENV))
+    const char *tried = getenv(KVB_PAGES_ENV); /* this policy was already asked for: do not loop */
+    if (!mallctl || strcmp(have, want) == 0 || (tried && strcmp(tried, want) == 0))
         return;
     if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) != 0)
         return; /* no THP in this kernel: jemalloc cannot honour either setting */

@@ -38,6 +38,7 @@ typedef struct rep_ctx {
     uint64_t settle_ns; /* time the engine's settle hook took (untimed work before the measured phase) */
     int settled;
     kvb_hardness hardness;
+    int keys_cached; /* the generated keys came from the key cache under --dir */
     char err[1024];
 } rep_ctx;
 
@@ -122,17 +123,14 @@ static int setup(rep_ctx *c)
 {
     const kvb_rep *r = c->rep;
     uint64_t extra = max_inserts(r, c->nthreads);
-    int made = c->o->keyset == KV_KEYS_FILE
-                   ? kv_dataset_create_from(&c->ds, c->o->filekeys, c->o->nfilekeys, r->n, extra, c->rep->seed,
-                                            c->o->value_size)
-                   : kv_dataset_create(&c->ds, c->o->keyset, r->n, extra, c->rep->seed, c->o->value_size);
-    if (made != 0) {
+    if (kvb_dataset_make(c->o, r->n, extra, c->rep->seed, &c->ds, &c->keys_cached) != 0) {
         snprintf(c->err, sizeof(c->err), "cannot create the data set of %llu keys (+%llu for inserts): out of "
                  "memory or bad parameters", (unsigned long long)r->n, (unsigned long long)extra);
         return -1;
     }
     if (kvb_hardness_get(c->o, c->ds, &c->hardness, c->err, sizeof(c->err)) != 0)
         return -1;
+    c->hardness.keys_cached = c->keys_cached;
     if (r->workload->mix[KV_OP_SCAN] > 0) {
         c->sorted = malloc(c->ds->capacity * sizeof(*c->sorted));
         if (!c->sorted) {
@@ -156,6 +154,7 @@ static int setup(rep_ctx *c)
         }
         w->ops = c->ops, w->ds = c->ds, w->thread = t, w->nthreads = c->nthreads, w->seed = c->rep->seed;
         w->shared = r->workload->shared_keys;
+        w->vsize = c->o->vsize;
         w->verify = !(c->ops->caps & KV_CAP_DISCARDS);
         w->sorted = c->sorted, w->nsorted = c->sorted ? c->ds->capacity : 0;
     }
@@ -195,15 +194,16 @@ static void perf_end(rep_ctx *c, kvb_phase_result *p)
 /* Values for bulk_load: version 1 of each key, written into one reused buffer. */
 typedef struct bulk_arg {
     uint64_t seed;
-    size_t len;
+    const kv_valsize *vs;
     unsigned char *buf;
 } bulk_arg;
 
 static kv_slice bulk_value(void *arg, int64_t key)
 {
     bulk_arg *b = arg;
-    kv_value_make(b->seed, key, 1, b->buf, b->len);
-    return (kv_slice){b->buf, b->len};
+    size_t len = kv_value_len(b->vs, b->seed, key, 1);
+    kv_value_make(b->seed, key, 1, b->buf, len);
+    return (kv_slice){b->buf, len};
 }
 
 static int load_bulk(rep_ctx *c, kvb_phase_result *p)
@@ -213,7 +213,7 @@ static int load_bulk(rep_ctx *c, kvb_phase_result *p)
         snprintf(c->err, sizeof(c->err), "out of memory for the sorted keys of the bulk load");
         return -1;
     }
-    bulk_arg b = {c->rep->seed, c->o->value_size, c->w[0].valbuf};
+    bulk_arg b = {c->rep->seed, &c->o->vsize, c->w[0].valbuf};
     kvb_perf_begin(&c->perf);
     uint64_t t0 = kvb_monotonic_ns();
     int rc = c->ops->bulk_load(c->w[0].s, keys, c->rep->n, bulk_value, &b);

@@ -269,6 +269,8 @@ static json_t *result_json(const kvb_result *r, int *valid)
                           "keyset", kvb_keyset_json(o, r->hardness));
     json_object_set_new(j, "invalid_reason", why ? json_string(why) : json_null());
     json_object_set_new(j, "key_space", json_string(rep->workload->shared_keys ? "shared" : "partitioned"));
+    char vsbuf[64];
+    json_object_set_new(j, "value_sizes", json_string(kv_valsize_str(&o->vsize, vsbuf, sizeof(vsbuf))));
     add_rate(j, r);
     json_object_set_new(j, "inject_fault", o->fault ? json_string(o->fault == KVB_FAULT_WRONG   ? "wrong"
                                                                   : o->fault == KVB_FAULT_STALE ? "stale"

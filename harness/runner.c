@@ -376,7 +376,7 @@ typedef struct run_state {
 
 /* Between cells: write back what the last cell left dirty, so its writeback does not run during the
  * next one, and give the machine a moment; then note how busy it is. */
-static void settle(const kvb_opts *o, kvb_rep *r)
+static void settle_between_cells(const kvb_opts *o, kvb_rep *r)
 {
     sync();
     kvb_cpu_busy before, after;
@@ -492,7 +492,7 @@ static int run_one(run_state *st, size_t cell)
                  .warmup = kvb_warmup_for(o, n), .rep = rep, .rate = rate, .rate_pct = pct,
                  .seed = o->seed_per_rep ? kvb_rep_seed(o->seed, rep) : o->seed, .cell = (int)cell,
                  .ncells = (int)st->ncells, .run_id = st->run_id, .data_dir = data_dir, .result_path = path};
-    settle(o, &r);
+    settle_between_cells(o, &r);
     json_t *entry = json_array_get(json_object_get(st->manifest, "cell_order"), cell);
     json_object_set_new(entry, "loadavg_before", r.loadavg[0] < 0 ? json_null()
                         : json_pack("[f, f, f]", r.loadavg[0], r.loadavg[1], r.loadavg[2]));

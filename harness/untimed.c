@@ -37,7 +37,8 @@ static int plan_values(kvb_plan *p, const kvb_worker *w, uint64_t writes)
     unsigned char *v = p->values;
     for (uint64_t i = 0; i < p->n; i++)
         if (is_write(p->ops[i].type)) {
-            kv_value_make(w->seed, p->ops[i].key, p->ops[i].version, v, p->value_size);
+            kv_value_make(w->seed, p->ops[i].key, p->ops[i].version, v,
+                          kv_value_len(&w->vsize, w->seed, p->ops[i].key, p->ops[i].version));
             v += p->value_size;
         }
     return 1;
@@ -183,10 +184,11 @@ static enum kv_verdict check_get(kvb_worker *w, const kv_op *op, kvb_answer a)
     w->fault = KVB_FAULT_NONE;
     if (a.len == KVB_ANSWER_NOTFOUND)
         return KV_VALUE_MISSING;
-    if (a.len != w->value_size || a.version == 0 || a.version > want)
+    size_t len = a.version ? kv_value_len(&w->vsize, w->seed, op->key, a.version) : 0;
+    if (a.len != len || a.version == 0 || a.version > want)
         return KV_VALUE_WRONG;
-    kv_value_make(w->seed, op->key, a.version, w->valbuf, w->value_size);
-    if (kvb_value_digest(w->valbuf, w->value_size) != a.digest)
+    kv_value_make(w->seed, op->key, a.version, w->valbuf, len);
+    if (kvb_value_digest(w->valbuf, len) != a.digest)
         return KV_VALUE_WRONG;
     return a.version == want ? KV_VALUE_OK : KV_VALUE_STALE;
 }
@@ -206,10 +208,11 @@ static enum kv_verdict check_shared_get(kvb_worker *w, const kvb_untimed *u, con
     w->fault = KVB_FAULT_NONE;
     if (a.len == KVB_ANSWER_NOTFOUND)
         return u->deleted[op->index] || ds->ever_deleted[op->index] ? KV_VALUE_OK : KV_VALUE_MISSING;
-    if (a.len != w->value_size || a.version == 0 || a.version > hi)
+    size_t len = a.version ? kv_value_len(&w->vsize, w->seed, op->key, a.version) : 0;
+    if (a.len != len || a.version == 0 || a.version > hi)
         return KV_VALUE_WRONG;
-    kv_value_make(w->seed, op->key, a.version, w->valbuf, w->value_size);
-    if (kvb_value_digest(w->valbuf, w->value_size) != a.digest)
+    kv_value_make(w->seed, op->key, a.version, w->valbuf, len);
+    if (kvb_value_digest(w->valbuf, len) != a.digest)
         return KV_VALUE_WRONG;
     return a.version >= lo ? KV_VALUE_OK : KV_VALUE_STALE;
 }

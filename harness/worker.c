@@ -11,6 +11,7 @@
 int kvb_worker_init(kvb_worker *w, size_t value_size, uint32_t scan_len)
 {
     w->value_size = value_size;
+    kv_valsize_fixed(&w->vsize, (uint32_t)value_size);
     w->reccap = scan_len ? scan_len : 1;
     w->valbuf = malloc(value_size);
     w->readbuf = malloc(value_size);
@@ -46,6 +47,12 @@ void kvb_worker_reset_hists(kvb_worker *w)
         kvb_hist_reset(w->by_op[t]);
     if (w->ol)
         kvb_openloop_reset(w->ol);
+}
+
+/* The length of the value of (key, version): the run's size distribution. */
+static inline size_t vlen(const kvb_worker *w, int64_t key, uint32_t version)
+{
+    return kv_value_len(&w->vsize, w->seed, key, version);
 }
 
 /* Read every byte of a value: what a client does with it, and what zero-copy engines must pay too. */
@@ -120,14 +127,14 @@ static void verify_get(kvb_worker *w, const kv_op *op, int rc, kv_slice val, kvb
     }
     w->fault = KVB_FAULT_NONE;
     if (win) {
-        count(w, kvb_window_check(w->ds, w->seed, w->value_size, op, *win, rc, val.data, val.len));
+        count(w, kvb_window_check(w->ds, w->seed, &w->vsize, op, *win, rc, val.data, val.len));
         return;
     }
     if (rc == KV_NOTFOUND) {
         count(w, KV_VALUE_MISSING);
         return;
     }
-    count(w, kv_value_check(w->seed, op->key, want, w->value_size, val.data, val.len));
+    count(w, kv_value_check_vs(w->seed, op->key, want, &w->vsize, val.data, val.len));
 }
 
 /* First sorted position with key >= k. */
@@ -154,11 +161,11 @@ static void verify_scan_rec(kvb_worker *w, const kvb_scan_rec *r, uint64_t idx, 
         return;
     }
     if (w->shared) {
-        count(w, kvb_shared_scan_rec(w->ds, w->seed, w->value_size, r->key, idx, data, len, bump != 0));
+        count(w, kvb_shared_scan_rec(w->ds, w->seed, &w->vsize, r->key, idx, data, len, bump != 0));
         return;
     }
     if (!owned(w, idx)) {
-        enum kv_verdict v = kv_value_check(w->seed, r->key, UINT32_MAX, w->value_size, data, len);
+        enum kv_verdict v = kv_value_check_vs(w->seed, r->key, UINT32_MAX, &w->vsize, data, len);
         count(w, v == KV_VALUE_STALE ? KV_VALUE_OK : v);
         return;
     }
@@ -166,7 +173,7 @@ static void verify_scan_rec(kvb_worker *w, const kvb_scan_rec *r, uint64_t idx, 
         count(w, KV_VALUE_GHOST);
         return;
     }
-    count(w, kv_value_check(w->seed, r->key, w->ds->versions[idx] + bump, w->value_size, data, len));
+    count(w, kv_value_check_vs(w->seed, r->key, w->ds->versions[idx] + bump, &w->vsize, data, len));
 }
 
 /* A present key this thread's scan must not skip. */
@@ -250,10 +257,13 @@ static int rmw(kvb_worker *w, const kv_op *op)
             memcpy(&read_version, w->readbuf + 8, 4);
         next = read_version + 1;
         if (next != op->version)
-            kv_value_make(w->seed, op->key, next, w->valbuf, w->value_size);
+        {
+            w->put_len = vlen(w, op->key, next);
+            kv_value_make(w->seed, op->key, next, w->valbuf, w->put_len);
+        }
     }
     w->rmw_wrote = next;
-    int prc = w->ops->put(w->s, op->key, w->valbuf, w->value_size);
+    int prc = w->ops->put(w->s, op->key, w->valbuf, w->put_len);
     return prc < 0 ? prc : rc;
 }
 
@@ -272,8 +282,10 @@ int kvb_worker_op(kvb_worker *w, const kv_op *op, int timed)
     size_t visited = 0;
     int rc;
     uint64_t t0 = 0, t1 = 0;
-    if (op->type == KV_OP_UPDATE || op->type == KV_OP_INSERT || op->type == KV_OP_RMW)
-        kv_value_make(w->seed, op->key, op->version, w->valbuf, w->value_size);
+    if (op->type == KV_OP_UPDATE || op->type == KV_OP_INSERT || op->type == KV_OP_RMW) {
+        w->put_len = vlen(w, op->key, op->version);
+        kv_value_make(w->seed, op->key, op->version, w->valbuf, w->put_len);
+    }
     else if (op->type == KV_OP_SCAN)
         w->nrec = 0;
     /* Shared keys: a write waits (untimed) for its turn, so writes of a key reach the engine in
@@ -295,7 +307,7 @@ int kvb_worker_op(kvb_worker *w, const kv_op *op, int timed)
             w->sink += touch(val.data, val.len);
         break;
     case KV_OP_UPDATE:
-    case KV_OP_INSERT: rc = ops->put(s, op->key, w->valbuf, w->value_size); break;
+    case KV_OP_INSERT: rc = ops->put(s, op->key, w->valbuf, w->put_len); break;
     case KV_OP_DELETE: rc = ops->del(s, op->key); break;
     case KV_OP_SCAN: rc = ops->scan(s, op->key, op->scan_len, scan_copy, w, &visited); break;
     case KV_OP_RMW: rc = rmw(w, op); break;
@@ -378,21 +390,24 @@ int kvb_worker_op_untimed(kvb_worker *w, const kv_op *op, const unsigned char *v
             break;
         record_answer(ans, rc, val);
         uint32_t next = rc == KV_OK ? ans->version + 1 : op->version;
+        size_t len = vlen(w, op->key, next);
         if (!value || next != op->version) {
-            kv_value_make(w->seed, op->key, next, w->valbuf, w->value_size);
+            kv_value_make(w->seed, op->key, next, w->valbuf, len);
             value = w->valbuf;
         }
-        int prc = ops->put(s, op->key, value, w->value_size);
+        int prc = ops->put(s, op->key, value, len);
         rc = prc < 0 ? prc : rc;
         break;
     case KV_OP_UPDATE:
-    case KV_OP_INSERT:
+    case KV_OP_INSERT: {
+        size_t len = vlen(w, op->key, op->version);
         if (!value) {
-            kv_value_make(w->seed, op->key, op->version, w->valbuf, w->value_size);
+            kv_value_make(w->seed, op->key, op->version, w->valbuf, len);
             value = w->valbuf;
         }
-        rc = ops->put(s, op->key, value, w->value_size);
+        rc = ops->put(s, op->key, value, len);
         break;
+    }
     case KV_OP_DELETE: rc = ops->del(s, op->key); break;
     case KV_OP_SCAN:
         w->nrec = 0;
@@ -434,7 +449,7 @@ int kvb_worker_readback(kvb_worker *w, uint64_t limit, uint64_t *checked)
         else if (rc == KV_NOTFOUND)
             count(w, KV_VALUE_MISSING);
         else
-            count(w, kv_value_check(w->seed, key, ds->versions[i], w->value_size, val.data, val.len));
+            count(w, kv_value_check_vs(w->seed, key, ds->versions[i], &w->vsize, val.data, val.len));
     }
     return 0;
 }

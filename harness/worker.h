@@ -41,7 +41,9 @@ typedef struct kvb_worker {
     kv_opstream *stream;
     int thread, nthreads;
     uint64_t seed;
-    size_t value_size;
+    size_t value_size;           /* the largest value: buffers hold this much */
+    kv_valsize vsize;            /* value sizes (fixed value_size unless the run says otherwise) */
+    size_t put_len;              /* length of the value in valbuf */
     int verify;                  /* 0 for KV_CAP_DISCARDS engines */
     enum kvb_fault fault;        /* pending injected fault, applied once */
     const kvb_sorted_key *sorted; /* NULL unless the workload scans */

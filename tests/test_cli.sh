@@ -26,6 +26,12 @@ base=(run -n 1000 --reps 1 --ops 1000 --out "$out" -q)
 expect_usage "unknown engine" "unknown engine" run -e nosuch -w read -n 1000 --out "$out"
 expect_usage "unknown workload" "unknown workload" run -e null -w nosuch -n 1000 --out "$out"
 expect_usage "unknown YCSB letter" "ycsb-g" run -e null -w ycsb-g -n 1000 --out "$out"
+expect_usage "value sizes below 16 bytes" "--value-size" "${base[@]}" -e null -w read --value-size uniform:8-100
+expect_usage "zipf value sizes below 16 bytes" "--value-size" "${base[@]}" -e null -w read --value-size zipf:0-4096
+expect_usage "fixed value size below 16 bytes" "--value-size" "${base[@]}" -e null -w read --value-size 15
+expect_usage "value size range reversed" "--value-size" "${base[@]}" -e null -w read --value-size uniform:100-50
+expect_usage "unknown value-size distribution" "--value-size" "${base[@]}" -e null -w read --value-size pareto:16-100
+expect_usage "bad --key-space" "--key-space" "${base[@]}" -e null -w read --key-space mine
 expect_usage "-n abc" "-n" run -e null -w read -n abc --out "$out"
 expect_usage "-n 0" "-n" run -e null -w read -n 0 --out "$out"
 expect_usage "-n 5X" "-n" run -e null -w read -n 5X --out "$out"

@@ -66,6 +66,23 @@ print("ok: results and manifest carry sha256, size, path; hardness", res[0]["key
 PYEOF
 rm -rf "$out"
 
+# generated keys are cached under --dir: the second run reads them (same keys, same hardness); a
+# damaged cache file is regenerated, not trusted
+gen() { "$KVBENCH" run -e memory -w read -n 5000 --ops 2000 -r 1 -q --keys fb-like --dir "$tmp/dir" --out "$1" >/dev/null 2>&1 || fail "run with fb-like keys"; }
+gen "$tmp/g1"; gen "$tmp/g2"
+cache=$(ls "$tmp"/dir/kvbench-keycache/keys-*fb-like* 2>/dev/null | head -1)
+[ -n "$cache" ] || fail "no key cache file written"
+[ -n "$cache" ] && head -c 100 "$cache" >"$cache.cut" && mv "$cache.cut" "$cache"
+gen "$tmp/g3"
+$PY - "$tmp" <<'PYEOF' || fail "key cache"
+import glob, json, sys
+t = sys.argv[1]
+ks = [json.load(open(f))["keyset"] for g in ("g1", "g2", "g3") for f in glob.glob(t + "/" + g + "/*/memory-*.json")]
+assert [k["keys_cached"] for k in ks] == [False, True, False], ks
+assert len({json.dumps(k["hardness"]["pla_segments_eps32"]) for k in ks}) == 1, ks
+print("ok: key cache reused, damaged cache regenerated, hardness", ks[0]["hardness"])
+PYEOF
+
 # bad key files: exit 2, a message naming the problem, no work started
 expect_usage "missing key file" "cannot open" run -e memory -w read -n 100 --keys "file:$tmp/nosuch" --dir "$tmp/dir" --out "$out"
 expect_usage "key file that is a directory" "not a regular file" run -e memory -w read -n 100 --keys "file:$tmp/dir" --dir "$tmp/dir" --out "$out"

@@ -1,6 +1,7 @@
 /* test_ycsb.c - the YCSB core workloads keep their definitions (op mix, scan lengths, access), and the
  * hard key shapes are what their names say. */
 #include "workload.h"
+#include "wl_internal.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -149,9 +150,152 @@ static void test_shapes(void **st)
     }
 }
 
+/* Value sizes: parsing, the range, the shape, and verification with sizes that change per version. */
+static void test_value_sizes(void **st)
+{
+    (void)st;
+    kv_valsize vs;
+    char err[512];
+    assert_int_equal(kv_valsize_parse("100", 1 << 26, &vs, err, sizeof(err)), 0);
+    assert_int_equal(vs.kind, KV_VSIZE_FIXED);
+    assert_int_equal(kv_value_len(&vs, 1, 5, 9), 100);
+    const char *bad[] = {"15", "uniform:8-100", "zipf:0-10", "uniform:100-50", "uniform:16", "pareto:16-100",
+                         "uniform:16-100x", "", "zipf:16-99999999999"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = 0;
+        assert_int_equal(kv_valsize_parse(bad[i], 1 << 26, &vs, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "--value-size"));
+    }
+    /* uniform: every size of a small range appears about equally often (chi-squared, 16 sizes) */
+    assert_int_equal(kv_valsize_parse("uniform:16-31", 1 << 26, &vs, err, sizeof(err)), 0);
+    uint64_t cnt[16] = {0};
+    const int N = 160000;
+    for (int i = 0; i < N; i++) {
+        size_t l = kv_value_len(&vs, 3, i / 4, (uint32_t)(i % 4 + 1));
+        assert_true(l >= 16 && l <= 31);
+        cnt[l - 16]++;
+    }
+    double chi = 0, e = N / 16.0;
+    for (int k = 0; k < 16; k++)
+        chi += ((double)cnt[k] - e) * ((double)cnt[k] - e) / e;
+    assert_true(chi < 45); /* 15 degrees of freedom: p < 1e-4 beyond ~45 */
+    /* zipf: the smallest size is the most frequent, sizes fall with rank; all within range */
+    assert_int_equal(kv_valsize_parse("zipf:16-4096", 1 << 26, &vs, err, sizeof(err)), 0);
+    uint64_t small = 0, mid = 0;
+    for (int i = 0; i < N; i++) {
+        size_t l = kv_value_len(&vs, 3, i, 1);
+        assert_true(l >= 16 && l <= 4096);
+        small += l == 16;
+        mid += l == 116;
+    }
+    assert_true(small > 10 * mid && mid > 0);
+    /* deterministic, and verification: an older version of another length is stale, not wrong */
+    assert_int_equal(kv_value_len(&vs, 3, 77, 5), kv_value_len(&vs, 3, 77, 5));
+    assert_int_equal(kv_valsize_parse("uniform:16-4096", 1 << 26, &vs, err, sizeof(err)), 0);
+    unsigned char buf[4096];
+    uint32_t v1 = 1, v2 = 2;
+    while (kv_value_len(&vs, 3, 42, v1) == kv_value_len(&vs, 3, 42, v2))
+        v1++, v2++;
+    size_t l1 = kv_value_len(&vs, 3, 42, v1), l2 = kv_value_len(&vs, 3, 42, v2);
+    kv_value_make(3, 42, v1, buf, l1);
+    assert_int_equal(kv_value_check_vs(3, 42, v1, &vs, buf, l1), KV_VALUE_OK);
+    assert_int_equal(kv_value_check_vs(3, 42, v2, &vs, buf, l1), KV_VALUE_STALE);
+    assert_int_equal(kv_value_check_vs(3, 42, v1, &vs, buf, l1 - 1), KV_VALUE_WRONG); /* truncated */
+    kv_value_make(3, 42, v2, buf, l1);                                            /* v2 at v1's length */
+    assert_int_equal(kv_value_check_vs(3, 42, v2, &vs, buf, l1), l1 == l2 ? KV_VALUE_OK : KV_VALUE_WRONG);
+    assert_int_equal(kv_value_check_range_vs(3, 42, 1, 1, &vs, buf, l1), KV_VALUE_WRONG);
+}
+
+/* Pearson chi-squared of counts by rank against zipf(theta) over n ranks, merging tail ranks until each
+ * bin expects at least 20; returns chi2 and the degrees of freedom. */
+static double chi2_zipf(const uint64_t *cnt, uint64_t n, double theta, uint64_t draws, int *df)
+{
+    double norm = 0;
+    for (uint64_t r = 0; r < n; r++)
+        norm += pow((double)(r + 1), -theta);
+    double chi = 0, e_acc = 0, o_acc = 0;
+    int bins = 0;
+    for (uint64_t r = 0; r < n; r++) {
+        e_acc += (double)draws * pow((double)(r + 1), -theta) / norm;
+        o_acc += (double)cnt[r];
+        if (e_acc >= 20 || r == n - 1) {
+            chi += (o_acc - e_acc) * (o_acc - e_acc) / e_acc;
+            e_acc = o_acc = 0;
+            bins++;
+        }
+    }
+    *df = bins - 1;
+    return chi;
+}
+
+/* The shared streams' access distributions: ycsb-c's zipfian (scrambled: counted by rank through the
+ * same scrambler) and "latest" (rank 0 = the newest key) follow zipf(0.99) by a chi-squared test; one
+ * hot set: two threads' streams put their hottest key on the same key. */
+static void test_shared_access_chi2(void **st)
+{
+    (void)st;
+    const uint64_t n = 2000, draws = 400000;
+    for (int latest = 0; latest <= 1; latest++) {
+        kv_dataset *ds = loaded(n, 0);
+        kv_workload w = *kv_workload_find("ycsb-c");
+        w.access = latest ? KV_ACCESS_LATEST : KV_ACCESS_ZIPF;
+        kv_opstream *s;
+        assert_int_equal(kv_opstream_create(&s, ds, &w, w.access, 0.99, 0, 1, 5), 0);
+        uint64_t *byidx = calloc(n, sizeof(*byidx)), *byrank = calloc(n, sizeof(*byrank));
+        assert_non_null(byidx);
+        assert_non_null(byrank);
+        for (uint64_t i = 0; i < draws; i++) {
+            kv_op op;
+            assert_int_equal(kv_opstream_next(s, &op), 0);
+            byidx[op.index]++;
+        }
+        if (latest) {
+            for (uint64_t r = 0; r < n; r++)
+                byrank[r] = byidx[n - 1 - r];
+        } else {
+            /* rank r lives at index perm(r): the scrambler the shared streams seed from the run's seed */
+            kv__perm perm;
+            kv__perm_init(&perm, n, kv_mix64(5 ^ 0x7a697066ULL));
+            for (uint64_t r = 0; r < n; r++)
+                byrank[r] = byidx[kv__perm_apply(&perm, r)];
+        }
+        int df;
+        double chi = chi2_zipf(byrank, n, 0.99, draws, &df);
+        double limit = df + 7.0 * sqrt(2.0 * df) + 10;
+        print_message("%s: chi2 %.1f df %d limit %.1f\n", latest ? "latest" : "zipf", chi, df, limit);
+        assert_true(chi < limit);
+        double wrong = chi2_zipf(byrank, n, 0.7, draws, &df);
+        assert_true(wrong > limit); /* the test can tell another skew apart */
+        /* one hot set: another thread's stream (other draws) has the same hottest key */
+        kv_opstream *s2;
+        assert_int_equal(kv_opstream_create(&s2, ds, &w, w.access, 0.99, 1, 2, 5), 0);
+        uint64_t *c2 = calloc(n, sizeof(*c2));
+        assert_non_null(c2);
+        for (uint64_t i = 0; i < draws / 4; i++) {
+            kv_op op;
+            assert_int_equal(kv_opstream_next(s2, &op), 0);
+            c2[op.index]++;
+        }
+        uint64_t top1 = 0, top2 = 0;
+        for (uint64_t i = 1; i < n; i++) {
+            top1 = byidx[i] > byidx[top1] ? i : top1;
+            top2 = c2[i] > c2[top2] ? i : top2;
+        }
+        assert_int_equal(top1, top2);
+        free(c2);
+        kv_opstream_free(s2);
+        free(byidx);
+        free(byrank);
+        kv_opstream_free(s);
+        kv_dataset_free(ds);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shared_access_chi2),
+        cmocka_unit_test(test_value_sizes),
         cmocka_unit_test(test_ycsb_mixes),
         cmocka_unit_test(test_rmw_in_mix),
         cmocka_unit_test(test_shapes),

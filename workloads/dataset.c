@@ -65,6 +65,23 @@ int kv_dataset_create(kv_dataset **out, enum kv_keyset keyset, uint64_t n, uint6
     return 0;
 }
 
+int kv_dataset_create_ordered(kv_dataset **out, enum kv_keyset keyset, const int64_t *keys, uint64_t n,
+                              uint64_t max_inserts, uint64_t seed, size_t value_size)
+{
+    *out = NULL;
+    kv_dataset *ds;
+    if (!keys || kv_ds_alloc(&ds, keyset, n, max_inserts, seed, value_size) != 0)
+        return -1;
+    memcpy(ds->keys, keys, ds->capacity * sizeof(*keys));
+    if (kv__keyindex_add_range(ds->lookup, ds->keys, 0, ds->capacity) != ds->capacity) {
+        kv_dataset_free(ds);
+        errno = EINVAL;
+        return -1;
+    }
+    *out = ds;
+    return 0;
+}
+
 int kv_dataset_create_from(kv_dataset **out, const int64_t *sorted, uint64_t count, uint64_t n, uint64_t max_inserts,
                            uint64_t seed, size_t value_size)
 {

@@ -25,6 +25,14 @@ double kv_rng_double(kv_rng *r);
 /* A 64-bit mixing function (bijective), used to scramble ranks and derive sub-seeds. */
 uint64_t kv_mix64(uint64_t x);
 
+/* Zipf sampler over ranks [0, n): rejection-inversion (Hormann & Derflinger), O(1) set-up. */
+typedef struct kv_zipf {
+    uint64_t n;
+    double theta, h_x1, h_n, s;
+} kv_zipf;
+int kv_zipf_init(kv_zipf *z, uint64_t n, double theta); /* n >= 1, theta > 0, != 1 handled too */
+uint64_t kv_zipf_next(const kv_zipf *z, kv_rng *r);     /* rank in [0, n); rank 0 is the hottest */
+
 /* ---------- key sets ---------- */
 
 enum kv_keyset {
@@ -98,6 +106,32 @@ enum kv_verdict {
 };
 const char *kv_verdict_name(enum kv_verdict v);
 
+/* Value sizes (--value-size): fixed, uniform over [min, max], or zipfian over [min, max] (theta 0.99,
+ * the smallest size the most frequent). The length of the value of (key, version) is a pure function
+ * of (seed, key, version), so every reader can tell the expected length without keeping it. */
+enum kv_valsize_kind { KV_VSIZE_FIXED = 0, KV_VSIZE_UNIFORM, KV_VSIZE_ZIPF };
+typedef struct kv_valsize {
+    enum kv_valsize_kind kind;
+    uint32_t min, max;
+    kv_zipf zipf; /* KV_VSIZE_ZIPF: ranks over [0, max - min] */
+} kv_valsize;
+/* "100", "uniform:16-1024" or "zipf:16-4096". 0, or -1 with a message (sizes below KV_VALUE_MIN or
+ * above max_size are refused). */
+int kv_valsize_parse(const char *s, uint32_t max_size, kv_valsize *out, char *err, size_t errlen);
+void kv_valsize_fixed(kv_valsize *vs, uint32_t size);
+const char *kv_valsize_str(const kv_valsize *vs, char *buf, size_t len);
+size_t kv_value_len_slow(const kv_valsize *vs, uint64_t seed, int64_t key, uint32_t version);
+static inline size_t kv_value_len(const kv_valsize *vs, uint64_t seed, int64_t key, uint32_t version)
+{
+    return vs->kind == KV_VSIZE_FIXED ? vs->min : kv_value_len_slow(vs, seed, key, version);
+}
+/* kv_value_check / kv_value_check_range with the expected length taken from vs for the version the
+ * value's header names (so an older version of another length is told apart as stale, not wrong). */
+enum kv_verdict kv_value_check_vs(uint64_t seed, int64_t key, uint32_t expected_version, const kv_valsize *vs,
+                                  const void *buf, size_t len);
+enum kv_verdict kv_value_check_range_vs(uint64_t seed, int64_t key, uint32_t lo, uint32_t hi, const kv_valsize *vs,
+                                        const void *buf, size_t len);
+
 /* Write the value of (key, version) into buf[0..len), len >= KV_VALUE_MIN. */
 void kv_value_make(uint64_t seed, int64_t key, uint32_t version, void *buf, size_t len);
 /* Check a returned value against the expected (key, version, len). Reads every byte. */
@@ -139,6 +173,11 @@ int kv_dataset_create(kv_dataset **out, enum kv_keyset keyset, uint64_t n, uint6
  * when that range is full) that are not in the file. 0 or -1 (ENOMEM / EINVAL, e.g. count < n). */
 int kv_dataset_create_from(kv_dataset **out, const int64_t *sorted, uint64_t count, uint64_t n, uint64_t max_inserts,
                            uint64_t seed, size_t value_size);
+/* The same from keys[0..n + max_inserts) already in data set order (a key cache written from an
+ * earlier data set's keys): no shuffle. keyset names the generator they came from. 0, or -1 (EINVAL:
+ * duplicate keys; ENOMEM). */
+int kv_dataset_create_ordered(kv_dataset **out, enum kv_keyset keyset, const int64_t *keys, uint64_t n,
+                              uint64_t max_inserts, uint64_t seed, size_t value_size);
 void kv_dataset_free(kv_dataset *ds);
 /* Index in ds->keys of `key`, or -1 when the key is not in the data set. O(1) on average
  * (an open-addressing hash built by kv_dataset_create). Used to verify scans. */
@@ -185,13 +224,6 @@ const kv_workload *kv_workload_find(const char *name);
  * Returns 0 or -1 with a message in err. */
 int kv_workload_set_mix(kv_workload *w, const char *spec, char *err, size_t errlen);
 
-/* Zipf sampler over ranks [0, n): rejection-inversion (Hormann & Derflinger), O(1) set-up. */
-typedef struct kv_zipf {
-    uint64_t n;
-    double theta, h_x1, h_n, s;
-} kv_zipf;
-int kv_zipf_init(kv_zipf *z, uint64_t n, double theta); /* n >= 1, theta > 0, != 1 handled too */
-uint64_t kv_zipf_next(const kv_zipf *z, kv_rng *r);     /* rank in [0, n); rank 0 is the hottest */
 
 /* One operation. For GET/UPDATE/DELETE the key is present (not deleted) when the op is generated;
  * for INSERT it has never been written. `version` is the version to write (UPDATE/INSERT) or the

@@ -107,8 +107,16 @@ typedef struct as_options {
     int hugepages;                 /* 1: index heap and log views get MADV_HUGEPAGE (default); 0: the
                                       opposite, MADV_NOHUGEPAGE (4 KiB pages) */
     const as_file_ops *file_ops;   /* file-system layer (default NULL = the OS); must outlive the store */
+    int maintenance;               /* enum as_maint_mode: who compacts and checkpoints (default inline) */
 } as_options;
 void as_options_default(as_options *o);
+
+/* Who runs compaction and checkpoints (as_options.maintenance). */
+enum as_maint_mode {
+    AS_MAINT_INLINE = 0, /* the put/del that crossed a threshold does it before it returns (default) */
+    AS_MAINT_THREAD = 1, /* a background thread of the store (writers wait for one segment at most) */
+    AS_MAINT_MANUAL = 2, /* only when the embedder calls as_maintain (for embedders that want no threads) */
+};
 
 /* The in-memory index of a store. */
 enum as_index_kind {
@@ -167,6 +175,8 @@ void as_batch_free(as_batch *b);
  * nothing of b is acknowledged (b is kept; the store may be in its failed state). An empty batch is
  * AS_OK. */
 int as_batch_commit(as_session *s, as_batch *b);
+/* One maintenance pass now: compact every segment past compact_garbage_ratio, checkpoint if due. */
+int as_maintain(as_session *s);
 /* Make everything acknowledged so far durable. */
 int as_sync(as_session *s);
 /* Write an index checkpoint now (also done on close and automatically, see checkpoint_bytes): the

@@ -166,6 +166,13 @@ static double as_garbage_ratio(as_db *db, as_segment *sg)
     return live >= data ? 0.0 : (double)(data - live) / (double)data;
 }
 
+int as_compact_wanted(as_db *db, uint64_t id)
+{
+    as_segment *sg = as_db_seg(db, id);
+    double t = db->opt.compact_garbage_ratio;
+    return t > 0.0 && sg && !sg->compact_failed && as_garbage_ratio(db, sg) >= t;
+}
+
 /* After a write made segment `id` hold more garbage: compact it when it crossed the threshold.
  * Under write_mu. A failure is kept in s->err but does not fail the write that triggered it. */
 void as_compact_maybe(as_db *db, as_session *s, uint64_t id)

@@ -39,6 +39,8 @@ static int as_check_options(const as_options *o, char *why, size_t len)
     else if (o->segment_bytes < 4096 || o->segment_bytes > AS_LOC_MAX_OFF / 2)
         snprintf(why, len, "segment_bytes %llu must be between 4096 and %llu", (unsigned long long)o->segment_bytes,
                  (unsigned long long)(AS_LOC_MAX_OFF / 2));
+    else if (o->maintenance != AS_MAINT_INLINE && o->maintenance != AS_MAINT_THREAD && o->maintenance != AS_MAINT_MANUAL)
+        snprintf(why, len, "maintenance %d is not one of AS_MAINT_INLINE/THREAD/MANUAL", o->maintenance);
     else if (o->compact_garbage_ratio < 0.0 || o->compact_garbage_ratio >= 1.0)
         snprintf(why, len, "compact_garbage_ratio %g must be in [0, 1)", o->compact_garbage_ratio);
     else if (o->reserve_bytes > (1ull << 46))
@@ -80,6 +82,7 @@ static int as_take_lock(as_db *db)
 
 static void as_db_free(as_db *db)
 {
+    as_maint_stop(db);
     while (db->sessions) {
         as_session *s = db->sessions;
         db->sessions = s->next;
@@ -96,6 +99,8 @@ static void as_db_free(as_db *db)
     pthread_mutex_destroy(&db->write_mu);
     pthread_mutex_destroy(&db->sess_mu);
     pthread_mutex_destroy(&db->sync_mu);
+    pthread_mutex_destroy(&db->maint_mu);
+    pthread_cond_destroy(&db->maint_cv);
     pthread_cond_destroy(&db->sync_cv);
     free(db->wbuf);
     free(db->dropped);
@@ -116,6 +121,8 @@ int as_open(const char *dir, const as_options *opt, as_db **out, char *err, size
     pthread_mutex_init(&db->write_mu, NULL);
     pthread_mutex_init(&db->sess_mu, NULL);
     pthread_mutex_init(&db->sync_mu, NULL);
+    pthread_mutex_init(&db->maint_mu, NULL);
+    pthread_cond_init(&db->maint_cv, NULL);
     pthread_cond_init(&db->sync_cv, NULL);
     atomic_init(&db->epoch, 1);
     if (opt)
@@ -142,6 +149,8 @@ int as_open(const char *dir, const as_options *opt, as_db **out, char *err, size
     }
     if (rc == AS_OK)
         rc = as_recover(db); /* sets db->err to the recovery report on success too */
+    if (rc == AS_OK)
+        rc = as_maint_start(db);
     if (err)
         snprintf(err, errlen, "%s", db->err);
     if (rc != AS_OK) {
@@ -156,6 +165,7 @@ int as_close(as_db *db)
 {
     if (!db)
         return AS_OK;
+    as_maint_stop(db); /* before anything it could race with */
     int rc = AS_OK;
     as_segment *last = db->last_seg ? as_db_seg(db, db->last_seg) : NULL;
     if (!db->opt.read_only && last)

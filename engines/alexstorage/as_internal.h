@@ -34,7 +34,12 @@
  *     call in s->epoch (0 = never called). A pointer handed out by a call stays valid until the
  *     session's next call, so the session "leaves" an epoch only when it enters the next one (or
  *     closes). Compaction retires a segment by bumping db->epoch to E (as_retire) and as_reclaim
- *     unmaps and closes it once every session in db->sessions has epoch 0 or > E.
+ *     unmaps and closes it once every session has epoch 0 or >= E, or is idle (between calls:
+ *     calls == done_call) holding no value from it (held_seg, set by as_sess_leave: a get hands out
+ *     one segment, a write none, a scan possibly any).
+ *   - Maintenance (as_maint.c, as_options.maintenance): compaction and checkpoints run inline in the
+ *     put that crossed a threshold, or on a background thread / in as_maintain, which take write_mu
+ *     once per segment compacted and once for a checkpoint.
  *   - Group commit (AS_SYNC_GROUP): append + index update under write_mu, then outside it the
  *     leader/follower wait on sync_mu/sync_cv for synced_seq >= own seq. Rotation fdatasyncs the
  *     sealed segment first, so the leader only ever syncs the current one.
@@ -257,6 +262,9 @@ struct as_session {
     _Atomic uint64_t epoch;      /* db epoch at the start of the latest call; 0 = idle/closed */
     _Atomic uint64_t n_gets;     /* per session so readers share no written cache line */
     uint64_t last_seq;           /* sequence of this session's latest record write (its own thread) */
+    _Atomic uint64_t calls;      /* calls started (as_sess_enter) */
+    _Atomic uint64_t done_call;  /* = calls once the latest call returned (as_sess_leave) */
+    _Atomic uint64_t held_seg;   /* what that call handed out: 0 nothing, a segment id, AS_HELD_ANY */
     char err[512];
 } __attribute__((aligned(64)));
 
@@ -315,6 +323,14 @@ struct as_db {
     uint64_t ckpt_loaded, ckpt_rejected;
     _Atomic uint64_t log_bytes_since_ckpt;
     _Atomic uint64_t n_checkpoints, n_compactions, n_compact_errors, n_ckpt_errors, compact_bytes_written, user_bytes_written;
+
+    /* maintenance (as_maint.c) */
+    _Atomic int maint_wanted;      /* a write left work for the thread / as_maintain */
+    pthread_mutex_t maint_mu;      /* maint_stop + maint_cv */
+    pthread_cond_t maint_cv;
+    int maint_stop, maint_running;
+    pthread_t maint_thread;
+    as_session *maint_sess;        /* the thread's own session (epochs, errors) */
 
     char err[1024];
 };
@@ -435,16 +451,33 @@ int as_ckpt_recover(as_db *db, const uint64_t *ids, size_t n, char *why, size_t 
 int as_compact_segment(as_db *db, as_session *s, uint64_t id); /* under write_mu */
 void as_compact_maybe(as_db *db, as_session *s, uint64_t id);  /* under write_mu, after a write */
 
+/* Is sealed segment id past the garbage threshold (and not given up on)? Under write_mu. */
+int as_compact_wanted(as_db *db, uint64_t id);
+
 /* ---- as_recovery.c: scan all segments listed in the directory (or a checkpoint + tail), build the index ---- */
 int as_recover(as_db *db);
 
+#define AS_HELD_ANY UINT64_MAX /* values from several segments (a scan): reclaim waits for the next call */
 /* as_read.c: publish the session's epoch at the start of a call. */
 static inline void as_sess_enter(as_session *s)
 {
+    atomic_fetch_add(&s->calls, 1); /* before the epoch: reclaim sees a call in progress */
     atomic_store_explicit(&s->epoch, atomic_load_explicit(&s->db->epoch, memory_order_acquire),
                           memory_order_release);
 }
+/* The end of a call that handed out values only from segment held_seg (0: none). An idle session then
+ * pins nothing else: reclaim frees a retired segment it did not hand a value out of. */
+static inline void as_sess_leave(as_session *s, uint64_t held_seg)
+{
+    atomic_store_explicit(&s->held_seg, held_seg, memory_order_relaxed);
+    atomic_store_explicit(&s->done_call, atomic_load_explicit(&s->calls, memory_order_relaxed), memory_order_release);
+}
 /* as_read.c: verify and resolve a locator; AS_OK, or AS_ECORRUPT with file+offset in s->err. */
 int as_resolve(as_session *s, uint64_t loc, int64_t key, const void **val, size_t *len);
+
+/* as_maint.c: after a write (under write_mu) do or ask for compaction/checkpoint; the thread. */
+void as_maint_after_write(as_db *db, as_session *s, uint64_t old);
+int as_maint_start(as_db *db);
+void as_maint_stop(as_db *db);
 
 #endif

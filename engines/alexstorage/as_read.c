@@ -75,10 +75,14 @@ int as_get(as_session *s, int64_t key, const void **val, size_t *len)
     pthread_mutex_unlock(&s->lock);
     atomic_store_explicit(&s->n_gets, atomic_load_explicit(&s->n_gets, memory_order_relaxed) + 1,
                           memory_order_relaxed);
-    if (arc != AS_IX_OK)
+    if (arc != AS_IX_OK) {
+        as_sess_leave(s, 0);
         return AS_NOTFOUND;
+    }
     /* The record is immutable and its mapping never moves, so it is read after the lock is dropped. */
-    return as_resolve(s, loc, key, val, len);
+    int rc = as_resolve(s, loc, key, val, len);
+    as_sess_leave(s, rc == AS_OK ? as_loc_seg(loc) : 0);
+    return rc;
 }
 
 typedef as_ix_pair as_kl;
@@ -118,5 +122,6 @@ int as_scan(as_session *s, int64_t from, size_t count, as_scan_cb cb, void *arg,
     }
     if (visited)
         *visited = done;
+    as_sess_leave(s, done ? AS_HELD_ANY : 0);
     return rc;
 }

@@ -17,7 +17,7 @@ const char *as_strerror(int status)
     case AS_ENOMEM: return "AS_ENOMEM: out of memory";
     case AS_ENOSPC: return "AS_ENOSPC: no space left (disk full or file size limit)";
     case AS_EBUSY: return "AS_EBUSY: store is locked by another process";
-    case AS_ERDONLY: return "AS_ERDONLY: store is open read-only";
+    case AS_ERDONLY: return "AS_ERDONLY: store is read-only (opened read-only, or its index takes no writes)";
     case AS_EINTERNAL: return "AS_EINTERNAL: internal error (a bug)";
     default: return "unknown AlexStorage status";
     }
@@ -146,6 +146,18 @@ int as_db_mark_dropped(as_db *db, uint64_t id)
 
 /* Free retired segments whose retire epoch every session has passed. `self` (may be NULL) is the
  * session doing the maintenance: it is inside a call, so it holds no older pointer. */
+/* Is s between calls, holding no value from segment id? Its latest call must have ended (done_call
+ * = calls, read twice around held_seg so a call starting meanwhile counts as "no"). A call starting
+ * after the retirement reads the repointed index, and the application gives up older values then. */
+static int as_sess_idle_without(as_session *s, uint64_t id)
+{
+    uint64_t c1 = atomic_load(&s->calls);
+    uint64_t d = atomic_load(&s->done_call);
+    uint64_t h = atomic_load(&s->held_seg);
+    uint64_t c2 = atomic_load(&s->calls);
+    return c1 == d && c1 == c2 && h != id && h != AS_HELD_ANY;
+}
+
 void as_reclaim(as_db *db, const as_session *self)
 {
     size_t keep = 0;
@@ -155,7 +167,7 @@ void as_reclaim(as_db *db, const as_session *self)
         pthread_mutex_lock(&db->sess_mu);
         for (as_session *s = db->sessions; s && safe; s = s->next) {
             uint64_t e = atomic_load_explicit(&s->epoch, memory_order_acquire);
-            if (s != self && e != 0 && e < r.epoch)
+            if (s != self && e != 0 && e < r.epoch && !as_sess_idle_without(s, r.sg->id))
                 safe = 0;
         }
         pthread_mutex_unlock(&db->sess_mu);

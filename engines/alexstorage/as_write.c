@@ -33,22 +33,6 @@ static void as_account(as_db *db, uint64_t loc, uint64_t bytes, uint64_t old)
     atomic_fetch_add_explicit(&db->log_bytes_since_ckpt, as_rec_bytes(h->value_len), memory_order_relaxed);
 }
 
-/* Background duties run inline by the writer: compact the segment that just gained garbage if it
- * crossed the threshold, checkpoint the index if the log grew enough. Failures there do not fail the
- * write that triggered them (the data is safe either way); they show in the stats. Under write_mu. */
-static void as_maintain(as_db *db, as_session *s, uint64_t old)
-{
-    if (old)
-        as_compact_maybe(db, s, as_loc_seg(old));
-    uint64_t every = db->opt.checkpoint_bytes;
-    if (every && !db->in_maintenance && atomic_load(&db->log_bytes_since_ckpt) >= every && !atomic_load(&db->failed)) {
-        char err[512];
-        db->in_maintenance = 1;
-        if (as_ckpt_write(db, err, sizeof(err)) != AS_OK)
-            atomic_fetch_add(&db->n_ckpt_errors, 1); /* a failed sync in it has failed the store */
-        db->in_maintenance = 0;
-    }
-}
 
 /* as_put/as_del on a store whose index takes no single writes (index=sorted): refused with AS_ERDONLY.
  * Bulk load, compaction and checkpoints still work there. */
@@ -69,7 +53,7 @@ static int as_write_done(as_session *s, uint64_t seq)
     return AS_OK;
 }
 
-int as_put(as_session *s, int64_t key, const void *val, size_t len)
+static int as_put_call(as_session *s, int64_t key, const void *val, size_t len)
 {
     as_db *db = s->db;
     as_sess_enter(s);
@@ -97,14 +81,14 @@ int as_put(as_session *s, int64_t key, const void *val, size_t len)
         as_account(db, loc, as_rec_bytes(len), existed ? old : 0);
         atomic_fetch_add_explicit(&db->n_puts, 1, memory_order_relaxed);
         atomic_store_explicit(&db->appended_seq, seq, memory_order_release);
-        as_maintain(db, s, existed ? old : 0);
+        as_maint_after_write(db, s, existed ? old : 0);
         rc = as_failed_check(db, s->err, sizeof(s->err)); /* maintenance may have failed the store */
     }
     pthread_mutex_unlock(&db->write_mu);
     return rc == AS_OK ? as_write_done(s, seq) : rc;
 }
 
-int as_del(as_session *s, int64_t key)
+static int as_del_call(as_session *s, int64_t key)
 {
     as_db *db = s->db;
     as_sess_enter(s);
@@ -136,7 +120,7 @@ int as_del(as_session *s, int64_t key)
         as_account(db, loc, AS_REC_HEADER_BYTES, old);
         atomic_fetch_add_explicit(&db->n_dels, 1, memory_order_relaxed);
         atomic_store_explicit(&db->appended_seq, seq, memory_order_release);
-        as_maintain(db, s, old);
+        as_maint_after_write(db, s, old);
         rc = as_failed_check(db, s->err, sizeof(s->err));
     }
     pthread_mutex_unlock(&db->write_mu);
@@ -198,7 +182,7 @@ static int as_batch_apply(as_db *db, as_session *s, const as_batch *b, uint64_t 
     return AS_OK;
 }
 
-int as_batch_commit(as_session *s, as_batch *b)
+static int as_batch_commit_call(as_session *s, as_batch *b)
 {
     as_db *db = s->db;
     as_sess_enter(s);
@@ -229,7 +213,7 @@ int as_batch_commit(as_session *s, as_batch *b)
         atomic_store_explicit(&db->appended_seq, seq, memory_order_release);
         for (size_t i = 0; i < b->n; i++)
             if (olds[i] || i + 1 == b->n)
-                as_maintain(db, s, olds[i]);
+                as_maint_after_write(db, s, olds[i]);
         rc = as_failed_check(db, s->err, sizeof(s->err));
     }
     pthread_mutex_unlock(&db->write_mu);
@@ -242,7 +226,7 @@ int as_batch_commit(as_session *s, as_batch *b)
 }
 
 /* Sync every segment that may hold unsynced data (in none mode rotation does not sync). */
-int as_sync(as_session *s)
+static int as_sync_call(as_session *s)
 {
     as_db *db = s->db;
     as_sess_enter(s);
@@ -255,5 +239,33 @@ int as_sync(as_session *s)
     if (rc == AS_OK)
         rc = as_durable_upto(db, db->seq, s->err, sizeof(s->err));
     pthread_mutex_unlock(&db->write_mu);
+    return rc;
+}
+
+int as_put(as_session *s, int64_t key, const void *val, size_t len)
+{
+    int rc = as_put_call(s, key, val, len);
+    as_sess_leave(s, 0); /* a write hands out no value */
+    return rc;
+}
+
+int as_del(as_session *s, int64_t key)
+{
+    int rc = as_del_call(s, key);
+    as_sess_leave(s, 0); /* a write hands out no value */
+    return rc;
+}
+
+int as_batch_commit(as_session *s, as_batch *b)
+{
+    int rc = as_batch_commit_call(s, b);
+    as_sess_leave(s, 0); /* a write hands out no value */
+    return rc;
+}
+
+int as_sync(as_session *s)
+{
+    int rc = as_sync_call(s);
+    as_sess_leave(s, 0); /* a write hands out no value */
     return rc;
 }

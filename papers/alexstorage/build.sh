@@ -1,35 +1,33 @@
 #!/bin/bash
-# Builds papers/alexstorage/build/paper.pdf from the newest results run (or the committed fixture when none).
-# usage: papers/alexstorage/build.sh [RUN_DIR ...]    (make paper)
-# Picks, in order: the run dirs given; the runs listed in the newest results/*/report/runs.txt (written
-# by bench-1m/bench-sweep); the newest results/*/ run dir; tests/fixtures/run-a.
+# Builds papers/alexstorage/build/paper.pdf from the runs named in papers/alexstorage/runs.txt (make paper).
+# usage: papers/alexstorage/build.sh [RUNS_TXT]
+# 1. numbers.py turns the runs into gen/numbers.tex (every number the text cites) and gen/tables/*.tex;
+# 2. report.py draws the figures and writes setup.tex / figures.tex from the same runs;
+# 3. lint.py refuses a TODO or a typed-in number in the prose; 4. latexmk.
+# The run directories live in papers/alexstorage/runs/ (committed), so a fresh clone rebuilds the
+# same paper; to move it to new results, copy the run directories there and edit runs.txt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 . "$root/analysis/bench_common.sh"
 PY=$(kvb_python)
 command -v latexmk >/dev/null || { echo "build.sh: latexmk missing (make paper installs it)" >&2; exit 1; }
-runs=("$@")
-if [ ${#runs[@]} = 0 ]; then
-  newest_list=$(ls -1t "$root"/results/*/report/runs.txt 2>/dev/null | head -1 || true)
-  newest_run=$(ls -1td "$root"/results/*/ 2>/dev/null | while read -r d; do
-                 [ -f "$d/manifest.json" ] && { echo "${d%/}"; break; }; done || true)
-  if [ -n "$newest_list" ]; then mapfile -t runs < "$newest_list"
-  elif [ -n "$newest_run" ]; then runs=("$newest_run")
-  else runs=("$root/tests/fixtures/run-a"); echo "build.sh: no results run; using the fixture (synthetic numbers)"
-  fi
-fi
-# run dirs listed relative to the repo root (bench scripts run there)
-for i in "${!runs[@]}"; do [ -d "${runs[$i]}" ] || runs[$i]="$root/${runs[$i]}"; done
-echo "build.sh: paper from ${runs[*]}"
+list=${1:-$here/runs.txt}
+[ -f "$list" ] || { echo "build.sh: $list not found: it names the runs the paper is made from" >&2; exit 1; }
+mapfile -t runs < <(sed -e 's/#.*//' "$list" | awk 'NF == 2 {print $2}' \
+                    | while read -r d; do case "$d" in /*) echo "$d";; *) echo "$root/$d";; esac; done)
+[ ${#runs[@]} -gt 0 ] || { echo "build.sh: $list names no runs" >&2; exit 1; }
+for d in "${runs[@]}"; do [ -f "$d/manifest.json" ] || { echo "build.sh: $d is not a run directory" >&2; exit 1; }; done
+echo "build.sh: paper from ${#runs[@]} runs in $list"
+"$PY" "$here/lint.py" "$here/paper.tex" || { echo "build.sh: paper.tex has a TODO or a typed-in number (above)" >&2; exit 1; }
 build="$here/build"
 rm -rf "$build/gen"
 mkdir -p "$build/gen"
+"$PY" "$here/numbers.py" "$list" "$build/gen"
 "$PY" "$root/analysis/report.py" --quiet --out "$build/gen" "${runs[@]}"
-"$PY" "$root/analysis/reproduce.py" --allow-invalid --tex "$build/gen/reproduction.tex" \
-  --md "$build/gen/reproduction.md" "${runs[@]}" > /dev/null
 cp "$here/paper.tex" "$build/"
 cd "$build"
 latexmk -pdf -interaction=nonstopmode -halt-on-error paper.tex > latexmk.log 2>&1 \
   || { tail -40 latexmk.log >&2; echo "build.sh: latexmk failed; full log $build/latexmk.log" >&2; exit 1; }
+if grep -q "TODO" paper.tex; then echo "build.sh: TODO left in the paper" >&2; exit 1; fi
 echo "paper: $build/paper.pdf ($(pdfinfo paper.pdf 2>/dev/null | awk '/^Pages/{print $2}') pages)"
