@@ -93,6 +93,11 @@ class Report:
         # the variant most results ran under draws the main figures; the others go to the ablation figures
         self.primary = kv.primary_variant(self.results)
         self.variants = sorted({kv.variant(r) for r in self.results}, key=lambda v: (v != self.primary, v))
+        # in every table the main setup's row comes first, then the ablations of the same configuration
+        vrank = {v: i for i, v in enumerate(self.variants)}
+        self.summary = {k: self.summary[k] for k in sorted(
+            self.summary, key=lambda k: (kv.engine_sort_key(k[0]), kv.workload_sort_key(k[1]), k[2], k[3],
+                                         str(k[4]), str(k[5:8]), vrank.get(k[8], 99)))}
         self.figures = []        # dicts: name, title, caption, pdf, png, data, width_px, height_px
         os.makedirs(os.path.join(out, "figures"), exist_ok=True)
         os.makedirs(os.path.join(out, "tables"), exist_ok=True)
@@ -420,10 +425,11 @@ class Report:
                       ["engine", "variant", "mean_ns", "ci95_ns"], data)
 
     # ------------------------------------------------------------ tables
-    def cfg_cols(self, with_variant):
+    def cfg_cols(self, many):
+        """Configuration columns; with several engine setups the setup sits beside them."""
         cols = [Col("engine", "Engine"), Col("workload", "Workload"), Col("n", "N", kind="int"),
                 Col("threads", "Thr.", kind="int"), Col("durability", "Dur.")]
-        return cols
+        return cols + ([Col("variant", "Setup")] if many else [])
 
     def tables(self):
         many = len(self.variants) > 1
@@ -435,7 +441,7 @@ class Report:
             Col("timer_ns", "Timer", "ns", "float"),
             Col("ops_per_sec_untimed", "Untimed ± 95% CI", "ops/s", "ns_ci", ci_key="ops_per_sec_untimed_ci95"),
             Col("ops_per_sec", "Timed", "ops/s", "ops"),
-            Col("variant", "Variant", csv_only=not many), Col("valid", "Valid")]
+            Col("variant", "Variant", csv_only=True), Col("valid", "Valid")]
         t = Table(cols, "Measured phase: latency (%s) and throughput (untimed pass; timed pass beside it). "
                         "Timer: the cost of one timer reading, included in each latency." % agg, "tab:results")
         for k, s in self.summary.items():
@@ -451,7 +457,7 @@ class Report:
             Col("op", "Op"), Col("count", "Ops", kind="int"),
             Col("mean_ns", "Mean ± 95% CI", "ns", "ns_ci", ci_key="mean_ci95_ns"),
             Col("p50_ns", "p50", "ns", "ns"), Col("p99_ns", "p99", "ns", "ns"), Col("p999_ns", "p99.9", "ns", "ns"),
-            Col("variant", "Variant", csv_only=not many)],
+            Col("variant", "Variant", csv_only=True)],
             "Latency per op type of mixed workloads (%s)." % agg, "tab:byop")
         for k, s in self.summary.items():
             for op, o in s["by_op"].items():
@@ -464,7 +470,7 @@ class Report:
         t = Table(self.cfg_cols(many) + [
             Col("reps", "Reps", kind="int"), Col("mean_ns", "Mean ± 95% CI", "ns", "ns_ci", ci_key="mean_ci95_ns"),
             Col("p99_ns", "p99", "ns", "ns"), Col("ops_per_sec", "Load", "ops/s", "ops"),
-            Col("variant", "Variant", csv_only=not many), Col("valid", "Valid")],
+            Col("variant", "Variant", csv_only=True), Col("valid", "Valid")],
             "Load phase (timed, never hidden) of every run (%s)." % agg, "tab:load")
         for k in kv.sorted_keys(self.groups):
             s = kv.summarize_group(self.groups[k], "load")
@@ -480,7 +486,7 @@ class Report:
                     ("context_switches", "Ctx switches", "per op"), ("task_clock_ns", "Task clock", "ns/op")]
         kinds = {"task_clock_ns": "ns"}
         t = Table(self.cfg_cols(many) + [Col(c + "_per_op", h, u, kinds.get(c, "float")) for c, h, u in counters] +
-                  [Col("variant", "Variant", csv_only=not many)],
+                  [Col("variant", "Variant", csv_only=True)],
                   "Performance counters per operation of the measured phase (mean over repetitions); n/a: "
                   "counter unavailable on this machine.", "tab:perf")
         for k, s in self.summary.items():
@@ -498,7 +504,7 @@ class Report:
                 Col("load_anon", "Anon huge, load", "MiB", "float"), Col("load_file", "File PMD, load", "MiB", "float"),
                 Col("load_shmem", "Shmem PMD, load", "MiB", "float"),
                 Col("meas_anon", "Anon huge, end", "MiB", "float"), Col("meas_file", "File PMD, end", "MiB", "float"),
-                Col("meas_shmem", "Shmem PMD, end", "MiB", "float"), Col("variant", "Variant", csv_only=not many)],
+                Col("meas_shmem", "Shmem PMD, end", "MiB", "float"), Col("variant", "Variant", csv_only=True)],
                 "Memory on 2 MiB pages in each engine's process (/proc/self/smaps_rollup AnonHugePages, "
                 "FilePmdMapped, ShmemPmdMapped) after the load and at the end of the measured phase, mean over "
                 "repetitions.", "tab:pages")
@@ -515,7 +521,7 @@ class Report:
         if rows:
             t = Table(self.cfg_cols(many) + [Col("shape", "Non-empty levels"), Col("files", "Files", kind="int"),
                                              Col("mib", "Size", "MiB", "float"),
-                                             Col("variant", "Variant", csv_only=not many)],
+                                             Col("variant", "Variant", csv_only=True)],
                       "RocksDB's LSM shape before the measured phase (first repetition): files and size of each "
                       "non-empty level, and in all.", "tab:lsm")
             for k, s in rows:
@@ -592,9 +598,16 @@ class Report:
         lines = ["Aggregate everywhere: %s." % kv.AGGREGATE,
                  "Timer cost: %s ns per reading (manifest `timer.cost_ns`), included in every latency below."
                  % self.timer_text()]
+        by_kind = {}
         for d, runtime, npkg in self.containers():
-            lines.append("Run `%s` was made in a **%s container**; the manifest records its %d Debian package "
-                         "versions (`container.packages`)." % (d, runtime, npkg))
+            by_kind.setdefault((runtime, npkg), []).append(d)
+        for (runtime, npkg), dirs in sorted(by_kind.items()):
+            lines.append("%s made in a **%s container**; %s its %d Debian package versions "
+                         "(`container.packages`)." % (
+                             ("Run `%s` was" % dirs[0]) if len(dirs) == 1 else
+                             ("All %d runs were" % len(dirs) if len(dirs) == len(self.manifests) else
+                              "Runs %s were" % ", ".join("`%s`" % x for x in dirs)),
+                             runtime, "its manifest records" if len(dirs) == 1 else "each manifest records", npkg))
         if len(self.machines) > 1:
             lines.append("Results of %d machines (%s): each machine's results are drawn in charts of their own "
                          "(`--mixed-machines`); compare engines within one machine only." % (

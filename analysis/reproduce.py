@@ -59,7 +59,7 @@ class Runs:
             lo, hi = kv.bootstrap_ratio_ci(base, alt)
             out.append(("with `%s` the mean is %.0f ns vs %.0f ns with `%s`: x%.2f [95%% CI %.2f, %.2f], %s" % (
                 v, kv.mean(alt), kv.mean(base), self.primary or "default", ratio, lo, hi,
-                "within noise" if lo <= 1.0 <= hi else "a measured effect of that setting"), ratio))
+                "its CI includes 1 (within noise)" if lo <= 1.0 <= hi else "its CI excludes 1"), ratio))
         sync = self.find(engine, workload, n, "sync")
         if sync and workload != "read":
             out.append(("at durability sync (fsync before each acknowledged write) the mean is %.0f ns, x%.2f of "

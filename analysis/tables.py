@@ -80,7 +80,11 @@ class Table:
 
     # ---------------------------------------------------------------- formats
     def csv_text(self):
-        cols = [c for c in self.columns if not c.show_only]
+        cols, seen = [], set()
+        for c in self.columns:     # a key shown beside the configuration and kept for CSV appears once
+            if not c.show_only and c.key not in seen:
+                cols.append(c)
+                seen.add(c.key)
         names = []
         for c in cols:
             names.append(c.key)

@@ -20,14 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t kvb_ops_for(const kvb_opts *o, uint64_t n)
-{
-    if (o->ops)
-        return o->ops;
-    uint64_t v = n > 100000 ? n : 100000;
-    return v < 1000000 ? v : 1000000;
-}
-
 /* Under --duration the op streams are sized for the most ops the timed pass could run: the paced
  * schedule's length, or a closed loop at KVB_DURATION_MAX_RATE (only mixes with inserts need the bound:
  * it sizes their insert pool). */
@@ -36,29 +28,6 @@ static uint64_t duration_cap(const kvb_opts *o, const kv_workload *w, double rat
 {
     double per_s = rate > 0 ? rate * 1.01 + 1000 : w->mix[KV_OP_INSERT] > 0 ? KVB_DURATION_MAX_RATE : 1e9;
     return (uint64_t)(per_s * o->duration_s) + 1000;
-}
-
-uint64_t kvb_warmup_for(const kvb_opts *o, uint64_t n)
-{
-    return o->warmup != UINT64_MAX ? o->warmup : kvb_ops_for(o, n) / 10;
-}
-
-uint64_t kvb_rep_seed(uint64_t seed, int rep)
-{
-    return rep == 0 ? seed : kv_mix64(seed ^ kv_mix64(0x7265700000000000ull + (uint64_t)rep));
-}
-
-size_t kvb_engine_opts(const kvb_opts *o, const kv_engine_ops *e, kv_option *out)
-{
-    size_t n = 0, len = strlen(e->name);
-    for (size_t i = 0; i < o->nopts; i++) {
-        const char *k = o->opts[i].key, *dot = strchr(k, '.');
-        if (!dot)
-            out[n++] = o->opts[i];
-        else if ((size_t)(dot - k) == len && strncmp(k, e->name, len) == 0)
-            out[n++] = (kv_option){dot + 1, o->opts[i].value};
-    }
-    return n;
 }
 
 /* A fresh empty data directory under o->dir. */

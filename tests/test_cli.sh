@@ -44,6 +44,15 @@ expect_usage "bad -o value (checked by a pre-flight open)" "capacity" "${base[@]
 expect_usage "-o scoped to an engine not given" "not one of the engines" "${base[@]}" -e null -w read -o memory.capacity=4096
 expect_usage "-o scoped, unknown key" "no option" "${base[@]}" -e null,memory -w read -o memory.nosuch=1
 expect_usage "-o without =" "key=value" "${base[@]}" -e null -w read -o justakey
+# every library engine: an unknown -o key and a bad value of a real key are usage errors
+for e in leveldb wiredtiger wiredtiger-lsm bdb kyotocabinet tkrzw tkrzw-hash; do
+    expect_usage "$e: unknown -o key" "no option" "${base[@]}" -e "$e" -w read -o "$e.nosuch=1"
+done
+expect_usage "leveldb: bad -o value" "bloom_bits" "${base[@]}" -e leveldb -w read -o bloom_bits=lots
+expect_usage "bdb: bad page size" "page_size" "${base[@]}" -e bdb -w read -o page_size=3000
+expect_usage "kyotocabinet: durability it lacks" "cannot honour" "${base[@]}" -e kyotocabinet -w read --durability group
+expect_usage "tkrzw-hash: no scan" "cannot scan" "${base[@]}" -e tkrzw-hash -w scan
+expect_usage "tkrzw: a HashDBM option" "buckets" "${base[@]}" -e tkrzw -w read -o buckets=1000
 touch "$tmp/afile"
 expect_usage "--out under a regular file" "not a directory\|regular file" run -e null -w read -n 1000 --out "$tmp/afile/sub"
 expect_usage "--dir missing" "--dir" "${base[@]}" -e null -w read --dir "$tmp/nosuchdir"

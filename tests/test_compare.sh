@@ -89,7 +89,7 @@ rc=0; "$PY" "$src/analysis/reproduce.py" "$a" > /dev/null 2>&1 || rc=$?
 cp -r "$b" "$tmp/b4k"
 "$PY" -c 'import json,sys; p=sys.argv[1]+"/manifest.json"; m=json.load(open(p)); m["pages"]="4k"; json.dump(m,open(p,"w"))' "$tmp/b4k"
 "$PY" "$src/analysis/reproduce.py" --allow-invalid "$a" "$tmp/b4k" > "$tmp/abl.txt" || fail "reproduce.py with an ablation run failed"
-grep -q '^  - \*measured\*: with `pages 4k` the mean is .* a measured effect of that setting' "$tmp/abl.txt" \
+grep -q '^  - \*measured\*: with `pages 4k` the mean is .*, its CI excludes 1' "$tmp/abl.txt" \
   || fail "reproduce.py: no measured reason from the --pages 4k ablation"
 grep -q '^  - \*conjecture\*: ' "$tmp/abl.txt" || fail "reproduce.py: prototype reasons not marked conjecture"
 grep -q '^| alexstorage | read | 1M | pages 4k | ' "$tmp/abl.txt" || fail "reproduce.py: ablation table row missing"

@@ -315,4 +315,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except kv.ResultError as e:
+        kv.die("numbers.py: %s" % e)
