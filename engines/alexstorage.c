@@ -222,6 +222,9 @@ static void kv_alexstorage_stats(kv_engine *e, kv_pair_cb cb, void *arg)
     kv_describe_u64(cb, arg, "dels", st.num_dels);
     kv_describe_u64(cb, arg, "gets", st.num_gets);
     kv_describe_u64(cb, arg, "fdatasyncs", st.num_syncs);
+    kv_describe_u64(cb, arg, "checkpoints_written", st.checkpoints_written);
+    kv_describe_u64(cb, arg, "compactions", st.compactions);
+    kv_describe_u64(cb, arg, "compact_bytes_written", st.compact_bytes_written);
 }
 
 static int kv_alexstorage_session_open(kv_engine *e, kv_session **out)

@@ -79,12 +79,15 @@ static int alex_dn_fill(alex_index *ix, alex_data_node *d, const int64_t *keys, 
         bm[pos >> 6] |= 1ull << (pos & 63);
         last = pos;
     }
+    /* gaps copy the next real key; those before the first real key hold INT64_MIN instead (and
+     * all of an empty leaf, INT64_MAX), so a prepend never rewrites the leading gaps */
     int64_t cur = INT64_MAX;
+    int first = n ? alex__dn_next_set(d, 0) : cap;
     for (int i = cap - 1; i >= 0; i--) {
         if ((bm[i >> 6] >> (i & 63)) & 1u) {
             cur = k[i];
         } else {
-            k[i] = cur;
+            k[i] = i < first ? (n ? INT64_MIN : INT64_MAX) : cur;
             p[i] = 0;
         }
     }
@@ -93,8 +96,10 @@ static int alex_dn_fill(alex_index *ix, alex_data_node *d, const int64_t *keys, 
     d->max_key = n ? keys[n - 1] : INT64_MIN;
     d->num_right_ood = d->num_left_ood = 0;
     d->num_inserts = d->num_shifts = d->num_search_iters = 0;
+    d->num_lookups = d->num_lookup_iters = 0;
     shifts += (double)run * (double)run / 4.0;
-    d->expected_cost = n ? ALEX_W_SEARCH * search / (double)n + ALEX_W_SHIFT * shifts / (double)n : 0.0;
+    d->expected_shift = n ? ALEX_W_SHIFT * shifts / (double)n : 0.0;
+    d->expected_cost = n ? ALEX_W_SEARCH * search / (double)n + d->expected_shift : 0.0;
     return ALEX_OK;
 }
 
@@ -202,6 +207,10 @@ int alex__dn_find(const alex_data_node *d, int64_t key, uint64_t *iters)
         int s = alex__dn_prev_set(d, d->cap - 1);
         return s >= 0 && d->keys[s] == key ? s : -1;
     }
+    if (key == INT64_MIN) { /* the leading gaps' sentinel: only the first real slot can hold it */
+        int s = alex__dn_next_set(d, 0);
+        return s < d->cap && d->keys[s] == key ? s : -1;
+    }
     int ub = alex__dn_upper_bound(d, key, iters);
     if (ub > 0 && d->keys[ub - 1] == key && alex__bit(d, ub - 1))
         return ub - 1;
@@ -224,7 +233,15 @@ int alex__dn_insert(alex_data_node *d, int64_t key, uint64_t payload, int ub_hin
                                 : alex__dn_upper_bound(d, key, &it);
     int nr = alex__dn_next_set(d, ub);
     int pos, shifts = 0;
-    if (ub < nr) {
+    if (ub == nr && ub > 0 && ub < d->cap && !alex__bit(d, ub - 1)) {
+        /* below the first real key, into the leading gaps (they hold INT64_MIN, so ub passed
+         * them): next to that key unless the model predicts further left; only the gaps between
+         * the new key and the old first key are rewritten, so a run of prepends costs O(1) each */
+        double raw = d->a * alex__rel(key, d->base) + d->b;
+        pos = raw < 0.0 ? ub - 1 : alex__clamp_pos(raw, ub);
+        for (int i = pos + 1; i < ub; i++)
+            d->keys[i] = d->keys[ub];
+    } else if (ub < nr) {
         /* A prediction past either end (append/prepend beyond the model) goes next to the existing
          * keys, so the gaps beyond stay free for the following appends instead of piling up. */
         double raw = d->a * alex__rel(key, d->base) + d->b;
@@ -234,8 +251,10 @@ int alex__dn_insert(alex_data_node *d, int64_t key, uint64_t payload, int ub_hin
         else if (raw < 0.0)
             pred = nr - 1;
         pos = pred < ub ? ub : (pred >= nr ? nr - 1 : pred);
+        /* ub == 0 here only in an empty leaf: the gaps before its first key are leading gaps */
+        int64_t left = ub == 0 ? INT64_MIN : key;
         for (int i = pos - 1; i >= ub; i--)
-            d->keys[i] = key;
+            d->keys[i] = left;
     } else {
         int gr = alex_dn_next_gap(d, ub), gl = alex_dn_prev_gap(d, ub - 1);
         if (gr >= 0 && (gl < 0 || gr - ub <= ub - 1 - gl)) {
@@ -270,14 +289,23 @@ int alex__dn_insert(alex_data_node *d, int64_t key, uint64_t payload, int ub_hin
     return shifts;
 }
 
-/* Remove the real key at slot: it and the gaps to its left take the right neighbour's value. */
+/* Remove the real key at slot: it and the gaps to its left take the right neighbour's value (INT64_MIN
+ * when it was the first key). */
 void alex__dn_erase_slot(alex_data_node *d, int slot)
 {
     int64_t v = slot + 1 < d->cap ? d->keys[slot + 1] : INT64_MAX;
+    int nr = alex__dn_next_set(d, slot + 1);
+    if (nr < d->cap && alex__dn_prev_set(d, slot - 1) < 0) {
+        /* the first key goes: it and the gaps up to the new first key become leading gaps */
+        v = INT64_MIN;
+        for (int i = slot + 1; i < nr; i++)
+            d->keys[i] = v;
+    }
     d->bitmap[slot >> 6] &= ~(1ull << (slot & 63));
     d->keys[slot] = v;
     d->payloads[slot] = 0;
-    for (int i = slot - 1; i >= 0 && !alex__bit(d, i); i--)
+    /* gaps in a row hold one value: stop at the first that already holds v (leading gaps) */
+    for (int i = slot - 1; i >= 0 && !alex__bit(d, i) && d->keys[i] != v; i--)
         d->keys[i] = v;
     d->num_keys--;
 }
@@ -293,12 +321,26 @@ size_t alex__dn_collect(const alex_data_node *d, int64_t *keys, uint64_t *pays)
     return n;
 }
 
+/* Per operation, as the ALEX reference prices a leaf: search steps over inserts and (sampled)
+ * lookups, shifts over inserts weighted by the inserts' share of the operations. A read-heavy
+ * leaf whose model drifted is costly by its lookups' steps alone. The matching expected cost
+ * (alex__dn_expected_cost) weights its shift part by the same share. */
 double alex__dn_empirical_cost(const alex_data_node *d)
 {
-    if (d->num_inserts == 0)
+    double lk = (double)__atomic_load_n(&d->num_lookups, __ATOMIC_RELAXED) * ALEX_LOOKUP_SAMPLE;
+    double lk_it = (double)__atomic_load_n(&d->num_lookup_iters, __ATOMIC_RELAXED) * ALEX_LOOKUP_SAMPLE;
+    double ops = (double)d->num_inserts + lk;
+    if (!(ops > 0.0))
         return 0.0;
+    return ALEX_W_SEARCH * ((double)d->num_search_iters + lk_it) / ops + ALEX_W_SHIFT * (double)d->num_shifts / ops;
+}
+
+double alex__dn_expected_cost(const alex_data_node *d)
+{
+    double lk = (double)__atomic_load_n(&d->num_lookups, __ATOMIC_RELAXED) * ALEX_LOOKUP_SAMPLE;
     double ins = (double)d->num_inserts;
-    return ALEX_W_SEARCH * (double)d->num_search_iters / ins + ALEX_W_SHIFT * (double)d->num_shifts / ins;
+    double frac = ins + lk > 0.0 ? ins / (ins + lk) : 1.0;
+    return d->expected_cost - d->expected_shift * (1.0 - frac);
 }
 
 /* Rebuild the leaf in place at `density` (capped by max_data_node_slots). An append-mostly leaf
@@ -325,12 +367,13 @@ int alex__dn_resize(alex_index *ix, alex_data_node *d, double density, int mode)
     else if (mode == ALEX_RESIZE_KEEP_RIGHT || (grow && ins >= 16 && (uint64_t)d->num_left_ood * 10 > ins * 9))
         side = -1;
     if (n >= 2 && side != 0) {
-        /* edge growth: refit so the keys fill [0, used) at the initial density; the free room
-         * goes to the growing side. Appends cost O(1) each, so they get a third more room;
-         * each prepend rewrites the leading gaps, so those get only ~2 sqrt(n) slots. */
+        /* edge growth: refit so the keys fill [0, used) at the initial density; the free room,
+         * a third more, goes to the growing side. Appends and prepends cost O(1) each (the
+         * leading gaps hold INT64_MIN, so a prepend does not rewrite them), and the O(n) resize
+         * comes after n/3 of them: amortized O(1) per key. */
         int used = alex__cap_for(n, ix->p.density_init, ix->p.max_data_node_slots);
-        size_t want = side > 0 ? (size_t)used + (size_t)used / 3 + 2 : (size_t)used + 64 + 2 * (size_t)sqrt((double)n);
-        if (side < 0 || (size_t)cap < want)
+        size_t want = (size_t)used + (size_t)used / 3 + 2;
+        if ((size_t)cap < want)
             cap = (int)(want < ix->p.max_data_node_slots ? want : ix->p.max_data_node_slots);
         if (used > cap - 1)
             used = cap - 1;

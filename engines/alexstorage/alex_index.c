@@ -85,7 +85,7 @@ static inline void alex_bump(_Atomic uint64_t *c, uint64_t v)
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v, memory_order_relaxed);
 }
 
-static _Thread_local char alex_tls_anchor;
+static _Thread_local unsigned alex_tls_tick; /* its address picks the stripe; its value, the samples */
 
 /* Lookup hot path: route through the model nodes, predict the slot, prefetch the payload line for
  * that slot so its miss overlaps the key array's, search, then confirm by key alone. The bitmap is
@@ -102,7 +102,7 @@ int alex_find(const alex_index *ix, int64_t key, uint64_t *payload)
     const alex_data_node *d = (const alex_data_node *)n;
     uint64_t it = 0;
     int s;
-    if (key != INT64_MAX) {
+    if (key != INT64_MAX && key != INT64_MIN) { /* the gap sentinels take the bitmap check */
         int m = alex__route(d->a, d->b, d->base, d->cap, key);
         __builtin_prefetch(&d->payloads[m]);
         int ub = alex__dn_ub_from(d, key, m, &it);
@@ -110,10 +110,18 @@ int alex_find(const alex_index *ix, int64_t key, uint64_t *payload)
     } else {
         s = alex__dn_find(d, key, &it);
     }
-    unsigned st = (unsigned)(((uintptr_t)&alex_tls_anchor * 0x9e3779b97f4a7c15ull) >> 61) % ALEX_STRIPES;
+    unsigned st = (unsigned)(((uintptr_t)&alex_tls_tick * 0x9e3779b97f4a7c15ull) >> 61) % ALEX_STRIPES;
     alex_index *mix = (alex_index *)ix;
     alex_bump(&mix->stripe[st].lookups, 1);
     alex_bump(&mix->stripe[st].steps, it);
+    if ((++alex_tls_tick & (ALEX_LOOKUP_SAMPLE - 1)) == 0) {
+        /* the leaf's cost model counts lookups too (alex__dn_empirical_cost), sampled so that the
+         * read path rarely writes the leaf */
+        alex_data_node *w = (alex_data_node *)d;
+        __atomic_store_n(&w->num_lookups, __atomic_load_n(&w->num_lookups, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&w->num_lookup_iters, __atomic_load_n(&w->num_lookup_iters, __ATOMIC_RELAXED) + it,
+                         __ATOMIC_RELAXED);
+    }
     if (s < 0)
         return ALEX_NOTFOUND;
     if (payload)

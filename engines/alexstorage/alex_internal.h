@@ -17,6 +17,7 @@
 #define ALEX_MIN_CAP 8         /* smallest data node capacity */
 #define ALEX_OOD_TRIGGER 64 /* out-of-domain inserts on one side before the root expands */
 #define ALEX_STRIPES 8       /* lookup-counter stripes (threads hash onto them) */
+#define ALEX_LOOKUP_SAMPLE 16 /* a leaf counts every 16th lookup of a thread (a power of two) */
 
 typedef struct alex_node {
     uint8_t is_leaf;
@@ -49,7 +50,12 @@ typedef struct alex_data_node {
     struct alex_data_node *prev, *next;
     /* empirical cost counters since the last rebuild (writer only) */
     uint64_t num_inserts, num_shifts, num_search_iters;
-    double expected_cost;
+    double expected_cost;  /* per insert, search and shift parts together */
+    double expected_shift; /* its shift part, weighted (scaled by the insert fraction) */
+    /* sampled lookups since the last rebuild and their search steps: concurrent readers bump them
+     * with relaxed atomic load + store (a lost sample under a race, never a data race); they sit
+     * after the fields a lookup reads, so a sample rarely dirties the line readers share */
+    uint64_t num_lookups, num_lookup_iters;
 } alex_data_node;
 
 /* Huge-page heap for the leaves' arrays (alex_arena.c). */
@@ -207,6 +213,7 @@ size_t alex__dn_collect(const alex_data_node *d, int64_t *keys, uint64_t *pays);
 enum { ALEX_RESIZE_AUTO = 0, ALEX_RESIZE_RETRAIN = 1, ALEX_RESIZE_KEEP_LEFT = 2, ALEX_RESIZE_KEEP_RIGHT = 3 };
 int alex__dn_resize(alex_index *ix, alex_data_node *d, double density, int mode);
 double alex__dn_empirical_cost(const alex_data_node *d);
+double alex__dn_expected_cost(const alex_data_node *d);
 size_t alex__dn_bytes(int cap);
 
 /* alex_arena.c */

@@ -247,7 +247,7 @@ int alex__insert_full(alex_index *ix, alex_data_node *leaf, alex_path *path, int
     size_t n = (size_t)leaf->num_keys;
     double emp = alex__dn_empirical_cost(leaf);
     int catastrophic = leaf->num_inserts >= 64 && leaf->num_shifts > 100 * leaf->num_inserts;
-    int deviation = leaf->a != 0.0 && emp > ALEX_W_SEARCH && emp > 1.5 * leaf->expected_cost;
+    int deviation = leaf->a != 0.0 && emp > ALEX_W_SEARCH && emp > 1.5 * alex__dn_expected_cost(leaf);
     int can_expand = (double)(n + 1) < ix->p.density_min * (double)ix->p.max_data_node_slots &&
                      (size_t)alex__cap_for(n + 1, ix->p.density_min, ix->p.max_data_node_slots) > n + 1;
     int split = 0;

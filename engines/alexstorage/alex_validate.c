@@ -45,13 +45,16 @@ static int alex_vleaf(alex_vstate *v, const alex_data_node *d, unsigned depth)
     }
     if (count != d->num_keys)
         return alex_vfail(v, "leaf %p: bitmap has %d bits, num_keys %d", (const void *)d, count, d->num_keys);
+    int first = alex__dn_next_set(d, 0);
     for (int i = 0; i < d->cap; i++) {
         int64_t right = i + 1 < d->cap ? d->keys[i + 1] : INT64_MAX;
         if (i + 1 < d->cap && d->keys[i] > right)
             return alex_vfail(v, "leaf %p: keys decrease at slot %d", (const void *)d, i);
         if (!alex__bit(d, i)) {
+            if (i < first && first < d->cap)
+                right = INT64_MIN; /* a leading gap holds the head sentinel */
             if (d->keys[i] != right)
-                return alex_vfail(v, "leaf %p: gap slot %d holds %lld, right neighbour %lld", (const void *)d, i,
+                return alex_vfail(v, "leaf %p: gap slot %d holds %lld, expected %lld", (const void *)d, i,
                                   (long long)d->keys[i], (long long)right);
             continue;
         }
