@@ -1,4 +1,13 @@
-# Shell helpers sourced by harness/bench-1m.sh and harness/bench-sweep.sh: find python, run kvbench loudly.
+# Shell helpers sourced by harness/bench-*.sh: their common opening, find python, run kvbench loudly.
+
+# kvb_start: the opening every bench script shares, after KVBENCH=${1:?...}: KVBENCH must be an
+# executable; sets PY (kvb_python), creates $BENCH_OUT and sets start (epoch seconds, for the total time).
+kvb_start() {
+  [ -x "$KVBENCH" ] || { echo "FAILED: $KVBENCH is not an executable (build it: make build)" >&2; exit 1; }
+  PY=$(kvb_python) || exit 1
+  mkdir -p "$BENCH_OUT"
+  start=$(date +%s)
+}
 
 # kvb_python: print an interpreter that can import matplotlib (needed by report.py), or fail with a hint.
 kvb_python() {

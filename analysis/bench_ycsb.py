@@ -17,14 +17,6 @@ import kvresults as kv  # noqa: E402
 FIG_W, FIG_H = 6.6, 2.0
 
 
-def median(v):
-    v = sorted(x for x in v if x is not None)
-    if not v:
-        return None
-    n = len(v)
-    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
-
-
 def cells(results):
     """{(workload, keyset, engine): row dict} with medians over repetitions."""
     groups = {}
@@ -38,10 +30,10 @@ def cells(results):
         out[key] = {
             "workload": key[0], "keyset": key[1], "engine": key[2], "n": rs[0]["n"], "reps": len(rs),
             "ops": rs[0]["ops"],
-            "mean_ns": median([p["latency"]["mean_ns"] for p in ph]),
-            "p99_ns": median([p["latency"]["p99_ns"] for p in ph]),
-            "untimed_ops_s": median([p.get("ops_per_sec_untimed") for p in ph]),
-            "load_ns_key": median([lp.get("ns_per_op") for lp in load if lp]),
+            "mean_ns": kv.median_present([p["latency"]["mean_ns"] for p in ph]),
+            "p99_ns": kv.median_present([p["latency"]["p99_ns"] for p in ph]),
+            "untimed_ops_s": kv.median_present([p.get("ops_per_sec_untimed") for p in ph]),
+            "load_ns_key": kv.median_present([lp.get("ns_per_op") for lp in load if lp]),
             "valid": all(kv.is_valid(r) for r in rs),
             "pla32": (info.get("hardness") or {}).get("pla_segments_eps32"),
             "pla4096": (info.get("hardness") or {}).get("pla_segments_eps4096"),

@@ -28,14 +28,6 @@ def measured(r):
         return None
 
 
-def median(v):
-    v = sorted(x for x in v if x is not None)
-    if not v:
-        return None
-    n = len(v)
-    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
-
-
 def curve_key(r):
     """Results on one curve figure share everything but the engine and the rate."""
     return (r.get("workload"), r.get("n"), r.get("threads"), r.get("durability"), r.get("keyset"),
@@ -54,11 +46,12 @@ def open_loop_points(results):
     for (ck, eng, _), rs in cells.items():
         resp = [p["latency_response"] for _, p in rs]
         ol = [p["open_loop"] for _, p in rs]
-        pt = {"rate": median([r["rate"] for r, _ in rs]), "pct": rs[0][0].get("rate_pct"),
-              "achieved": median([o["achieved_ops_per_sec"] for o in ol]),
-              "p50": median([h["p50_ns"] for h in resp]), "p99": median([h["p99_ns"] for h in resp]),
-              "svc_p99": median([p["latency"]["p99_ns"] for _, p in rs]),
-              "lag_p99": median([o["lag"]["p99_ns"] for o in ol]),
+        pt = {"rate": kv.median_present([r["rate"] for r, _ in rs]), "pct": rs[0][0].get("rate_pct"),
+              "achieved": kv.median_present([o["achieved_ops_per_sec"] for o in ol]),
+              "p50": kv.median_present([h["p50_ns"] for h in resp]),
+              "p99": kv.median_present([h["p99_ns"] for h in resp]),
+              "svc_p99": kv.median_present([p["latency"]["p99_ns"] for _, p in rs]),
+              "lag_p99": kv.median_present([o["lag"]["p99_ns"] for o in ol]),
               "saturated": any(o["saturated"] for o in ol), "reps": len(rs)}
         curves.setdefault(ck, {}).setdefault(eng, []).append(pt)
     for ck in curves:

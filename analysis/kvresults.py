@@ -319,6 +319,12 @@ def median(xs):
     return s[m] if len(s) % 2 else 0.5 * (s[m - 1] + s[m])
 
 
+def median_present(xs):
+    """Median of the values that are not None; None when there are none (a metric the results lack)."""
+    s = [x for x in xs if x is not None]
+    return median(s) if s else None
+
+
 def stdev(xs):
     if len(xs) < 2:
         return 0.0

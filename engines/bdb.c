@@ -85,10 +85,7 @@ static int kv_bdb_err(bdb_engine *b, char *err, size_t errlen, int r, const char
 
 static int kv_bdb_parse(const kv_config *cfg, bdb_engine *b, char *err, size_t errlen)
 {
-    uint64_t data = cfg->expected_keys * ((cfg->value_size ? cfg->value_size : 100) + BDB_ROW_OVERHEAD);
-    b->cache_size = cfg->memory_budget ? cfg->memory_budget : data + data / 2;
-    if (b->cache_size < BDB_MIN_CACHE)
-        b->cache_size = BDB_MIN_CACHE;
+    b->cache_size = kv_cache_bytes(cfg, BDB_ROW_OVERHEAD, BDB_MIN_CACHE);
     b->page_size = 4096;
     b->log_buffer = 1u << 20;
     b->checkpoint_kb = 65536;

@@ -202,5 +202,14 @@ int kv_dir_bytes(const char *dir, uint64_t *bytes);
  * flipped, so memcmp order is signed numeric order (INT64_MIN -> 00..00, INT64_MAX -> ff..ff). */
 void kv_key_be_encode(unsigned char out[8], int64_t key);
 int64_t kv_key_be_decode(const void *in);
+/* Bytes the data set takes: expected_keys rows of value_size (100 when unset) plus the engine's
+ * measured per-row overhead. */
+uint64_t kv_data_bytes(const kv_config *cfg, uint64_t row_overhead);
+/* Default cache for engines that cache the data set: the memory budget when given, else 1.5x
+ * kv_data_bytes (room for index and churn), never below min_bytes. */
+uint64_t kv_cache_bytes(const kv_config *cfg, uint64_t row_overhead, uint64_t min_bytes);
+/* Map a LevelDB/RocksDB-style status string ("IO error: ...", "Corruption: ...") to a KV code and
+ * write "<engine>: <what>: <msg>" into err; returns the code. The caller frees msg. */
+int kv_status_text_err(char *err, size_t errlen, const char *engine, const char *what, const char *msg);
 
 #endif

@@ -216,3 +216,29 @@ int64_t kv_key_be_decode(const void *in)
         u = u << 8 | p[i];
     return (int64_t)(u ^ (1ull << 63));
 }
+
+uint64_t kv_data_bytes(const kv_config *cfg, uint64_t row_overhead)
+{
+    return cfg->expected_keys * ((cfg->value_size ? cfg->value_size : 100) + row_overhead);
+}
+
+uint64_t kv_cache_bytes(const kv_config *cfg, uint64_t row_overhead, uint64_t min_bytes)
+{
+    uint64_t data = kv_data_bytes(cfg, row_overhead);
+    uint64_t bytes = cfg->memory_budget ? cfg->memory_budget : data + data / 2;
+    return bytes < min_bytes ? min_bytes : bytes;
+}
+
+int kv_status_text_err(char *err, size_t errlen, const char *engine, const char *what, const char *msg)
+{
+    int st = KV_EIO;
+    if (strstr(msg, "No space left") || strstr(msg, "NoSpace"))
+        st = KV_ENOSPC;
+    else if (strstr(msg, "lock") && strstr(msg, "IO error"))
+        st = KV_EBUSY; /* the LOCK file held by another process */
+    else if (strncmp(msg, "Corruption", 10) == 0)
+        st = KV_ECORRUPT;
+    else if (strncmp(msg, "Invalid argument", 16) == 0)
+        st = KV_EINVAL;
+    return kv_seterr(err, errlen, st, "%s: %s: %s", engine, what, msg);
+}

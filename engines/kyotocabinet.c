@@ -60,10 +60,8 @@ static int kv_kc_err(KCDB *db, char *err, size_t errlen, const char *what)
 
 static int kv_kc_parse(const kv_config *cfg, kc_engine *k, char *err, size_t errlen)
 {
-    uint64_t data = cfg->expected_keys * ((cfg->value_size ? cfg->value_size : 100) + KC_ROW_OVERHEAD);
-    k->pccap = cfg->memory_budget ? cfg->memory_budget : data + data / 2;
-    if (k->pccap < KC_MIN_CACHE)
-        k->pccap = KC_MIN_CACHE;
+    uint64_t data = kv_data_bytes(cfg, KC_ROW_OVERHEAD);
+    k->pccap = kv_cache_bytes(cfg, KC_ROW_OVERHEAD, KC_MIN_CACHE);
     k->msiz = data + data / 2 < KC_MIN_CACHE ? KC_MIN_CACHE : data + data / 2;
     k->psiz = 8192;
     int rc = kv_config_opt_u64(cfg, "psiz", &k->psiz, err, errlen);

@@ -55,26 +55,14 @@ static const char *kv_leveldb_lib_version(void)
 /* Map a LevelDB status string to a KV code, copy it into err and free it. */
 static int kv_leveldb_err(char *err, size_t errlen, char *msg, const char *what)
 {
-    int st = KV_EIO;
-    if (strstr(msg, "No space left"))
-        st = KV_ENOSPC;
-    else if (strstr(msg, "lock") && strstr(msg, "IO error"))
-        st = KV_EBUSY;
-    else if (strncmp(msg, "Corruption", 10) == 0)
-        st = KV_ECORRUPT;
-    else if (strncmp(msg, "Invalid argument", 16) == 0)
-        st = KV_EINVAL;
-    kv_seterr(err, errlen, st, "leveldb: %s: %s", what, msg);
+    int st = kv_status_text_err(err, errlen, "leveldb", what, msg);
     leveldb_free(msg);
     return st;
 }
 
 static int kv_leveldb_parse(const kv_config *cfg, ldb_engine *l, char *err, size_t errlen)
 {
-    uint64_t data = cfg->expected_keys * ((cfg->value_size ? cfg->value_size : 100) + LDB_ROW_OVERHEAD);
-    l->block_cache = cfg->memory_budget ? cfg->memory_budget : data + data / 2;
-    if (l->block_cache < LDB_MIN_CACHE)
-        l->block_cache = LDB_MIN_CACHE;
+    l->block_cache = kv_cache_bytes(cfg, LDB_ROW_OVERHEAD, LDB_MIN_CACHE);
     l->bloom_bits = 10;
     l->write_buffer = 64ull << 20;
     l->block_size = 4096;

@@ -70,42 +70,17 @@ static const char *kv_rocksdb_lib_version(void)
     return ver;
 }
 
-static void kv_rocksdb_enc(unsigned char out[8], int64_t k)
-{
-    uint64_t u = __builtin_bswap64((uint64_t)k ^ (1ull << 63)); /* byte order == signed numeric order */
-    memcpy(out, &u, 8);
-}
-
-static int64_t kv_rocksdb_dec(const char *p)
-{
-    uint64_t u;
-    memcpy(&u, p, 8);
-    return (int64_t)(__builtin_bswap64(u) ^ (1ull << 63));
-}
-
 /* Map a RocksDB status string to a KV code, copy it into err and free it. */
 static int kv_rocksdb_err(char *err, size_t errlen, char *msg, const char *what)
 {
-    int st = KV_EIO;
-    if (strstr(msg, "No space left") || strstr(msg, "NoSpace"))
-        st = KV_ENOSPC;
-    else if (strstr(msg, "lock") && strstr(msg, "IO error"))
-        st = KV_EBUSY;
-    else if (strncmp(msg, "Corruption", 10) == 0)
-        st = KV_ECORRUPT;
-    else if (strncmp(msg, "Invalid argument", 16) == 0)
-        st = KV_EINVAL;
-    kv_seterr(err, errlen, st, "rocksdb: %s: %s", what, msg);
+    int st = kv_status_text_err(err, errlen, "rocksdb", what, msg);
     rocksdb_free(msg);
     return st;
 }
 
 static int kv_rocksdb_parse(const kv_config *cfg, rocks_engine *r, char *err, size_t errlen)
 {
-    uint64_t data = cfg->expected_keys * ((cfg->value_size ? cfg->value_size : 100) + ROCKS_ROW_OVERHEAD);
-    r->block_cache = cfg->memory_budget ? cfg->memory_budget : data + data / 2;
-    if (r->block_cache < ROCKS_MIN_CACHE)
-        r->block_cache = ROCKS_MIN_CACHE;
+    r->block_cache = kv_cache_bytes(cfg, ROCKS_ROW_OVERHEAD, ROCKS_MIN_CACHE);
     r->bloom_bits = 10;
     r->write_buffer = 64ull << 20;
     r->block_size = 4096;
@@ -361,7 +336,7 @@ static int kv_rocksdb_get(kv_session *ss, int64_t key, kv_slice *val)
     rocks_session *s = (rocks_session *)ss;
     rocks_engine *r = (rocks_engine *)ss->engine;
     kv_rocksdb_release(s);
-    kv_rocksdb_enc(s->key, key);
+    kv_key_be_encode(s->key, key);
     char *msg = NULL;
     s->pin = rocksdb_get_pinned(r->db, r->ropts, (const char *)s->key, 8, &msg);
     if (msg)
@@ -381,7 +356,7 @@ static int kv_rocksdb_put(kv_session *ss, int64_t key, const void *val, size_t l
     rocks_engine *r = (rocks_engine *)ss->engine;
     kv_rocksdb_release(s);
     unsigned char k[8];
-    kv_rocksdb_enc(k, key);
+    kv_key_be_encode(k, key);
     char *msg = NULL;
     rocksdb_put(r->db, r->wopts, (const char *)k, 8, len ? val : "", len, &msg);
     return msg ? kv_rocksdb_err(ss->err, sizeof(ss->err), msg, "put") : KV_OK;
@@ -393,7 +368,7 @@ static int kv_rocksdb_del(kv_session *ss, int64_t key)
     rocks_engine *r = (rocks_engine *)ss->engine;
     kv_rocksdb_release(s);
     unsigned char k[8];
-    kv_rocksdb_enc(k, key);
+    kv_key_be_encode(k, key);
     char *msg = NULL;
     rocksdb_delete(r->db, r->wopts, (const char *)k, 8, &msg);
     return msg ? kv_rocksdb_err(ss->err, sizeof(ss->err), msg, "del") : KV_OK;
@@ -407,7 +382,7 @@ static int kv_rocksdb_scan(kv_session *ss, int64_t from, size_t count, kv_scan_c
     kv_rocksdb_release(s);
     *visited = 0;
     unsigned char k[8];
-    kv_rocksdb_enc(k, from);
+    kv_key_be_encode(k, from);
     rocksdb_iterator_t *it = rocksdb_create_iterator(r->db, r->ropts);
     for (rocksdb_iter_seek(it, (const char *)k, 8); *visited < count && rocksdb_iter_valid(it);
          rocksdb_iter_next(it)) {
@@ -420,7 +395,7 @@ static int kv_rocksdb_scan(kv_session *ss, int64_t from, size_t count, kv_scan_c
                              kl);
         }
         (*visited)++;
-        if (cb(arg, kv_rocksdb_dec(kp), (kv_slice){vp ? (const void *)vp : (const void *)"", vl}))
+        if (cb(arg, kv_key_be_decode(kp), (kv_slice){vp ? (const void *)vp : (const void *)"", vl}))
             break;
     }
     char *msg = NULL;

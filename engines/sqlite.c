@@ -136,7 +136,7 @@ static int kv_sqlite_close(kv_engine *e)
 
 static int kv_sqlite_parse(const kv_config *cfg, sqlite_engine *q, char *err, size_t errlen)
 {
-    uint64_t data = cfg->expected_keys * ((cfg->value_size ? cfg->value_size : 100) + SQLITE_ROW_OVERHEAD);
+    uint64_t data = kv_data_bytes(cfg, SQLITE_ROW_OVERHEAD);
     uint64_t threads = cfg->threads > 1 ? (uint64_t)cfg->threads : 1;
     /* With the data set mmap'd, the page cache only holds dirty and in-use pages; a large one made gets
      * and puts slower (bigger pcache hash, no recycling; see README), so it stays small unless the map

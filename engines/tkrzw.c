@@ -71,7 +71,7 @@ static int kv_tkrzw_err(char *err, size_t errlen, const char *what)
 
 static int kv_tkrzw_parse(const kv_config *cfg, tkrzw_engine *t, char *err, size_t errlen)
 {
-    uint64_t data = cfg->expected_keys * ((cfg->value_size ? cfg->value_size : 100) + TKRZW_ROW_OVERHEAD);
+    uint64_t data = kv_data_bytes(cfg, TKRZW_ROW_OVERHEAD);
     t->page_size = 8192;
     t->mmap = 1;
     int rc = kv_config_opt_u64(cfg, "page_size", &t->page_size, err, errlen);

@@ -100,7 +100,7 @@ static int kv_wt_err_detail(wt_engine *w, char *err, size_t errlen, int r, const
 
 static int kv_wt_parse(const kv_config *cfg, wt_engine *w, char *err, size_t errlen)
 {
-    uint64_t data = cfg->expected_keys * ((cfg->value_size ? cfg->value_size : 100) + WT_ROW_OVERHEAD);
+    uint64_t data = kv_data_bytes(cfg, WT_ROW_OVERHEAD);
     /* measured (engines/README.md): freshly inserted rows take several times their on-disk size in
      * cache, and application threads start evicting once 20% of the cache is dirty */
     w->cache_size = cfg->memory_budget ? cfg->memory_budget : (w->lsm ? 2 : 6) * data;

@@ -36,12 +36,9 @@ BENCH_SYNC=${BENCH_SYNC:-1}                        # 0 skips the sync runs
 BENCH_EXTRA=${BENCH_EXTRA:-}                       # extra kvbench arguments (e.g. -o engine.key=value)
 
 KVBENCH=${1:?usage: $0 PATH/TO/kvbench}
-[ -x "$KVBENCH" ] || { echo "FAILED: $KVBENCH is not an executable (build it: make build)" >&2; exit 1; }
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/analysis/bench_common.sh"
-PY=$(kvb_python)
-mkdir -p "$BENCH_OUT"
-start=$(date +%s)
+kvb_start
 common=(--out "$BENCH_OUT" --seed 42)
 [ -n "$BENCH_DATA" ] && common+=(--dir "$BENCH_DATA")
 read -r -a extra <<< "$BENCH_EXTRA"

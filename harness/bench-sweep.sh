@@ -17,12 +17,9 @@ BENCH_DATA=${BENCH_DATA:-}
 BENCH_EXTRA=${BENCH_EXTRA:-}                       # extra kvbench arguments
 
 KVBENCH=${1:?usage: $0 PATH/TO/kvbench}
-[ -x "$KVBENCH" ] || { echo "FAILED: $KVBENCH is not an executable (build it: make build)" >&2; exit 1; }
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/analysis/bench_common.sh"
-PY=$(kvb_python)
-mkdir -p "$BENCH_OUT"
-start=$(date +%s)
+kvb_start
 args=(sweep -e "$BENCH_ENGINES" -w read,mixed -n "$BENCH_SIZES" --reps "$BENCH_REPS" --out "$BENCH_OUT"
       --seed 42 --durability none)
 [ -n "$BENCH_OPS" ] && args+=(--ops "$BENCH_OPS")

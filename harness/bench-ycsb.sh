@@ -29,12 +29,9 @@ BENCH_DATA=${BENCH_DATA:-}                   # engine data directory root (empty
 BENCH_EXTRA=${BENCH_EXTRA:-}                 # extra kvbench arguments
 
 KVBENCH=${1:?usage: $0 PATH/TO/kvbench}
-[ -x "$KVBENCH" ] || { echo "FAILED: $KVBENCH is not an executable (build it: make build)" >&2; exit 1; }
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/analysis/bench_common.sh"
-PY=$(kvb_python)
-mkdir -p "$BENCH_OUT"
-start=$(date +%s)
+kvb_start
 
 # engines from `kvbench list`, and which of them can scan (YCSB E)
 list=$("$KVBENCH" list)

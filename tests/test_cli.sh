@@ -1,13 +1,8 @@
 #!/usr/bin/env bash
 # test_cli.sh - every bad kvbench invocation exits 2 with a message and writes nothing; list/env/help work.
 set -u
-KVBENCH=${KVBENCH:-${KV_BUILD_DIR:-build}/kvbench}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvb-cli-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-fails=0
+. "$(dirname "$0")/lib.sh" cli
 out="$tmp/out"
-
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 # expect_usage DESCRIPTION WORD-IN-MESSAGE ARGS...: exit 2, a "kvbench:" message naming WORD, no results.
 expect_usage() {

@@ -2,13 +2,7 @@
 # test_design.sh - experiment design: cells in a seeded shuffled order (reproducible), --seed-per-rep,
 # --cpus (pinning recorded; bad lists exit 2), the sync-on-tmpfs refusal, and the manifest's machine facts.
 set -u
-KVBENCH=${KVBENCH:-${KV_BUILD_DIR:-build}/kvbench}
-PY=/usr/bin/python3
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvb-design-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-last_run() { tail -1 "$1" | sed -n 's/^results: //p'; }
+. "$(dirname "$0")/lib.sh" design
 
 # expect_usage DESCRIPTION WORD... -- ARGS: exit 2 and a message naming every WORD
 expect_usage() {

@@ -2,12 +2,7 @@
 # test_e2e.sh - kvbench end to end: every engine x workload at N=10000, then the JSON/CSV contents,
 # threads, durability, and injected faults that must make a run invalid (exit 3).
 set -u
-KVBENCH=${KVBENCH:-${KV_BUILD_DIR:-build}/kvbench}
-PY=python3
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvb-e2e-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh" e2e
 
 N=10000
 OPS=2000

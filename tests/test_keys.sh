@@ -3,13 +3,8 @@
 # hardness); results and the manifest carry the file's name, size, SHA-256 and hardness; every bad
 # key file exits 2 with a message and starts no work.
 set -u
-KVBENCH=${KVBENCH:-${KV_BUILD_DIR:-build}/kvbench}
-PY=/usr/bin/python3
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvb-keys-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-fails=0
+. "$(dirname "$0")/lib.sh" keys
 out="$tmp/out"
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 expect_usage() {
     local what=$1 word=$2

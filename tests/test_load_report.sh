@@ -3,14 +3,7 @@
 # ycsb.md with a row per engine and workload, one figure per workload and the hard-key-set section; the
 # full report draws the latency-vs-offered-load curve and the per-interval timelines of --rate/--interval runs.
 set -u
-KVBENCH=${KVBENCH:-${KV_BUILD_DIR:-build}/kvbench}
-SRC=${KV_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvb-lr-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh" lr
 if ! "$PY" -c 'import matplotlib' 2>/dev/null; then
     echo "FAIL: $PY cannot import matplotlib (install python3-matplotlib)"; exit 1
 fi

@@ -4,14 +4,7 @@
 # rates measure the closed loop first; --duration/--interval: the series sums to the op count (JSON and
 # CSV); bad --rate/--arrival/--duration/--interval input exits 2.
 set -u
-KVBENCH=${KVBENCH:-${KV_BUILD_DIR:-build}/kvbench}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvb-ol-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-last_run() { tail -1 "$1" | sed -n 's/^results: //p'; }
+. "$(dirname "$0")/lib.sh" ol
 
 RATE=200000
 OPS=400000   # 2 s: one 20 ms stall of a busy machine at the end of the pass costs 1%

@@ -4,11 +4,7 @@
 # huge and none under 4k wherever the kernel offers THP (asserted the other way where it does not).
 # Also: RocksDB's settle leaves no L0 file and records the LSM shape; engines without settle say so.
 set -u
-KVBENCH=${KVBENCH:-${KV_BUILD_DIR:-build}/kvbench}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvb-pages-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh" pages
 
 thp_file=/sys/kernel/mm/transparent_hugepage/enabled
 thp=unavailable

@@ -2,12 +2,7 @@
 # test_plan.sh - a sweep written as a plan, run locally cell by cell (no Slurm), merged; merge refuses
 # missing cells (naming them) unless --partial, mixed schema versions and duplicate cells.
 set -u
-KVBENCH=${KVBENCH:-${KV_BUILD_DIR:-build}/kvbench}
-PY=/usr/bin/python3   # Debian's python3 (the one first on PATH may be a pyenv build)
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvb-plan-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh" plan
 passes=0
 ok() { echo "ok: $*"; passes=$((passes + 1)); }
 
