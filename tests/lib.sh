@@ -11,3 +11,17 @@ trap 'rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 last_run() { tail -1 "$1" | sed -n 's/^results: //p'; }
+
+# check_usage DESCRIPTION WORD ARGS...: `kvbench ARGS` must exit 2 with a "kvbench:" message on stderr
+# (kept in $tmp/stderr) naming WORD, any case, and write no results into $out (set by the test).
+# Counts a failure and returns 1 otherwise; prints nothing on success, so callers add their own checks.
+check_usage() {
+    local what=$1 word=$2
+    shift 2
+    "$KVBENCH" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
+    local rc=$?
+    if [ $rc -ne 2 ]; then fail "$what: exit $rc, want 2 ($*)"; cat "$tmp/stderr"; return 1; fi
+    if ! grep -q "kvbench:" "$tmp/stderr"; then fail "$what: no 'kvbench:' message on stderr"; return 1; fi
+    if ! grep -qi -- "$word" "$tmp/stderr"; then fail "$what: message does not mention '$word':"; cat "$tmp/stderr"; return 1; fi
+    if [ -d "$out" ] && [ -n "$(ls -A "$out")" ]; then fail "$what: wrote results despite bad input"; rm -rf "$out"; return 1; fi
+}

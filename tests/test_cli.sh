@@ -6,15 +6,7 @@ out="$tmp/out"
 
 # expect_usage DESCRIPTION WORD-IN-MESSAGE ARGS...: exit 2, a "kvbench:" message naming WORD, no results.
 expect_usage() {
-    local what=$1 word=$2
-    shift 2
-    "$KVBENCH" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
-    local rc=$?
-    if [ $rc -ne 2 ]; then fail "$what: exit $rc, want 2 ($*)"; cat "$tmp/stderr"; return; fi
-    if ! grep -q "kvbench:" "$tmp/stderr"; then fail "$what: no 'kvbench:' message on stderr"; return; fi
-    if ! grep -qi -- "$word" "$tmp/stderr"; then fail "$what: message does not mention '$word':"; cat "$tmp/stderr"; return; fi
-    if [ -d "$out" ] && [ -n "$(ls -A "$out")" ]; then fail "$what: wrote results despite bad usage"; rm -rf "$out"; fi
-    echo "ok: $what -> $(head -1 "$tmp/stderr")"
+    check_usage "$@" && echo "ok: $1 -> $(head -1 "$tmp/stderr")"
 }
 
 base=(run -n 1000 --reps 1 --ops 1000 --out "$out" -q)

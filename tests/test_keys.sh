@@ -6,16 +6,11 @@ set -u
 . "$(dirname "$0")/lib.sh" keys
 out="$tmp/out"
 
+# expect_usage DESCRIPTION WORD ARGS...: check_usage (exit 2, message, no results) and no data directory.
 expect_usage() {
-    local what=$1 word=$2
-    shift 2
-    "$KVBENCH" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
-    local rc=$?
-    if [ $rc -ne 2 ]; then fail "$what: exit $rc, want 2 ($*)"; cat "$tmp/stderr"; return; fi
-    if ! grep -qi -- "$word" "$tmp/stderr"; then fail "$what: message does not mention '$word':"; cat "$tmp/stderr"; return; fi
-    if [ -d "$out" ] && [ -n "$(ls -A "$out")" ]; then fail "$what: wrote results despite bad input"; rm -rf "$out"; fi
-    if ls -d "$tmp"/dir/kvbench-memory-* >/dev/null 2>&1; then fail "$what: created a data directory"; fi
-    echo "ok: $what -> $(head -1 "$tmp/stderr")"
+    check_usage "$@" || return
+    if ls -d "$tmp"/dir/kvbench-memory-* >/dev/null 2>&1; then fail "$1: created a data directory"; return; fi
+    echo "ok: $1 -> $(head -1 "$tmp/stderr")"
 }
 
 mkdir -p "$tmp/dir"
