@@ -4,12 +4,7 @@
 # verification across workloads that insert (ycsb-d, mixed, ycsb-e; partitioned and shared key spaces,
 # 2 threads), an injected fault caught in the last workload, and bad combinations exit 2.
 set -u
-KVBENCH=${KVBENCH:-${KV_BUILD_DIR:-build}/kvbench}
-PY=/usr/bin/python3
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvb-share-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh" share
 mkdir -p "$tmp/dir"
 common=(-n 20001 --ops 4000 --dir "$tmp/dir" --settle-ms 0 -q --seed 9)
 
@@ -72,13 +67,11 @@ sys.exit(1 if bad else 0)
 EOF
 }
 
-run_dir() { tail -1 "$1" | sed -n 's/^results: //p'; }
-
 # 1. memory, lmdb, alexstorage: reads, partitioned inserts (mixed), shared inserts (ycsb-d), one thread
 wl=read,mixed,ycsb-d
 "$KVBENCH" run -e memory,lmdb,alexstorage -w $wl -r 1 --share-load --out "$tmp/o1" "${common[@]}" >"$tmp/s1" 2>&1
 rc=$?
-d=$(run_dir "$tmp/s1")
+d=$(last_run "$tmp/s1")
 if [ $rc -ne 0 ] || [ -z "$d" ]; then fail "share-load run exit $rc"; cat "$tmp/s1"
 elif check "$d" memory,lmdb,alexstorage $wl 1 all; then echo "ok: one load, one valid result per workload ($wl)"
 else fail "share-load results ($wl)"; fi
@@ -89,7 +82,7 @@ grep -q "shared" "$tmp/s1" || fail "the table does not mark later workloads' loa
 wl=ycsb-d,mixed,ycsb-e,ycsb-a
 "$KVBENCH" run -e lmdb,alexstorage -w $wl -r 2 -t 2 --share-load --out "$tmp/o2" "${common[@]}" >"$tmp/s2" 2>&1
 rc=$?
-d=$(run_dir "$tmp/s2")
+d=$(last_run "$tmp/s2")
 if [ $rc -ne 0 ] || [ -z "$d" ]; then fail "share-load -t 2 run exit $rc"; cat "$tmp/s2"
 elif check "$d" lmdb,alexstorage $wl 2 all; then echo "ok: -t 2, 2 reps, inserts across key spaces ($wl)"
 else fail "share-load -t 2 results ($wl)"; fi
@@ -99,7 +92,7 @@ wl=read,ycsb-d,mixed
 for f in stale missing:untimed; do
     "$KVBENCH" run -e lmdb -w $wl -r 1 --share-load --inject-fault $f --out "$tmp/o3$f" "${common[@]}" >"$tmp/s3" 2>&1
     rc=$?
-    d=$(run_dir "$tmp/s3")
+    d=$(last_run "$tmp/s3")
     if [ $rc -ne 3 ] || [ -z "$d" ]; then fail "--inject-fault $f under --share-load: exit $rc, want 3"; cat "$tmp/s3"
     elif check "$d" lmdb $wl 1 1,1,0; then echo "ok: --inject-fault $f caught in the last workload, earlier ones valid"
     else fail "--inject-fault $f results"; fi
@@ -107,16 +100,11 @@ done
 
 # 4. bad combinations: exit 2 with a message naming the problem, no results, no data directory
 rm -rf "$tmp/dir"/* "$tmp/o4"
+out="$tmp/o4"
 expect_usage() {
-    local what=$1 word=$2
-    shift 2
-    "$KVBENCH" "$@" >"$tmp/stdout" 2>"$tmp/stderr"
-    local rc=$?
-    if [ $rc -ne 2 ]; then fail "$what: exit $rc, want 2"; cat "$tmp/stderr"; return; fi
-    if ! grep -qi -- "$word" "$tmp/stderr"; then fail "$what: message does not mention '$word'"; cat "$tmp/stderr"; return; fi
-    if [ -d "$tmp/o4" ] && [ -n "$(ls -A "$tmp/o4")" ]; then fail "$what: wrote results"; rm -rf "$tmp/o4"; fi
-    if [ -n "$(ls -A "$tmp/dir")" ]; then fail "$what: created a data directory"; fi
-    echo "ok: $what -> $(head -1 "$tmp/stderr")"
+    check_usage "$@" || return
+    if [ -n "$(ls -A "$tmp/dir")" ]; then fail "$1: created a data directory"; return; fi
+    echo "ok: $1 -> $(head -1 "$tmp/stderr")"
 }
 b=(-e memory -n 1000 --share-load --out "$tmp/o4" --dir "$tmp/dir" -q)
 expect_usage "one workload" "two workloads" run "${b[@]}" -w read
