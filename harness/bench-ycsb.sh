@@ -10,10 +10,12 @@
 # which is YCSB's own sequence. One repetition by default.
 # Budget (20 min on the shared 2-core VM): 13 engines -> 13 loads + 5 (hard key set) instead of 88 loads.
 # Before --share-load the run took 32 min (88 cells at ~22 s, mostly 1M-key loads, load average ~14).
-# Measured 2026-11-30 with --share-load on the same busy VM (see the commit message for the breakdown):
-# the sequence runs ~25-45 s per engine (SQLite, LevelDB, Berkeley DB the slowest loaders), the hard
-# key-set run ~2 min, the report ~1 min. BENCH_ENGINES (fewer engines) is the lever if a busier machine
-# needs it. The report states these choices.
+# Measured 2026-11-30 with --share-load, 13 engines, load average 3-5 from other jobs: 179 s in all:
+# A-F on the 10 engines that scan 154 s (per engine 6-40 s: SQLite 39 s of which 30 s load, WiredTiger-LSM
+# 23 s, RocksDB and WiredTiger 17 s, alexstorage 4 s; loads 64 s of the 154), A-D+F on null, memory and
+# tkrzw-hash 5 s, the hard key set (5 engines, own loads) 12 s, the report 8 s. On a machine as busy as
+# the 32-min run (~3-4x slower per cell) that would be ~10-12 min, inside the budget. BENCH_ENGINES
+# (fewer engines) is the lever if a busier machine needs it. The report states these choices.
 # Exit: 0 ok; non-zero when kvbench fails, a run is invalid, or the analysis fails.
 set -euo pipefail
 
