@@ -9,7 +9,7 @@ if ! "$PY" -c 'import matplotlib' 2>/dev/null; then
 fi
 
 # 1. make bench-ycsb's script, shrunk
-BENCH_N=3000 BENCH_OPS=1000 BENCH_OPS_E=300 BENCH_ENGINES=null,memory,lmdb BENCH_OUT="$tmp/out" BENCH_DATA="$tmp" \
+BENCH_N=3000 BENCH_OPS=1000 BENCH_ENGINES=null,memory,lmdb BENCH_OUT="$tmp/out" BENCH_DATA="$tmp" \
     KV_PYTHON="$PY" bash "$SRC/harness/bench-ycsb.sh" "$KVBENCH" >"$tmp/bench.log" 2>&1 \
     || { fail "bench-ycsb.sh exit $?"; tail -20 "$tmp/bench.log"; }
 run=$(sed -n 's/^results: //p' "$tmp/bench.log" | tail -1)
