@@ -112,8 +112,10 @@ def main():
     if a.bench_seconds is not None:
         md += ["Benchmarks took %d s (%.1f min) on this machine; other jobs may have shared it (see each "
                "result's `design.loadavg_before`)." % (a.bench_seconds, a.bench_seconds / 60), ""]
-    md += ["Every cell loads its keys with per-key puts in a fresh process (SQLite ~30-130 us/key here), which "
-           "dominates the budget; so every cell runs one repetition with a moderate op count, and the hard-key-set "
+    md += ["Loads with per-key puts (SQLite ~30-130 us/key here) dominate the budget, so each (engine, repetition) "
+           "loads once and runs the YCSB workloads in sequence on that store (`kvbench run --share-load`; the load "
+           "column is filled on the first workload of each sequence, whose result holds the load phase); every "
+           "cell runs one repetition with a moderate op count, and the hard-key-set "
            "run is limited to the learned index, a B+tree, an LSM and the floors (unless BENCH_HARD_ENGINES says "
            "otherwise). Figures from one repetition carry no confidence interval: treat differences under ~10% as "
            "noise.",

@@ -69,6 +69,7 @@ typedef struct kvb_opts {
     int only_rep;      /* >= 0: run only this repetition (--rep-index, a plan's cell); -1: all */
     const char *plan_dir; /* sweep --plan DIR: write the cells instead of running them */
     int run_local;     /* sweep --plan DIR --run-local: then run the cells here, one by one */
+    int share_load;    /* --share-load: each (engine, N, rep) loads once and runs every -w in the given order */
 } kvb_opts;
 
 /* One repetition: what the child process runs. */
@@ -88,6 +89,13 @@ typedef struct kvb_rep {
     const char *run_id;
     const char *data_dir;    /* fresh, empty */
     const char *result_path; /* where the child writes its JSON */
+    /* --share-load: the child loads once, then runs seq[0..nseq) in turn on the same store, writing the
+     * result of seq[i] (seq_ops[i] ops) to seq_paths[i]; seq_pos is the workload a result is for. nseq 0:
+     * one workload (workload, ops, result_path). */
+    int nseq, seq_pos;
+    const kv_workload *seq[KVB_MAX_WORKLOADS];
+    uint64_t seq_ops[KVB_MAX_WORKLOADS];
+    const char *seq_paths[KVB_MAX_WORKLOADS];
 } kvb_rep;
 
 /* The -o options for engine e: unscoped ones, and `e.key=value` ones with the prefix dropped.

@@ -91,12 +91,19 @@ static const char run_usage[] =
     "      --run-local        with --plan: run the cells here, one by one, then merge them into --out\n"
     "                         (`kvbench sweep --plan DIR --run-local` runs an existing plan)\n"
     "      --rep-index R      run only repetition R of --reps (what a plan's cell runs)\n"
+    "      --share-load       load once per (engine, N, repetition), then run the -w workloads in the\n"
+    "                         given order on that store in one process, as YCSB does (load, then A, B,\n"
+    "                         C, F, D, E): each gets its own warm-up, settle, timed and untimed pass and\n"
+    "                         result file; the load phase is in the first workload's result, later\n"
+    "                         ones start from the state earlier ones left (inserts, updates); needs\n"
+    "                         two or more workloads, not load; not with --rate or --plan\n"
     "      --inject-fault F   harness self-test: corrupt one answer the verifier sees (after the engine\n"
     "                         returned it): wrong | stale | missing, in the timed pass; F:untimed for\n"
-    "                         the untimed pass; the run must come out invalid\n"
+    "                         the untimed pass; the run must come out invalid (with --share-load: in\n"
+    "                         the last workload of the sequence only)\n"
     "\n"
     "Cells (engine, workload, N, repetition) run in an order shuffled from --seed, recorded in\n"
-    "manifest.json as cell_order.\n"
+    "manifest.json as cell_order (with --share-load a cell is (engine, N, repetition)).\n"
     "\n"
     "exit codes: 0 ok, 1 engine error, 2 bad usage, 3 verification failed (results still written).\n"
     "The last line of output is `results: <run directory>`.\n";
@@ -351,7 +358,7 @@ enum {
     OPT_SCAN_LEN, OPT_KEY_SPACE, OPT_SEED, OPT_BULK, OPT_DIR, OPT_OUT, OPT_KEEP, OPT_FAULT, OPT_HELP, OPT_PAGES,
     OPT_RATE, OPT_ARRIVAL, OPT_DURATION, OPT_INTERVAL,
     OPT_SEED_PER_REP, OPT_CPUS, OPT_SETTLE, OPT_ALLOW_VOLATILE,
-    OPT_PLAN, OPT_RUN_LOCAL, OPT_REP_INDEX
+    OPT_PLAN, OPT_RUN_LOCAL, OPT_REP_INDEX, OPT_SHARE_LOAD
 };
 
 static const struct option long_opts[] = {
@@ -373,7 +380,7 @@ static const struct option long_opts[] = {
     {"seed-per-rep", no_argument, NULL, OPT_SEED_PER_REP}, {"cpus", required_argument, NULL, OPT_CPUS},
     {"settle-ms", required_argument, NULL, OPT_SETTLE}, {"allow-volatile", no_argument, NULL, OPT_ALLOW_VOLATILE},
     {"plan", required_argument, NULL, OPT_PLAN}, {"run-local", no_argument, NULL, OPT_RUN_LOCAL},
-    {"rep-index", required_argument, NULL, OPT_REP_INDEX},
+    {"rep-index", required_argument, NULL, OPT_REP_INDEX}, {"share-load", no_argument, NULL, OPT_SHARE_LOAD},
     {NULL, 0, NULL, 0},
 };
 
@@ -506,6 +513,7 @@ static int parse_one(kvb_opts *o, raw_args *raw, int c, char *arg)
     case OPT_ALLOW_VOLATILE: o->allow_volatile = 1; return 0;
     case OPT_PLAN: o->plan_dir = arg; return 0;
     case OPT_RUN_LOCAL: o->run_local = 1; return 0;
+    case OPT_SHARE_LOAD: o->share_load = 1; return 0;
     case OPT_REP_INDEX:
         if (parse_u64(arg, &v) != 0 || v >= 1000)
             return usage_error("--rep-index '%s': expected a repetition number from 0 to --reps - 1", arg);
@@ -573,6 +581,21 @@ static int check_complete(kvb_opts *o)
         if (strcmp(o->workloads[i].name, "load") == 0)
             return usage_error("%s does not apply to the load workload (it has no measured phase)",
                                o->nrates ? "--rate" : "--duration");
+    if (o->share_load && o->nworkloads < 2)
+        return usage_error("--share-load needs at least two workloads (-w A,B,...): it runs them in turn on one "
+                           "load");
+    for (size_t i = 0; i < o->nworkloads && o->share_load; i++)
+        if (strcmp(o->workloads[i].name, "load") == 0)
+            return usage_error("--share-load cannot run the load workload: every cell loads once before its "
+                               "workloads; drop load from -w");
+    for (size_t i = 0; i < o->nworkloads && o->share_load; i++)
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(o->workloads[i].name, o->workloads[k].name) == 0)
+                return usage_error("--share-load: workload %s is given twice in -w; each workload of the sequence "
+                                   "writes one result file, so give each once", o->workloads[i].name);
+    if (o->share_load && o->nrates)
+        return usage_error("--share-load with --rate is not supported (paced cells need each workload's own "
+                           "closed-loop cell); run them without --share-load");
     if (check_opt_keys(o) || check_dir("--dir", o->dir, 0) || check_out(o->out) || check_volatile_dir(o))
         return KVB_EXIT_USAGE;
     return 0;
@@ -585,6 +608,9 @@ static int plan_mode(kvb_opts *o, const raw_args *raw, int sweep, int argc, char
         return usage_error("--plan belongs to `kvbench sweep` (a plan is the cells of a sweep)");
     if (o->run_local && !o->plan_dir)
         return usage_error("--run-local needs --plan DIR: the cells it runs are the plan's");
+    if (o->plan_dir && o->share_load)
+        return usage_error("--share-load with --plan is not supported (a plan's cell is one workload); drop one "
+                           "of them");
     char plan_json[4200];
     snprintf(plan_json, sizeof(plan_json), "%s/plan.json", o->plan_dir ? o->plan_dir : "");
     int existing = o->run_local && !o->nengines && access(plan_json, F_OK) == 0;

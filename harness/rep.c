@@ -39,6 +39,7 @@ typedef struct rep_ctx {
     int settled;
     kvb_hardness hardness;
     int keys_cached; /* the generated keys came from the key cache under --dir */
+    int bulk_loaded; /* the load phase used bulk_load */
     char err[1024];
 } rep_ctx;
 
@@ -48,15 +49,48 @@ static int cmp_sorted(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Inserts the op streams may need over warm-up + both passes, with slack for the random mix. */
-static uint64_t max_inserts(const kvb_rep *r, int nthreads)
+/* Inserts the op streams of one workload may need over warm-up + both passes, with slack for the
+ * random mix. */
+static uint64_t workload_inserts(const kvb_rep *r, const kv_workload *w, uint64_t ops, int nthreads)
 {
-    double p = r->workload->mix[KV_OP_INSERT];
-    if (p <= 0 || strcmp(r->workload->name, "load") == 0)
+    double p = w->mix[KV_OP_INSERT];
+    if (p <= 0 || strcmp(w->name, "load") == 0)
         return 0;
-    double total = (double)(r->warmup + 2 * r->ops);
+    double total = (double)(r->warmup + 2 * ops);
     double per_thread = total / nthreads;
     return (uint64_t)(p * total) + (uint64_t)nthreads * (uint64_t)(8 * sqrt(per_thread) + 1000);
+}
+
+/* The insert pool of the repetition. Under --share-load it holds every workload's inserts: a later
+ * workload's streams skip the pool keys earlier ones wrote (versions > 0), so no key is inserted twice. */
+static uint64_t max_inserts(const kvb_rep *r, int nthreads)
+{
+    if (!r->nseq)
+        return workload_inserts(r, r->workload, r->ops, nthreads);
+    uint64_t sum = 0;
+    for (int i = 0; i < r->nseq; i++)
+        sum += workload_inserts(r, r->seq[i], r->seq_ops[i], nthreads);
+    return sum;
+}
+
+/* Whether any workload of the repetition scans, and its longest scan (worker buffers are sized once). */
+static int any_scans(const kvb_rep *r)
+{
+    if (!r->nseq)
+        return r->workload->mix[KV_OP_SCAN] > 0;
+    for (int i = 0; i < r->nseq; i++)
+        if (r->seq[i]->mix[KV_OP_SCAN] > 0)
+            return 1;
+    return 0;
+}
+
+static uint32_t longest_scan(const kvb_rep *r)
+{
+    uint32_t m = r->workload->scan_len;
+    for (int i = 0; i < r->nseq; i++)
+        if (r->seq[i]->scan_len > m)
+            m = r->seq[i]->scan_len;
+    return m;
 }
 
 static int open_engine(rep_ctx *c, enum kv_durability d)
@@ -131,7 +165,7 @@ static int setup(rep_ctx *c)
     if (kvb_hardness_get(c->o, c->ds, &c->hardness, c->err, sizeof(c->err)) != 0)
         return -1;
     c->hardness.keys_cached = c->keys_cached;
-    if (r->workload->mix[KV_OP_SCAN] > 0) {
+    if (any_scans(r)) {
         c->sorted = malloc(c->ds->capacity * sizeof(*c->sorted));
         if (!c->sorted) {
             snprintf(c->err, sizeof(c->err), "out of memory for the sorted key list");
@@ -148,7 +182,7 @@ static int setup(rep_ctx *c)
     }
     for (int t = 0; t < c->nthreads; t++) {
         kvb_worker *w = &c->w[t];
-        if (kvb_worker_init(w, c->o->value_size, r->workload->scan_len) != 0) {
+        if (kvb_worker_init(w, c->o->value_size, longest_scan(r)) != 0) {
             snprintf(c->err, sizeof(c->err), "out of memory for worker buffers");
             return -1;
         }
@@ -228,6 +262,7 @@ static int load_bulk(rep_ctx *c, kvb_phase_result *p)
     for (uint64_t i = 0; i < c->rep->n; i++)
         c->ds->versions[i] = 1, c->ds->deleted[i] = 0;
     p->bulk = 1;
+    c->bulk_loaded = 1;
     return 0;
 }
 
@@ -272,8 +307,21 @@ static int switch_durability(rep_ctx *c)
     return open_engine(c, c->o->durability);
 }
 
+/* The injected fault (--inject-fault) of this workload: under --share-load only the last one gets it,
+ * so the workloads before it show that the carried-over state verifies clean. */
+static enum kvb_fault fault_here(const rep_ctx *c)
+{
+    return !c->rep->nseq || c->rep->seq_pos == c->rep->nseq - 1 ? c->o->fault : KVB_FAULT_NONE;
+}
+
 static int make_streams(rep_ctx *c)
 {
+    for (int t = 0; t < c->nthreads; t++) {
+        if (c->w[t].stream) /* the previous workload's (--share-load); the data set keeps its state */
+            kv_opstream_free(c->w[t].stream);
+        c->w[t].stream = NULL;
+        c->w[t].shared = c->rep->workload->shared_keys;
+    }
     for (int t = 0; t < c->nthreads; t++)
         if (kv_opstream_create(&c->w[t].stream, c->ds, c->rep->workload, c->rep->workload->access, c->o->theta, t,
                                c->nthreads, c->rep->seed) != 0) {
@@ -311,7 +359,7 @@ static int untimed_pass(rep_ctx *c, kvb_phase_result *p)
         return -1;
     }
     if (c->o->fault_untimed)
-        c->w[0].fault = c->o->fault;
+        c->w[0].fault = fault_here(c);
     int rc = ops_pass(c, "untimed", p->ops, 0, 0, u.plans, &p->untimed_elapsed_ns);
     if (rc == 0) {
         kvb_untimed_check(&u, c->w);
@@ -401,7 +449,7 @@ static int phase_measured(rep_ctx *c)
     }
     kvb_phase_result *p = new_phase(c, r->workload->name, 1, r->ops);
     /* the self-test corrupts the first verified answer of the pass it names */
-    c->w[0].fault = c->o->fault_untimed ? KVB_FAULT_NONE : c->o->fault;
+    c->w[0].fault = c->o->fault_untimed ? KVB_FAULT_NONE : fault_here(c);
     if (start_intervals(c) != 0)
         return -1;
     kvb_perf_begin(&c->perf);
@@ -446,15 +494,19 @@ static int phase_settle(rep_ctx *c)
     return 0;
 }
 
-static int run_phases(rep_ctx *c)
+static int run_load(rep_ctx *c)
 {
     int persistent = (c->ops->caps & KV_CAP_PERSISTENT) != 0;
     c->load_durability = persistent ? KV_DUR_NONE : c->o->durability;
     if (setup(c) != 0 || open_engine(c, c->load_durability) != 0)
         return -1;
     kvb_perf_open(&c->perf);
-    if (phase_load(c) != 0 || switch_durability(c) != 0)
-        return -1;
+    return phase_load(c) != 0 || switch_durability(c) != 0 ? -1 : 0;
+}
+
+/* Settle, the measured phase of c->rep->workload, and the read-back, on the loaded store. */
+static int run_workload(rep_ctx *c)
+{
     int measured = strcmp(c->rep->workload->name, "load") != 0;
     if (measured && phase_settle(c) != 0)
         return -1;
@@ -472,6 +524,11 @@ static int run_phases(rep_ctx *c)
         return -1;
     }
     return 0;
+}
+
+static int run_phases(rep_ctx *c)
+{
+    return run_load(c) != 0 ? -1 : run_workload(c);
 }
 
 static void free_ctx(rep_ctx *c)
@@ -497,41 +554,32 @@ static void free_ctx(rep_ctx *c)
     kvb_perf_close(&c->perf);
 }
 
-int kvb_rep_run(const kvb_rep *rep)
+/* Write the result of c->rep from the state the phases left; close the engine first when last.
+ * failed: a phase failed (message in c->err). Returns a KVB_EXIT_* code. */
+static int finish_result(rep_ctx *c, int failed, int last)
 {
-    rep_ctx c;
-    memset(&c, 0, sizeof(c));
-    for (int i = 0; i < KVB_PERF__COUNT; i++)
-        c.perf.fd[i] = -1;
-    c.rep = rep, c.o = rep->o, c.ops = rep->engine, c.nthreads = rep->o->threads;
-    int failed = 0;
-    if (kvb_pages_enter_rep(rep->o->pages) != 0) {
-        snprintf(c.err, sizeof(c.err), "--pages 4k: prctl(PR_SET_THP_DISABLE) failed: %s", strerror(errno));
-        failed = 1;
-    }
-    failed = failed || run_phases(&c) != 0;
-    kvb_result res = {.rep = rep, .phases = c.phases, .nphases = c.nphases,
-                      .load_durability = c.load_durability, .readback = c.readback,
-                      .pages_load = c.pages_load, .pages_measured = c.pages_measured,
-                      .has_pages_measured = c.has_pages_measured, .lsm = c.lsm,
-                      .settled = c.settled, .settle_ns = c.settle_ns,
-                      .hardness = c.ds ? &c.hardness : NULL};
-    for (int t = 0; c.w && t < c.nthreads; t++) {
-        kvb_verify *v = &c.w[t].ver;
+    kvb_result res = {.rep = c->rep, .phases = c->phases, .nphases = c->nphases,
+                      .load_durability = c->load_durability, .readback = c->readback,
+                      .pages_load = c->pages_load, .pages_measured = c->pages_measured,
+                      .has_pages_measured = c->has_pages_measured, .lsm = c->lsm,
+                      .settled = c->settled, .settle_ns = c->settle_ns,
+                      .hardness = c->ds ? &c->hardness : NULL, .bulk_loaded = c->bulk_loaded};
+    for (int t = 0; c->w && t < c->nthreads; t++) {
+        kvb_verify *v = &c->w[t].ver;
         res.ver.checked += v->checked, res.ver.wrong += v->wrong, res.ver.missing += v->missing;
         res.ver.stale += v->stale, res.ver.ghost += v->ghost;
-        res.sink += c.w[t].sink;
+        res.sink += c->w[t].sink;
     }
-    res.verify_skipped = (c.ops->caps & KV_CAP_DISCARDS) != 0;
+    res.verify_skipped = (c->ops->caps & KV_CAP_DISCARDS) != 0;
     int code = KVB_EXIT_OK;
-    if (!failed && c.eng) {
-        res.engine_config = kvb_result_engine_pairs(c.eng, 0);
-        res.engine_stats = kvb_result_engine_pairs(c.eng, 1);
+    if (!failed && c->eng) {
+        res.engine_config = kvb_result_engine_pairs(c->eng, 0);
+        res.engine_stats = kvb_result_engine_pairs(c->eng, 1);
     }
-    if (close_engine(&c) != 0)
+    if (last && close_engine(c) != 0)
         failed = 1;
     if (failed) {
-        fprintf(stderr, "kvbench: %s\n", c.err);
+        fprintf(stderr, "kvbench: %s\n", c->err);
         code = KVB_EXIT_ENGINE;
     } else {
         char err[512];
@@ -545,6 +593,69 @@ int kvb_rep_run(const kvb_rep *rep)
     }
     json_decref(res.engine_config);
     json_decref(res.engine_stats);
+    return code;
+}
+
+/* Between two workloads of --share-load: what the next result reports starts from zero; the store, the
+ * data set (versions, deletions, inserted pool keys) and the engine carry over. */
+static void next_workload(rep_ctx *c)
+{
+    for (int i = 0; i < c->nphases; i++)
+        kvb_phase_free(&c->phases[i]);
+    c->nphases = 0;
+    for (int t = 0; t < c->nthreads; t++) {
+        memset(&c->w[t].ver, 0, sizeof(c->w[t].ver));
+        c->w[t].sink = 0;
+    }
+    for (int t = 0; c->iv && t < c->nthreads; t++)
+        kvb_intervals_free(&c->iv[t]);
+    free(c->iv);
+    c->iv = NULL;
+    json_decref(c->lsm);
+    c->lsm = NULL;
+    c->readback = 0, c->settled = 0, c->settle_ns = 0, c->has_pages_measured = 0;
+}
+
+/* --share-load: one load, then every workload of the sequence in turn, one result each. */
+static int run_sequence(rep_ctx *c, const kvb_rep *rep)
+{
+    kvb_rep cur = *rep;
+    cur.workload = rep->seq[0], cur.ops = rep->seq_ops[0], cur.result_path = rep->seq_paths[0], cur.seq_pos = 0;
+    c->rep = &cur;
+    int failed = run_load(c) != 0, code = KVB_EXIT_OK;
+    for (int i = 0; i < rep->nseq; i++) {
+        if (i > 0) {
+            next_workload(c);
+            cur.workload = rep->seq[i], cur.ops = rep->seq_ops[i], cur.result_path = rep->seq_paths[i];
+            cur.seq_pos = i;
+        }
+        failed = failed || run_workload(c) != 0;
+        int rc = finish_result(c, failed, failed || i == rep->nseq - 1);
+        if (rc == KVB_EXIT_INVALID) /* wrong answers: the next workloads still run and verify */
+            code = KVB_EXIT_INVALID;
+        else if (rc != KVB_EXIT_OK)
+            return rc;
+    }
+    return code;
+}
+
+int kvb_rep_run(const kvb_rep *rep)
+{
+    rep_ctx c;
+    memset(&c, 0, sizeof(c));
+    for (int i = 0; i < KVB_PERF__COUNT; i++)
+        c.perf.fd[i] = -1;
+    c.rep = rep, c.o = rep->o, c.ops = rep->engine, c.nthreads = rep->o->threads;
+    int failed = 0, code;
+    if (kvb_pages_enter_rep(rep->o->pages) != 0) {
+        snprintf(c.err, sizeof(c.err), "--pages 4k: prctl(PR_SET_THP_DISABLE) failed: %s", strerror(errno));
+        failed = 1;
+    }
+    if (rep->nseq && !failed)
+        code = run_sequence(&c, rep);
+    else
+        code = finish_result(&c, failed || run_phases(&c) != 0, 1);
+    close_engine(&c); /* after an engine error mid-sequence; a no-op otherwise */
     json_decref(c.lsm);
     free_ctx(&c);
     return code;

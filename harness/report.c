@@ -254,11 +254,13 @@ static void table_row(FILE *out, json_t *results, size_t first, size_t count, do
     mean_ci(mean, count, &m, &hw);
     mean_ci(ups, count, &um, &uhw);
     mean_ci(load, count, &lm, &lhw);
-    char ci[32], timer[16];
+    char ci[32], timer[16], loadstr[32];
     snprintf(ci, sizeof(ci), count > 1 ? "%.1f" : "-", hw);
+    /* --share-load: only the sequence's first workload has the load phase */
+    snprintf(loadstr, sizeof(loadstr), phase_named(res0, "load") ? "%.1f" : "shared", lm);
     snprintf(timer, sizeof(timer), timer_ns >= 0 ? "%.1f" : "?", timer_ns);
-    fprintf(out, "%-14s %-8s %10lld %4zu %10.1f %8s %9lld %9lld %8s %13.0f %12.1f  %s", jstr(res0, "engine"),
-            jstr(res0, "workload"), (long long)jint(res0, "n"), count, m, ci, pct[0], pct[1], timer, um, lm,
+    fprintf(out, "%-14s %-8s %10lld %4zu %10.1f %8s %9lld %9lld %8s %13.0f %12s  %s", jstr(res0, "engine"),
+            jstr(res0, "workload"), (long long)jint(res0, "n"), count, m, ci, pct[0], pct[1], timer, um, loadstr,
             valid ? "yes" : "NO");
     open_loop_note(out, results, first, count);
     fputc('\n', out);

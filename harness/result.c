@@ -248,6 +248,20 @@ static void add_rate(json_t *j, const kvb_result *r)
             }
 }
 
+/* --share-load: the sequence this result is part of, its place in it, and the result that holds the
+ * load phase (the first); null when the repetition loaded for this workload alone. */
+static json_t *shared_load_json(const kvb_rep *rep)
+{
+    if (!rep->nseq)
+        return json_null();
+    json_t *names = json_array();
+    for (int i = 0; i < rep->nseq; i++)
+        json_array_append_new(names, json_string(rep->seq[i]->name));
+    const char *first = rep->seq_paths[0], *slash = strrchr(first, '/');
+    return json_pack("{s:o, s:i, s:s}", "workloads", names, "position", rep->seq_pos, "load_result",
+                     slash ? slash + 1 : first);
+}
+
 static json_t *result_json(const kvb_result *r, int *valid)
 {
     const kvb_rep *rep = r->rep;
@@ -265,18 +279,20 @@ static json_t *result_json(const kvb_result *r, int *valid)
                           kv_durability_name(r->load_durability), "access", kv_access_name(rep->workload->access),
                           "zipf_theta", o->theta, "value_size",
                           (json_int_t)o->value_size, "scan_len", (json_int_t)rep->workload->scan_len, "seed",
-                          (json_int_t)rep->seed, "bulk_load", r->nphases > 0 && r->phases[0].bulk, "valid", *valid,
+                          (json_int_t)rep->seed, "bulk_load", r->bulk_loaded, "valid", *valid,
                           "keyset", kvb_keyset_json(o, r->hardness));
     json_object_set_new(j, "invalid_reason", why ? json_string(why) : json_null());
     json_object_set_new(j, "key_space", json_string(rep->workload->shared_keys ? "shared" : "partitioned"));
     char vsbuf[64];
     json_object_set_new(j, "value_sizes", json_string(kv_valsize_str(&o->vsize, vsbuf, sizeof(vsbuf))));
     add_rate(j, r);
-    json_object_set_new(j, "inject_fault", o->fault ? json_string(o->fault == KVB_FAULT_WRONG   ? "wrong"
+    json_object_set_new(j, "shared_load", shared_load_json(rep));
+    int fault = o->fault && (!rep->nseq || rep->seq_pos == rep->nseq - 1); /* --share-load: the last only */
+    json_object_set_new(j, "inject_fault", fault ? json_string(o->fault == KVB_FAULT_WRONG   ? "wrong"
                                                                   : o->fault == KVB_FAULT_STALE ? "stale"
                                                                                                 : "missing")
                                                     : json_null());
-    json_object_set_new(j, "inject_fault_pass", o->fault ? json_string(o->fault_untimed ? "untimed" : "timed")
+    json_object_set_new(j, "inject_fault_pass", fault ? json_string(o->fault_untimed ? "untimed" : "timed")
                                                          : json_null());
     json_object_set_new(j, "design", design_json(rep));
     const kvb_verify *v = &r->ver;

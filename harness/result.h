@@ -27,6 +27,7 @@ typedef struct kvb_result {
     json_t *lsm; /* [{level, files, bytes}] after settle, from stats pairs lsm.L<n>.*; NULL if none */
     int settled;        /* the engine's settle hook ran before the measured phase */
     uint64_t settle_ns; /* and took this long */
+    int bulk_loaded;    /* the store was filled by bulk_load (under --share-load: by the first workload's) */
 } kvb_result;
 
 /* describe() (stats = 0) or stats() + disk_bytes (stats = 1) as a JSON object of strings. */

@@ -142,15 +142,17 @@ int kvb_make_run_dir(const kvb_opts *o, char *run_id, size_t idlen, char *dir, s
     return -1;
 }
 
-/* One (engine, workload, N, repetition) of the run. */
+/* One (engine, workload, N, repetition) of the run; under --share-load one (engine, N, repetition),
+ * workload 0 standing for the whole sequence. */
 kvb_cell *kvb_run_cells(const kvb_opts *o, size_t *ncells)
 {
-    size_t n = o->nengines * o->nworkloads * o->nns * (size_t)o->reps, k = 0, k2 = 0;
+    size_t nw = o->share_load ? 1 : o->nworkloads;
+    size_t n = o->nengines * nw * o->nns * (size_t)o->reps, k = 0, k2 = 0;
     kvb_cell *cells = malloc((n ? n : 1) * sizeof(*cells));
     if (!cells)
         return NULL;
     for (size_t e = 0; e < o->nengines; e++)
-        for (size_t w = 0; w < o->nworkloads; w++)
+        for (size_t w = 0; w < nw; w++)
             for (size_t i = 0; i < o->nns; i++)
                 for (int rep = 0; rep < o->reps; rep++)
                     cells[k++] = (kvb_cell){e, w, i, rep};
@@ -241,11 +243,17 @@ static json_t *design_json(const kvb_opts *o, const run_cell *cells, size_t ncel
                                                "n", (json_int_t)o->ns[c->n], "rep", c->rep, "seed",
                                                (json_int_t)(o->seed_per_rep ? kvb_rep_seed(o->seed, c->rep) : o->seed),
                                                "loadavg_before", "cpus", "rate", rate_spec(o, c)));
+        if (o->share_load) { /* the cell runs every workload, in this order, on one load */
+            json_t *seq = json_array();
+            for (size_t w = 0; w < o->nworkloads; w++)
+                json_array_append_new(seq, json_string(o->workloads[w].name));
+            json_object_set_new(json_array_get(order, i), "shared_load", seq);
+        }
     }
-    return json_pack("{s:o, s:I, s:b, s:s, s:s, s:i, s:b}", "cell_order", order, "seed", (json_int_t)o->seed,
+    return json_pack("{s:o, s:I, s:b, s:s, s:s, s:i, s:b, s:b}", "cell_order", order, "seed", (json_int_t)o->seed,
                      "seed_per_rep", o->seed_per_rep, "cpus", cpus, "cpus_policy",
                      o->cpus_auto ? "auto" : o->ncpus ? "list" : "none", "settle_ms", (int)o->settle_ms,
-                     "allow_volatile", o->allow_volatile);
+                     "allow_volatile", o->allow_volatile, "share_load", o->share_load);
 }
 
 static json_t *build_manifest(const kvb_opts *o, const char *run_id, const run_cell *cells, size_t ncells)
@@ -439,6 +447,38 @@ static void result_path(const run_state *st, const kv_engine_ops *eng, const kv_
              o->threads, kv_durability_name(o->durability), ratestr, rep);
 }
 
+/* After a --share-load cell: every workload's result that was written goes into the table. */
+static int report_sequence(run_state *st, size_t cell, const kvb_rep *r, int code)
+{
+    const kvb_opts *o = st->o;
+    if (o->keep) {
+        if (!o->quiet)
+            fprintf(stderr, "kvbench: kept data directory %s\n", r->data_dir);
+    } else if (kvb_rm_tree(r->data_dir) != 0) {
+        fprintf(stderr, "kvbench: warning: cannot remove %s: %s\n", r->data_dir, strerror(errno));
+    }
+    if (code != KVB_EXIT_OK && code != KVB_EXIT_INVALID)
+        return code == KVB_EXIT_USAGE ? KVB_EXIT_USAGE : KVB_EXIT_ENGINE;
+    for (int i = 0; i < r->nseq; i++) {
+        char err[600];
+        json_t *res = json_load_file(r->seq_paths[i], 0, NULL);
+        int valid = json_is_true(json_object_get(res, "valid"));
+        json_decref(res);
+        if (!valid) {
+            st->invalid = 1;
+            fprintf(stderr, "kvbench: %s %s n=%llu rep %d: INVALID (wrong answers; see %s)\n", r->engine->name,
+                    r->seq[i]->name, (unsigned long long)r->n, r->rep, r->seq_paths[i]);
+        }
+        if (i == 0)
+            st->measured[cell] = measured_ops_per_sec(r->seq_paths[i], r->seq[i]->name);
+        if (kvb_report_add(&st->report, r->seq_paths[i], err, sizeof(err)) != 0) {
+            fprintf(stderr, "kvbench: %s\n", err);
+            return KVB_EXIT_ENGINE;
+        }
+    }
+    return KVB_EXIT_OK;
+}
+
 static int run_one(run_state *st, size_t cell)
 {
     const run_cell *c = &st->cells[cell];
@@ -448,6 +488,7 @@ static int run_one(run_state *st, size_t cell)
     int rep = c->rep;
     const kvb_opts *o = st->o;
     char data_dir[4200], path[4600];
+    char (*seq_paths)[4600] = NULL; /* --share-load: one result per workload */
     double rate, pct;
     if (cell_rate(st, c, &rate, &pct) != 0)
         return KVB_EXIT_ENGINE;
@@ -461,6 +502,21 @@ static int run_one(run_state *st, size_t cell)
                  .warmup = kvb_warmup_for(o, n), .rep = rep, .rate = rate, .rate_pct = pct,
                  .seed = o->seed_per_rep ? kvb_rep_seed(o->seed, rep) : o->seed, .cell = (int)cell,
                  .ncells = (int)st->ncells, .run_id = st->run_id, .data_dir = data_dir, .result_path = path};
+    if (o->share_load) {
+        seq_paths = malloc(o->nworkloads * sizeof(*seq_paths));
+        if (!seq_paths) {
+            fprintf(stderr, "kvbench: out of memory\n");
+            kvb_rm_tree(data_dir);
+            return KVB_EXIT_ENGINE;
+        }
+        r.nseq = (int)o->nworkloads;
+        for (size_t i = 0; i < o->nworkloads; i++) {
+            r.seq[i] = &o->workloads[i];
+            r.seq_ops[i] = o->duration_s > 0 ? duration_cap(o, r.seq[i], 0) : kvb_ops_for(o, n);
+            result_path(st, eng, r.seq[i], n, 0, 0, rep, seq_paths[i], sizeof(seq_paths[i]));
+            r.seq_paths[i] = seq_paths[i];
+        }
+    }
     settle_between_cells(o, &r);
     json_t *entry = json_array_get(json_object_get(st->manifest, "cell_order"), cell);
     json_object_set_new(entry, "loadavg_before", r.loadavg[0] < 0 ? json_null()
@@ -470,13 +526,18 @@ static int run_one(run_state *st, size_t cell)
         json_array_append_new(cpus, json_integer(r.cpus[i]));
     json_object_set_new(entry, "cpus", cpus);
     if (!o->quiet)
-        fprintf(stderr, "kvbench: cell %zu/%zu: %s %s n=%llu ops=%llu%s rep %d/%d\n", cell + 1, st->ncells,
-                eng->name, w->name, (unsigned long long)n, (unsigned long long)r.ops,
+        fprintf(stderr, "kvbench: cell %zu/%zu: %s %s%s n=%llu ops=%llu%s rep %d/%d\n", cell + 1, st->ncells,
+                eng->name, w->name, o->share_load ? ",... (one load, --share-load)" : "", (unsigned long long)n, (unsigned long long)r.ops,
                 rate > 0 ? " (paced)" : "", rep + 1, o->reps);
     if (!o->quiet && rate > 0)
         fprintf(stderr, "kvbench: offered rate %.0f ops/s%s\n", rate, pct > 0 ? " (a --rate percentage of the "
                 "closed-loop median)" : "");
     int code = run_child(&r);
+    if (seq_paths) {
+        code = report_sequence(st, cell, &r, code);
+        free(seq_paths);
+        return code;
+    }
     if (o->keep) {
         if (!o->quiet)
             fprintf(stderr, "kvbench: kept data directory %s\n", data_dir);
