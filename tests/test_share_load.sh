@@ -4,12 +4,7 @@
 # verification across workloads that insert (ycsb-d, mixed, ycsb-e; partitioned and shared key spaces,
 # 2 threads), an injected fault caught in the last workload, and bad combinations exit 2.
 set -u
-KVBENCH=${KVBENCH:-${KV_BUILD_DIR:-build}/kvbench}
-PY=/usr/bin/python3
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvb-share-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh" share
 mkdir -p "$tmp/dir"
 common=(-n 20001 --ops 4000 --dir "$tmp/dir" --settle-ms 0 -q --seed 9)
 
