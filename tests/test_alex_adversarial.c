@@ -14,24 +14,11 @@
 
 #include "alex_index.h"
 #include "alex_internal.h" /* white-box: the root model, for keys on bucket boundaries */
-
-static int sanitized(void)
-{
-    const char *s = getenv("KV_SANITIZED");
-    return s && strcmp(s, "1") == 0;
-}
+#include "testenv.h"
 
 static size_t scale(size_t n)
 {
     return sanitized() ? n / 10 : n;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-    uint64_t x = (*s += 0x9e3779b97f4a7c15ull);
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
 }
 
 static int cmp_i64(const void *a, const void *b)

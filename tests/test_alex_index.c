@@ -13,20 +13,7 @@
 #include <string.h>
 
 #include "alex_index.h"
-
-static int sanitized(void)
-{
-    const char *s = getenv("KV_SANITIZED");
-    return s && strcmp(s, "1") == 0;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-    uint64_t x = (*s += 0x9e3779b97f4a7c15ull);
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
-}
+#include "testenv.h"
 
 static double rnd01(uint64_t *s)
 {

@@ -14,14 +14,9 @@
 #include <cmocka.h>
 
 #include "tmpdirs.h"
+#include "testenv.h"
 
 #define T 2
-
-static int sanitized(void)
-{
-    const char *s = getenv("KV_SANITIZED");
-    return s && strcmp(s, "1") == 0;
-}
 
 static int cmp_sorted(const void *a, const void *b)
 {

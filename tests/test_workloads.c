@@ -13,12 +13,7 @@
 #include <string.h>
 
 #include "workload.h"
-
-static int sanitized(void)
-{
-    const char *s = getenv("KV_SANITIZED");
-    return s && strcmp(s, "1") == 0;
-}
+#include "testenv.h"
 
 static uint64_t scaled(uint64_t n) { return sanitized() ? n / 10 : n; }
 

@@ -12,12 +12,7 @@
 
 #include "workload.h"
 #include "wl_internal.h"
-
-static int sanitized(void)
-{
-    const char *s = getenv("KV_SANITIZED");
-    return s && strcmp(s, "1") == 0;
-}
+#include "testenv.h"
 
 /* exact probabilities p[k] of rank k in [0, n) for weight (k+1)^-theta */
 static double *zipf_probs(uint64_t n, double theta)
