@@ -279,8 +279,10 @@ class Report:
 
     # ------------------------------------------------------------ sweep over N
     def fig_sweep(self):
-        for (w, threads, dur) in self.configs("workload", "threads", "durability", variant=self.primary):
-            sel = self.select(workload=w, threads=threads, durability=dur)
+        # one curve per engine needs one point per N: everything but N fixed (key set, access, value size too)
+        for (w, threads, dur, ks, acc, vs) in self.configs("workload", "threads", "durability", "keyset", "access",
+                                                           "value_size", variant=self.primary):
+            sel = self.select(workload=w, threads=threads, durability=dur, keyset=ks, access=acc, value_size=vs)
             sizes = sorted({k[2] for k in sel})
             if len(sizes) < 2:
                 continue
@@ -289,7 +291,7 @@ class Report:
             data = []
             for e in engines:
                 colour, marker = kv.engine_style(e)
-                pts = sorted((k[2], s) for k, s in sel.items() if k[0] == e)
+                pts = sorted(((k[2], s) for k, s in sel.items() if k[0] == e), key=lambda p: p[0])
                 for q, ls in (("p50_ns", "-"), ("p99_ns", "--"), ("p999_ns", ":")):
                     ax.plot([p[0] for p in pts], [p[1][q] for p in pts], color=colour, marker=marker,
                             linestyle=ls, label=e if q == "p50_ns" else None)

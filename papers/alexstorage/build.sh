@@ -2,7 +2,7 @@
 # Builds papers/alexstorage/build/paper.pdf from the runs named in papers/alexstorage/runs.txt (make paper).
 # usage: papers/alexstorage/build.sh [RUNS_TXT]
 # 1. numbers.py turns the runs into gen/numbers.tex (every number the text cites) and gen/tables/*.tex;
-# 2. report.py draws the figures and writes setup.tex / figures.tex from the same runs;
+# 2. report.py draws the figures and writes setup.tex / figures.tex from the headline runs (bench1m*);
 # 3. lint.py refuses a TODO or a typed-in number in the prose; 4. latexmk.
 # The run directories live in papers/alexstorage/runs/ (committed), so a fresh clone rebuilds the
 # same paper; to move it to new results, copy the run directories there and edit runs.txt.
@@ -24,7 +24,12 @@ build="$here/build"
 rm -rf "$build/gen"
 mkdir -p "$build/gen"
 "$PY" "$here/numbers.py" "$list" "$build/gen"
-"$PY" "$root/analysis/report.py" --quiet --out "$build/gen" "${runs[@]}"
+# figures from the headline runs (labels bench1m*); the other sections are tables, since one chart of
+# every workload and engine of every run would be unreadable
+mapfile -t fig_runs < <(sed -e 's/#.*//' "$list" | awk 'NF == 2 && $1 ~ /^bench1m/ {print $2}' \
+                        | while read -r d; do case "$d" in /*) echo "$d";; *) echo "$root/$d";; esac; done)
+[ ${#fig_runs[@]} -gt 0 ] || fig_runs=("${runs[@]}")
+"$PY" "$root/analysis/report.py" --quiet --out "$build/gen" "${fig_runs[@]}"
 cp "$here/paper.tex" "$build/"
 cd "$build"
 latexmk -pdf -interaction=nonstopmode -halt-on-error paper.tex > latexmk.log 2>&1 \
