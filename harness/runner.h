@@ -10,7 +10,8 @@
  * run every repetition, write the run directory and print the table and `results: <dir>`.
  * Returns a KVB_EXIT_* code. */
 int kvb_runner_run(kvb_opts *o);
-/* One cell of a run: indexes into o->engines, o->workloads, o->ns, and a repetition. */
+/* One cell of a run: indexes into o->engines, o->workloads, o->ns, and a repetition. Under
+ * --share-load (o->share_load) workload is always 0 and the cell runs every workload in order. */
 typedef struct kvb_cell {
     size_t engine, workload, n;
     int rep;
