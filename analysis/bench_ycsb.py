@@ -3,7 +3,8 @@
 """Usage: bench_ycsb.py --out DIR --main RUN_DIR [--main RUN_DIR...] --hard RUN_DIR [--note TEXT]
 
 Writes DIR/ycsb.md, DIR/ycsb.csv and DIR/figures/ycsb_<workload>.{png,pdf}; prints the table.
-Values are medians over repetitions (one repetition by default: see the note the script records).
+Values follow the project's one aggregate (kvresults.AGGREGATE): latency mean = mean over repetitions of each
+repetition's mean, p99 from all repetitions' histograms merged, untimed ops/s = mean over repetitions.
 """
 import argparse
 import csv
@@ -18,7 +19,7 @@ FIG_W, FIG_H = 6.6, 2.0
 
 
 def cells(results):
-    """{(workload, keyset, engine): row dict} with medians over repetitions."""
+    """{(workload, keyset, engine): row dict} aggregated over repetitions as everywhere (kv.summarize_group)."""
     groups = {}
     for r in results:
         groups.setdefault((r["workload"], r.get("keyset"), r["engine"]), []).append(r)
@@ -27,12 +28,11 @@ def cells(results):
         ph = [kv.measured_phase(r) for r in rs]
         load = [kv.phase_named(r, "load") for r in rs]
         info = rs[0].get("keyset_info") or {}
+        agg = kv.summarize_group(rs)
         out[key] = {
             "workload": key[0], "keyset": key[1], "engine": key[2], "n": rs[0]["n"], "reps": len(rs),
             "ops": rs[0]["ops"],
-            "mean_ns": kv.median_present([p["latency"]["mean_ns"] for p in ph]),
-            "p99_ns": kv.median_present([p["latency"]["p99_ns"] for p in ph]),
-            "untimed_ops_s": kv.median_present([p.get("ops_per_sec_untimed") for p in ph]),
+            "mean_ns": agg["mean_ns"], "p99_ns": agg["p99_ns"], "untimed_ops_s": agg["ops_per_sec_untimed"],
             "load_ns_key": kv.median_present([lp.get("ns_per_op") for lp in load if lp]),
             "valid": all(kv.is_valid(r) for r in rs),
             "pla32": (info.get("hardness") or {}).get("pla_segments_eps32"),
@@ -106,7 +106,7 @@ def main():
     md = ["# make bench-ycsb", "",
           "YCSB core workloads (definitions and sources: workloads/README.md) on every engine, then one workload on "
           "a hard key set. Latencies are service times of the timed pass; untimed ops/s is the same op count "
-          "again without per-op timing. Medians over repetitions.", ""]
+          "again without per-op timing. Aggregate: " + kv.AGGREGATE + "; load: median over repetitions.", ""]
     if a.note:
         md += ["Setup: " + a.note + ".", ""]
     if a.bench_seconds is not None:
