@@ -53,17 +53,27 @@ AGGREGATE_SHORT = "mean of rep means, 95 % t-CI; percentiles of merged histogram
 SPECTRUM_Q = [0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999]
 
 
+def engine_base(engine):
+    """The engine a variant (`-e NAME+LABEL`, e.g. alexstorage+btree) runs; an engine is its own base."""
+    return engine.split("+", 1)[0]
+
+
 def engine_style(engine):
-    """(colour, marker) for an engine; unknown engines get the next unused extra style."""
+    """(colour, marker) for an engine; a variant keeps its base engine's colour with the next unused
+    marker; unknown engines get the next unused extra style."""
     if engine in ENGINE_STYLE:
         return ENGINE_STYLE[engine]
+    if engine_base(engine) in ENGINE_STYLE and engine not in _assigned:
+        _assigned[engine] = (ENGINE_STYLE[engine_base(engine)][0], _EXTRA_STYLES[len(_assigned) % len(_EXTRA_STYLES)][1])
     if engine not in _assigned:
         _assigned[engine] = _EXTRA_STYLES[len(_assigned) % len(_EXTRA_STYLES)]
     return _assigned[engine]
 
 
 def engine_sort_key(engine):
-    return (ENGINE_ORDER.index(engine) if engine in ENGINE_ORDER else len(ENGINE_ORDER), engine)
+    """Known engines in ENGINE_ORDER, each variant right after its base engine, then the rest by name."""
+    base = engine_base(engine)
+    return (ENGINE_ORDER.index(base) if base in ENGINE_ORDER else len(ENGINE_ORDER), engine != base, engine)
 
 
 def workload_sort_key(workload):
@@ -135,7 +145,8 @@ def pages_policy(r):
 
 
 def engine_options(r):
-    """The -o options of the command line that apply to this result's engine, e.g. ["hugepages=0"]."""
+    """The -o options of the command line that apply to this result's engine, e.g. ["hugepages=0"]; a
+    variant (NAME+LABEL) gets NAME's scoped options too, as kvbench gives them (harness/bench.c)."""
     cmd = str((r.get("manifest") or {}).get("command") or "").split()
     out = []
     for i, a in enumerate(cmd):
@@ -145,7 +156,7 @@ def engine_options(r):
         key = opt.split("=", 1)[0]
         if "." in key:
             eng, rest = opt.split(".", 1)
-            if eng != r.get("engine"):
+            if eng not in (r.get("engine"), engine_base(str(r.get("engine")))):
                 continue
             opt = rest
         out.append(opt)
