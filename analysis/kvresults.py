@@ -144,9 +144,10 @@ def pages_policy(r):
     return ""
 
 
-def engine_options(r):
+def engine_options(r, own=True):
     """The -o options of the command line that apply to this result's engine, e.g. ["hugepages=0"]; a
-    variant (NAME+LABEL) gets NAME's scoped options too, as kvbench gives them (harness/bench.c)."""
+    variant (NAME+LABEL) gets NAME's scoped options too, as kvbench gives them (harness/bench.c). own=False
+    leaves out the variant's own options (`-o NAME+LABEL.key=...`): they name the engine, not a setup."""
     cmd = str((r.get("manifest") or {}).get("command") or "").split()
     out = []
     for i, a in enumerate(cmd):
@@ -157,6 +158,8 @@ def engine_options(r):
         if "." in key:
             eng, rest = opt.split(".", 1)
             if eng not in (r.get("engine"), engine_base(str(r.get("engine")))):
+                continue
+            if not own and "+" in eng:  # an engine variant's own options are part of what it is
                 continue
             opt = rest
         out.append(opt)
@@ -196,7 +199,7 @@ def check_machines(results, allow_mixed):
 def variant(r):
     """What besides the configuration changed the engine's setup: page policy, -o options and, when
     results of several machines are drawn, the machine."""
-    parts = [("pages " + pages_policy(r)) if pages_policy(r) else ""] + engine_options(r) + [rate_label(r)]
+    parts = [("pages " + pages_policy(r)) if pages_policy(r) else ""] + engine_options(r, own=False) + [rate_label(r)]
     if GROUP_BY_MACHINE:
         parts.append("on " + machine(r))
     return ", ".join(p for p in parts if p)
