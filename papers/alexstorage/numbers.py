@@ -250,46 +250,49 @@ def ycsb_table(res, m):
 BTREE = "alexstorage+btree"  # the B+tree index as a kvbench variant (-e alexstorage+btree)
 
 
-def pick_btree(res, workload, ks):
+def pick_btree(res, workload, ks, n=N1M):
     """AlexStorage with the B+tree index: the variant, or (runs made before variants) the engine itself."""
-    return (res.pick(BTREE, workload, N1M, keyset=ks, options=("index=btree",))
-            or res.pick("alexstorage", workload, N1M, keyset=ks, options=("index=btree",)))
+    return (res.pick(BTREE, workload, n, keyset=ks, options=("index=btree",))
+            or res.pick("alexstorage", workload, n, keyset=ks, options=("index=btree",)))
 
 
 def keyset_table(res, m):
     rows = []
-    worst = (None, None)
-    for ks in KEYSETS:
-        h = res.hardness(ks, N1M)
-        # the B+tree index runs as the variant alexstorage+btree in the same run as ALEX (make-runs.sh), so
-        # means compare within one run, as everywhere else in the paper
-        alex = mean_of(res.pick("alexstorage", "read", N1M, keyset=ks))
-        btree = mean_of(pick_btree(res, "read", ks))
-        lmdb = mean_of(res.pick("lmdb", "read", N1M, keyset=ks))
-        mem = mean_of(res.pick("memory", "read", N1M, keyset=ks))
-        amix = mean_of(res.pick("alexstorage", "mixed", N1M, keyset=ks))
-        bmix = mean_of(pick_btree(res, "mixed", ks))
-        if alex is None and not h:
-            continue
-        rows.append([ks, h.get("pla_segments_eps32"), h.get("pla_segments_eps4096"), alex, btree, lmdb, mem,
-                     ratio(alex, btree), ratio(alex, lmdb), amix, bmix])
-        c = cname(ks)
-        m.add("Pla%s" % c, fmt_int(h.get("pla_segments_eps32")), "%s PLA segments eps=32 at 1M" % ks)
-        m.add("RatioAlexBtree%s" % c, fmt_ratio(ratio(alex, btree)), "alex/btree read %s 1M" % ks)
-        m.add("RatioAlexLmdb%s" % c, fmt_ratio(ratio(alex, lmdb)), "alex/lmdb read %s 1M" % ks)
-        r = ratio(alex, btree)
-        if r is not None and (worst[0] is None or r > worst[0]):
-            worst = (r, ks)
-    m.add("WorstKeysetForAlex", worst[1] or "n/a", "key set with the highest alex/btree read ratio")
-    m.add("WorstKeysetRatio", fmt_ratio(worst[0]), "its alex/btree ratio")
-    return Named("keysets", "Key sets at one million keys: hardness (segments of an optimal epsilon-PLA "
-                        "at epsilon = 32 and 4096), mean read latency of AlexStorage with the ALEX and the B+tree "
-                 "index (the same store, one run per key set, cells interleaved) beside LMDB and the memory "
-                 "floor, and mean mixed latency per index. " + kv.AGGREGATE_SHORT + ".",
-                 [("key set", "", "text"), ("PLA 32", "", "int"), ("PLA 4096", "", "int"), ("alex", "ns", "ns"),
+    for n, tag in ((N1M, ""), (N10M, "TenM")):
+        worst = (None, None)
+        for ks in KEYSETS:
+            h = res.hardness(ks, n)
+            # the B+tree index runs as the variant alexstorage+btree in the same run as ALEX (make-runs.sh),
+            # so means compare within one run, as everywhere else in the paper
+            alex = mean_of(res.pick("alexstorage", "read", n, keyset=ks))
+            btree = mean_of(pick_btree(res, "read", ks, n))
+            lmdb = mean_of(res.pick("lmdb", "read", n, keyset=ks))
+            mem = mean_of(res.pick("memory", "read", n, keyset=ks))
+            amix = mean_of(res.pick("alexstorage", "mixed", n, keyset=ks))
+            bmix = mean_of(pick_btree(res, "mixed", ks, n))
+            if alex is None:
+                continue
+            rows.append([ks, kv.fmt_n(n), h.get("pla_segments_eps32"), alex, btree, lmdb, mem, ratio(alex, btree),
+                         ratio(alex, lmdb), amix, bmix, ratio(amix, bmix)])
+            c = cname(ks) + tag
+            m.add("Pla%s" % c, fmt_int(h.get("pla_segments_eps32")), "%s PLA segments eps=32 at %s" % (ks, kv.fmt_n(n)))
+            m.add("RatioAlexBtree%s" % c, fmt_ratio(ratio(alex, btree)), "alex/btree read %s %s" % (ks, kv.fmt_n(n)))
+            m.add("RatioAlexLmdb%s" % c, fmt_ratio(ratio(alex, lmdb)), "alex/lmdb read %s %s" % (ks, kv.fmt_n(n)))
+            m.add("RatioMixAlexBtree%s" % c, fmt_ratio(ratio(amix, bmix)), "alex/btree mixed %s %s" % (ks, kv.fmt_n(n)))
+            r = ratio(alex, btree)
+            if r is not None and (worst[0] is None or r > worst[0]):
+                worst = (r, ks)
+        m.add("WorstKeysetForAlex" + tag, worst[1] or "n/a", "key set with the highest alex/btree read ratio, %s"
+              % kv.fmt_n(n))
+        m.add("WorstKeysetRatio" + tag, fmt_ratio(worst[0]), "its alex/btree ratio")
+    return Named("keysets", "Key sets at one and ten million keys: hardness (segments of an optimal epsilon-PLA at "
+                 "epsilon = 32), mean read latency of AlexStorage with the ALEX and the B+tree index (the same "
+                 "store, one run per key set and N, cells interleaved) beside LMDB and the memory floor, and mean "
+                 "mixed latency per index. " + kv.AGGREGATE_SHORT + ".",
+                 [("key set", "", "text"), ("N", "", "text"), ("PLA 32", "", "int"), ("alex", "ns", "ns"),
                   ("btree", "ns", "ns"), ("lmdb", "ns", "ns"), ("memory", "ns", "ns"), ("alex/btree", "", "ratio"),
-                  ("alex/lmdb", "", "ratio"), ("alex mixed", "ns", "ns"), ("btree mixed", "ns", "ns")], rows,
-                 "tab:keysets")
+                  ("alex/lmdb", "", "ratio"), ("alex mixed", "ns", "ns"), ("btree mixed", "ns", "ns"),
+                  ("mixed alex/btree", "", "ratio")], rows, "tab:keysets")
 
 
 def engines_table(res, m):
