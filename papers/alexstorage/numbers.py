@@ -250,6 +250,15 @@ def ycsb_table(res, m):
 BTREE = "alexstorage+btree"  # the B+tree index as a kvbench variant (-e alexstorage+btree)
 
 
+def index_bpk(res, engine, ks, n):
+    """Index bytes per key after the read phase (engine_stats.index_bytes_per_key), mean over repetitions."""
+    v = [float(r["engine_stats"]["index_bytes_per_key"]) for r in res.selected()
+         if r.get("engine") == engine and r.get("workload") == "read" and r.get("n") == n
+         and (r.get("keyset") or "uniform") == ks and isinstance(r.get("engine_stats"), dict)
+         and r["engine_stats"].get("index_bytes_per_key") not in (None, "")]
+    return sum(v) / len(v) if v else None
+
+
 def pick_btree(res, workload, ks, n=N1M):
     """AlexStorage with the B+tree index: the variant, or (runs made before variants) the engine itself."""
     return (res.pick(BTREE, workload, n, keyset=ks, options=("index=btree",))
@@ -258,6 +267,7 @@ def pick_btree(res, workload, ks, n=N1M):
 
 def keyset_table(res, m):
     rows = []
+    maxbpk = 0.0
     for n, tag in ((N1M, ""), (N10M, "TenM")):
         worst = (None, None)
         for ks in KEYSETS:
@@ -272,8 +282,10 @@ def keyset_table(res, m):
             bmix = mean_of(pick_btree(res, "mixed", ks, n))
             if alex is None:
                 continue
+            abpk, bbpk = index_bpk(res, "alexstorage", ks, n), index_bpk(res, BTREE, ks, n)
             rows.append([ks, kv.fmt_n(n), h.get("pla_segments_eps32"), alex, btree, lmdb, mem, ratio(alex, btree),
-                         ratio(alex, lmdb), amix, bmix, ratio(amix, bmix)])
+                         ratio(alex, lmdb), ratio(amix, bmix), abpk, bbpk])
+            maxbpk = max(maxbpk, abpk or 0)
             c = cname(ks) + tag
             m.add("Pla%s" % c, fmt_int(h.get("pla_segments_eps32")), "%s PLA segments eps=32 at %s" % (ks, kv.fmt_n(n)))
             m.add("RatioAlexBtree%s" % c, fmt_ratio(ratio(alex, btree)), "alex/btree read %s %s" % (ks, kv.fmt_n(n)))
@@ -285,14 +297,16 @@ def keyset_table(res, m):
         m.add("WorstKeysetForAlex" + tag, worst[1] or "n/a", "key set with the highest alex/btree read ratio, %s"
               % kv.fmt_n(n))
         m.add("WorstKeysetRatio" + tag, fmt_ratio(worst[0]), "its alex/btree ratio")
+    m.add("MaxAlexIndexBytesPerKey", ("%.1f" % maxbpk) if maxbpk else None,
+          "largest ALEX index bytes per key over the key sets")
     return Named("keysets", "Key sets at one and ten million keys: hardness (segments of an optimal epsilon-PLA at "
                  "epsilon = 32), mean read latency of AlexStorage with the ALEX and the B+tree index (the same "
                  "store, one run per key set and N, cells interleaved) beside LMDB and the memory floor, and mean "
-                 "mixed latency per index. " + kv.AGGREGATE_SHORT + ".",
+                 "mixed latency per index; index bytes per key of each index. " + kv.AGGREGATE_SHORT + ".",
                  [("key set", "", "text"), ("N", "", "text"), ("PLA 32", "", "int"), ("alex", "ns", "ns"),
                   ("btree", "ns", "ns"), ("lmdb", "ns", "ns"), ("memory", "ns", "ns"), ("alex/btree", "", "ratio"),
-                  ("alex/lmdb", "", "ratio"), ("alex mixed", "ns", "ns"), ("btree mixed", "ns", "ns"),
-                  ("mixed alex/btree", "", "ratio")], rows, "tab:keysets")
+                  ("alex/lmdb", "", "ratio"), ("mixed alex/btree", "", "ratio"), ("alex index", "B/key", "float"),
+                  ("btree index", "B/key", "float")], rows, "tab:keysets")
 
 
 def engines_table(res, m):
