@@ -301,8 +301,8 @@ def keyset_table(res, m):
           "largest ALEX index bytes per key over the key sets")
     return Named("keysets", "Key sets at one and ten million keys: hardness (segments of an optimal epsilon-PLA at "
                  "epsilon = 32), mean read latency of AlexStorage with the ALEX and the B+tree index (the same "
-                 "store, one run per key set and N, cells interleaved) beside LMDB and the memory floor, and mean "
-                 "mixed latency per index; index bytes per key of each index. " + kv.AGGREGATE_SHORT + ".",
+                 "store, one run per key set and N, cells interleaved) beside LMDB and the memory floor, the "
+                 "mixed workload's alex/btree ratio of means, and each index's bytes per key. " + kv.AGGREGATE_SHORT + ".",
                  [("key set", "", "text"), ("N", "", "text"), ("PLA 32", "", "int"), ("alex", "ns", "ns"),
                   ("btree", "ns", "ns"), ("lmdb", "ns", "ns"), ("memory", "ns", "ns"), ("alex/btree", "", "ratio"),
                   ("alex/lmdb", "", "ratio"), ("mixed alex/btree", "", "ratio"), ("alex index", "B/key", "float"),
