@@ -93,7 +93,7 @@ struct alex_index {
     int64_t ood_min_key, ood_max_key;   /* extremes of those keys */
     struct alex_model_node *repair_at;  /* node whose domain grew, for alex__repair (NULL: all) */
     int repair_pending;                 /* a growth happened and alex__repair has not run yet */
-    uint64_t num_inserts, num_shifts, num_expansions, num_splits_sideways, num_splits_down;
+    uint64_t num_inserts, num_shifts, num_insert_steps, num_expansions, num_splits_sideways, num_splits_down;
     uint64_t num_contractions, num_root_expansions;
     /* lookup counters, striped by thread so concurrent readers rarely share a cache line;
      * bumped with relaxed load + store (a lost count under a race, never a data race) */
