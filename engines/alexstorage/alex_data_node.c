@@ -28,8 +28,8 @@ static void alex_dn_free_arrays(alex_index *ix, alex_data_node *d)
     d->bitmap = NULL;
 }
 
-/* Allocate arrays of `cap` slots, place the sorted keys model-based (pos = max(pred, last + 1),
- * packed at the end when the remaining slots run out) and fill the gaps. 0 or ALEX_ENOMEM. */
+/* Allocate arrays of `cap` slots, place the sorted keys model-based (alex__place) and fill the
+ * gaps, in one pass. 0 or ALEX_ENOMEM. */
 static int alex_dn_fill(alex_index *ix, alex_data_node *d, const int64_t *keys, const uint64_t *pays, size_t n,
                         int cap, const alex_lm *m)
 {
@@ -71,22 +71,22 @@ static int alex_dn_fill(alex_index *ix, alex_data_node *d, const int64_t *keys, 
             shifts += (double)run * (double)run / 4.0;
             run = 1;
         }
+        /* the gaps before it copy it; those before the first real key hold INT64_MIN instead, so
+         * a prepend never rewrites the leading gaps (and the tail, or all of an empty leaf, holds
+         * INT64_MAX, below) */
+        int64_t g = last < 0 ? INT64_MIN : keys[i];
+        for (long j = last + 1; j < pos; j++) {
+            k[j] = g;
+            p[j] = 0;
+        }
         k[pos] = keys[i];
         p[pos] = pays[i];
         bm[pos >> 6] |= 1ull << (pos & 63);
         last = pos;
     }
-    /* gaps copy the next real key; those before the first real key hold INT64_MIN instead (and
-     * all of an empty leaf, INT64_MAX), so a prepend never rewrites the leading gaps */
-    int64_t cur = INT64_MAX;
-    int first = n ? alex__dn_next_set(d, 0) : cap;
-    for (int i = cap - 1; i >= 0; i--) {
-        if ((bm[i >> 6] >> (i & 63)) & 1u) {
-            cur = k[i];
-        } else {
-            k[i] = i < first ? (n ? INT64_MIN : INT64_MAX) : cur;
-            p[i] = 0;
-        }
+    for (long j = last + 1; j < cap; j++) {
+        k[j] = INT64_MAX;
+        p[j] = 0;
     }
     d->num_keys = (int32_t)n;
     d->min_key = n ? keys[0] : INT64_MAX;
@@ -304,10 +304,14 @@ void alex__dn_erase_slot(alex_data_node *d, int slot)
 size_t alex__dn_collect(const alex_data_node *d, int64_t *keys, uint64_t *pays)
 {
     size_t n = 0;
-    for (int i = alex__dn_next_set(d, 0); i < d->cap; i = alex__dn_next_set(d, i + 1)) {
-        keys[n] = d->keys[i];
-        pays[n] = d->payloads[i];
-        n++;
+    int nw = (d->cap + 63) >> 6;
+    for (int w = 0; w < nw; w++) {
+        for (uint64_t word = d->bitmap[w]; word != 0; word &= word - 1) {
+            int i = (w << 6) + __builtin_ctzll(word);
+            keys[n] = d->keys[i];
+            pays[n] = d->payloads[i];
+            n++;
+        }
     }
     return n;
 }
