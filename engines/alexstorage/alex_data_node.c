@@ -59,13 +59,10 @@ static int alex_dn_fill(alex_index *ix, alex_data_node *d, const int64_t *keys, 
     d->base = m->base;
     long last = -1, run = 0;
     double search = 0.0, shifts = 0.0;
+    alex_placer pl;
+    alex__placer_init(&pl, n, cap);
     for (size_t i = 0; i < n; i++) {
-        long pred = alex__route(m->a, m->b, m->base, cap, keys[i]), pos = pred;
-        if (pos < last + 1)
-            pos = last + 1;
-        long room = (long)cap - (long)(n - i);
-        if (pos > room)
-            pos = room;
+        long pred = alex__route(m->a, m->b, m->base, cap, keys[i]), pos = alex__place(&pl, pred, i);
         /* the expected cost, as alex__expected_cost computes it, in the same pass */
         search += alex__log2_1p((unsigned)(pos > pred ? pos - pred : pred - pos));
         if (pos == last + 1) {
@@ -103,13 +100,7 @@ static int alex_dn_fill(alex_index *ix, alex_data_node *d, const int64_t *keys, 
     return ALEX_OK;
 }
 
-static void alex_dn_model_for(const int64_t *keys, size_t n, int cap, alex_lm *m)
-{
-    m->base = n ? keys[0] : 0;
-    alex__fit(keys, n, m->base, n ? (double)cap / (double)n : 0.0, &m->a, &m->b);
-}
-
-/* A new leaf from sorted keys; model NULL = fit a regression. NULL on ENOMEM. */
+/* A new leaf from sorted keys; model NULL = fit one (alex__fit_leaf). NULL on ENOMEM. */
 alex_data_node *alex__dn_build(alex_index *ix, const int64_t *keys, const uint64_t *pays, size_t n,
                                int cap, const alex_lm *model)
 {
@@ -119,7 +110,7 @@ alex_data_node *alex__dn_build(alex_index *ix, const int64_t *keys, const uint64
     d->hdr.is_leaf = 1;
     alex_lm m;
     if (model == NULL)
-        alex_dn_model_for(keys, n, cap, &m);
+        alex__fit_leaf(keys, n, cap, &m);
     else
         m = *model;
     if (alex_dn_fill(ix, d, keys, pays, n, cap, &m) != ALEX_OK) {
@@ -382,7 +373,7 @@ int alex__dn_resize(alex_index *ix, alex_data_node *d, double density, int mode)
         if (side < 0)
             m.b += (double)(cap - used);
     } else if (mode == ALEX_RESIZE_RETRAIN || n < 50 || !(d->a > 0.0)) {
-        alex_dn_model_for(keys, n, cap, &m);
+        alex__fit_leaf(keys, n, cap, &m);
     } else {
         double s = (double)cap / (double)d->cap;
         m.a *= s;
