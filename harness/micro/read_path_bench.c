@@ -272,12 +272,15 @@ __attribute__((noinline)) static void rp_stage_resolve_touch(rp_ctx *c)
 
 /* What prefetching a record's lines before its header check would give: the lines the record
  * spans (132 bytes from its start for a 100-byte value) requested at once, ahead of as_resolve. */
-static inline void rp_prefetch_rec(rp_ctx *c, uint64_t loc)
+static inline void rp_prefetch_rec(rp_ctx *c, uint64_t loc, int nta)
 {
     const unsigned char *p = as_db_seg(c->db, as_loc_seg(loc))->base + as_loc_off(loc);
     const unsigned char *first = (const unsigned char *)((uintptr_t)p & ~(uintptr_t)63);
     for (const unsigned char *l = first; l < p + AS_REC_HEADER_BYTES + VLEN; l += 64)
-        __builtin_prefetch(l);
+        if (nta)
+            __builtin_prefetch(l, 0, 0);
+        else
+            __builtin_prefetch(l);
 }
 
 __attribute__((noinline)) static void rp_stage_resolve_pf_touch(rp_ctx *c)
@@ -286,7 +289,7 @@ __attribute__((noinline)) static void rp_stage_resolve_pf_touch(rp_ctx *c)
     for (size_t i = 0; i < c->n; i++) {
         const void *v;
         size_t len;
-        rp_prefetch_rec(c, c->loc[i]);
+        rp_prefetch_rec(c, c->loc[i], 0);
         if (as_resolve(c->s, c->loc[i], c->q[i], &v, &len) == AS_OK)
             sum += rp_touch(v, len);
         rp_fence(c);
@@ -294,7 +297,7 @@ __attribute__((noinline)) static void rp_stage_resolve_pf_touch(rp_ctx *c)
     c->sink += sum;
 }
 
-__attribute__((noinline)) static void rp_stage_get_nolock_pf(rp_ctx *c)
+static inline void rp_get_nolock_pf(rp_ctx *c, int nta)
 {
     uint64_t sum = 0;
     for (size_t i = 0; i < c->n; i++) {
@@ -302,13 +305,16 @@ __attribute__((noinline)) static void rp_stage_get_nolock_pf(rp_ctx *c)
         uint64_t loc = rp_alex_part(c->ix, key, 3);
         const void *v;
         size_t len;
-        rp_prefetch_rec(c, loc);
+        rp_prefetch_rec(c, loc, nta);
         if (as_resolve(c->s, loc, key, &v, &len) == AS_OK)
             sum += rp_touch(v, len);
         rp_fence(c);
     }
     c->sink += sum;
 }
+
+__attribute__((noinline)) static void rp_stage_get_nolock_pf(rp_ctx *c) { rp_get_nolock_pf(c, 0); }
+__attribute__((noinline)) static void rp_stage_get_nolock_nta(rp_ctx *c) { rp_get_nolock_pf(c, 1); }
 
 __attribute__((noinline)) static void rp_stage_get(rp_ctx *c)
 {
@@ -572,6 +578,7 @@ static int rp_run(const char *dir, size_t n, int reps, int reopen, enum kv_keyse
         {"no lock: own-layout copy + resolve(1) + read", rp_stage_get_nolock, 1, 2, {0}},
         {"no lock: pair copy + resolve(1) + read", rp_stage_get_nolock_pairs, 1, 1, {0}},
         {"no lock: index + record lines prefetched", rp_stage_get_nolock_pf, 1, 0, {0}},
+        {"no lock: index + record lines prefetchnta", rp_stage_get_nolock_nta, 1, 0, {0}},
         {"XXH3 132 B, cache-hot buffer", rp_stage_xxh3_hot, 1, 0, {0}},
     };
     size_t ns = sizeof(st) / sizeof(st[0]);
