@@ -53,17 +53,27 @@ AGGREGATE_SHORT = "mean of rep means, 95 % t-CI; percentiles of merged histogram
 SPECTRUM_Q = [0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999]
 
 
+def engine_base(engine):
+    """The engine a variant (`-e NAME+LABEL`, e.g. alexstorage+btree) runs; an engine is its own base."""
+    return engine.split("+", 1)[0]
+
+
 def engine_style(engine):
-    """(colour, marker) for an engine; unknown engines get the next unused extra style."""
+    """(colour, marker) for an engine; a variant keeps its base engine's colour with the next unused
+    marker; unknown engines get the next unused extra style."""
     if engine in ENGINE_STYLE:
         return ENGINE_STYLE[engine]
+    if engine_base(engine) in ENGINE_STYLE and engine not in _assigned:
+        _assigned[engine] = (ENGINE_STYLE[engine_base(engine)][0], _EXTRA_STYLES[len(_assigned) % len(_EXTRA_STYLES)][1])
     if engine not in _assigned:
         _assigned[engine] = _EXTRA_STYLES[len(_assigned) % len(_EXTRA_STYLES)]
     return _assigned[engine]
 
 
 def engine_sort_key(engine):
-    return (ENGINE_ORDER.index(engine) if engine in ENGINE_ORDER else len(ENGINE_ORDER), engine)
+    """Known engines in ENGINE_ORDER, each variant right after its base engine, then the rest by name."""
+    base = engine_base(engine)
+    return (ENGINE_ORDER.index(base) if base in ENGINE_ORDER else len(ENGINE_ORDER), engine != base, engine)
 
 
 def workload_sort_key(workload):
@@ -134,8 +144,10 @@ def pages_policy(r):
     return ""
 
 
-def engine_options(r):
-    """The -o options of the command line that apply to this result's engine, e.g. ["hugepages=0"]."""
+def engine_options(r, own=True):
+    """The -o options of the command line that apply to this result's engine, e.g. ["hugepages=0"]; a
+    variant (NAME+LABEL) gets NAME's scoped options too, as kvbench gives them (harness/bench.c). own=False
+    leaves out the variant's own options (`-o NAME+LABEL.key=...`): they name the engine, not a setup."""
     cmd = str((r.get("manifest") or {}).get("command") or "").split()
     out = []
     for i, a in enumerate(cmd):
@@ -145,7 +157,9 @@ def engine_options(r):
         key = opt.split("=", 1)[0]
         if "." in key:
             eng, rest = opt.split(".", 1)
-            if eng != r.get("engine"):
+            if eng not in (r.get("engine"), engine_base(str(r.get("engine")))):
+                continue
+            if not own and "+" in eng:  # an engine variant's own options are part of what it is
                 continue
             opt = rest
         out.append(opt)
@@ -185,7 +199,7 @@ def check_machines(results, allow_mixed):
 def variant(r):
     """What besides the configuration changed the engine's setup: page policy, -o options and, when
     results of several machines are drawn, the machine."""
-    parts = [("pages " + pages_policy(r)) if pages_policy(r) else ""] + engine_options(r) + [rate_label(r)]
+    parts = [("pages " + pages_policy(r)) if pages_policy(r) else ""] + engine_options(r, own=False) + [rate_label(r)]
     if GROUP_BY_MACHINE:
         parts.append("on " + machine(r))
     return ", ".join(p for p in parts if p)

@@ -136,6 +136,25 @@ class Report:
                 out[k] = s
         return out
 
+    def keys_suffix(self, ks, acc):
+        """A figure name's tail when the runs hold several key sets or access patterns (else empty, so a
+        plain run's figure names stay as they are)."""
+        tail = ""
+        if len({kv.config_dict(k)["keyset"] for k in self.summary}) > 1:
+            tail += "_%s" % ks
+        if len({kv.config_dict(k)["access"] for k in self.summary}) > 1:
+            tail += "_%s" % acc
+        return tail
+
+    def keys_title(self, ks, acc):
+        """The same as keys_suffix, for a title: ", keys clustered, access zipf"."""
+        parts = []
+        if len({kv.config_dict(k)["keyset"] for k in self.summary}) > 1:
+            parts.append("keys %s" % ks)
+        if len({kv.config_dict(k)["access"] for k in self.summary}) > 1:
+            parts.append("access %s" % acc)
+        return "".join(", " + p for p in parts)
+
     def variant_note(self):
         return "" if len(self.variants) < 2 else "; engine setup: %s" % (self.primary or "default")
 
@@ -153,9 +172,9 @@ class Report:
 
     # ------------------------------------------------------------ bars (whole phase and per op type)
     def fig_bars(self):
-        for (n, threads, dur, vsize) in self.configs("n", "threads", "durability", "value_size",
-                                                     variant=self.primary):
-            sel = self.select(n=n, threads=threads, durability=dur, value_size=vsize)
+        for (n, threads, dur, vsize, ks, acc) in self.configs("n", "threads", "durability", "value_size", "keyset",
+                                                              "access", variant=self.primary):
+            sel = self.select(n=n, threads=threads, durability=dur, value_size=vsize, keyset=ks, access=acc)
             workloads = sorted({k[1] for k in sel}, key=kv.workload_sort_key)
             engines = sorted({k[0] for k in sel}, key=kv.engine_sort_key)
             if not workloads:
@@ -221,21 +240,22 @@ class Report:
                 ax.yaxis.set_major_formatter(EngFormatter(sep=""))
             ax.grid(axis="x", visible=False)
             self.legend_top(ax, ncol=min(len(engines), 4))
-            name = "bars_n%s_t%d_%s" % (kv.fmt_n(n), threads, dur)
-            self.save(fig, name, "Mean latency, N=%s, %d thread(s), durability %s" % (kv.fmt_n(n), threads, dur),
+            name = "bars_n%s_t%d_%s%s" % (kv.fmt_n(n), threads, dur, self.keys_suffix(ks, acc))
+            self.save(fig, name, "Mean latency, N=%s, %d thread(s), durability %s%s" % (
+                          kv.fmt_n(n), threads, dur, self.keys_title(ks, acc)),
                       "Mean latency per operation of the measured phase, and of each op type of a mixed workload "
                       "(N=%s, %d thread(s), durability %s, %d-byte values%s). Bar: mean over repetitions of each "
                       "repetition's mean; error bars: its 95%% t-interval; white markers: p50 of the merged "
                       "histograms; hatched bars: INVALID runs." % (kv.fmt_n(n), threads, dur, vsize,
-                                                                   self.variant_note()),
+                                                                   self.keys_title(ks, acc) + self.variant_note()),
                       ["engine", "workload", "op", "mean_ns", "ci95_ns", "p50_ns"], data)
 
     # ------------------------------------------------------------ percentile spectra
     def fig_spectra(self):
-        for (w, n, threads, dur) in sorted(self.configs("workload", "n", "threads", "durability",
-                                                        variant=self.primary),
-                                           key=lambda c: (kv.workload_sort_key(c[0]), c[1], c[2], c[3])):
-            sel = self.select(workload=w, n=n, threads=threads, durability=dur)
+        for (w, n, threads, dur, ks, acc) in sorted(self.configs("workload", "n", "threads", "durability", "keyset",
+                                                                 "access", variant=self.primary),
+                                                    key=lambda c: (kv.workload_sort_key(c[0]),) + c[1:]):
+            sel = self.select(workload=w, n=n, threads=threads, durability=dur, keyset=ks, access=acc)
             ops = sorted({op for s in sel.values() for op in s["by_op"]},
                          key=lambda o: kv.OP_ORDER.index(o) if o in kv.OP_ORDER else 99)
             for op in [None] + ops:
@@ -267,9 +287,10 @@ class Report:
                 ax.set_ylabel("latency (ns, log scale)")
                 self.legend_top(ax, ncol=4)
                 what = w if op is None else "%s, %s ops" % (w, op)
-                name = "spectrum_%s%s_n%s_t%d_%s" % (w, "" if op is None else "-" + op, kv.fmt_n(n), threads, dur)
-                self.save(fig, name, "Latency percentiles, %s, N=%s, %d thread(s), durability %s" % (
-                    what, kv.fmt_n(n), threads, dur),
+                name = "spectrum_%s%s_n%s_t%d_%s%s" % (w, "" if op is None else "-" + op, kv.fmt_n(n), threads, dur,
+                                                       self.keys_suffix(ks, acc))
+                self.save(fig, name, "Latency percentiles, %s, N=%s, %d thread(s), durability %s%s" % (
+                    what, kv.fmt_n(n), threads, dur, self.keys_title(ks, acc)),
                           "Latency percentile spectrum of the %s phase%s (N=%s, %d thread(s), durability %s%s): "
                           "latency at p50 ... p99.99 against 1/(1-q) on a log axis, from all repetitions' "
                           "histograms merged (bucket upper bounds); dashed: INVALID." % (
@@ -426,11 +447,59 @@ class Report:
                           w, kv.fmt_n(n), threads, dur),
                       ["engine", "variant", "mean_ns", "ci95_ns"], data)
 
+    # ------------------------------------------------------------ key sets (index ablation)
+    def fig_keysets(self):
+        """Mean latency per key set, one bar per engine (and engine variant, e.g. alexstorage+btree): the
+        index ablation when the runs hold several key sets. Drawn for the main setup only."""
+        for (w, n, threads, dur) in self.configs("workload", "n", "threads", "durability", variant=self.primary):
+            sel = {k: s for k, s in self.summary.items()
+                   if k[1:5] == (w, n, threads, dur) and k[8] == self.primary and s["mean_ns"] is not None}
+            keysets = sorted({str(k[6]) for k in sel}, key=keyset_sort_key)
+            if len(keysets) < 2:
+                continue
+            engines = sorted({k[0] for k in sel}, key=kv.engine_sort_key)
+            fig, ax = plt.subplots(figsize=(FIG_W, FIG_H), layout="constrained")
+            width = 0.8 / len(engines)
+            data = []
+            for ei, e in enumerate(engines):
+                xs, ys, cis = [], [], []
+                for ki, ks in enumerate(keysets):
+                    s = next((s for k, s in sel.items() if k[0] == e and str(k[6]) == ks), None)
+                    if s is None:
+                        continue
+                    xs.append(ki - 0.4 + width * (ei + 0.5))
+                    ys.append(s["mean_ns"])
+                    cis.append(s["mean_ci"] or 0)
+                    data.append([ks, e, r1(s["mean_ns"]), r1(s["mean_ci"]), "yes" if s["valid"] else "NO"])
+                colour, _ = kv.engine_style(e)
+                hatch = "////" if kv.engine_base(e) != e else None
+                ax.bar(xs, ys, width * 0.92, color=colour, edgecolor="black", linewidth=0.4, hatch=hatch, label=e)
+                ax.errorbar(xs, ys, yerr=[[min(c, y * 0.999) for c, y in zip(cis, ys)], cis], fmt="none",
+                            ecolor="black", elinewidth=0.6, capsize=1.5)
+            ax.set_xticks(range(len(keysets)))
+            ax.set_xticklabels(keysets, rotation=30 if len(keysets) > 4 else 0, fontsize=6)
+            ax.set_ylabel("mean latency (ns/op)")
+            ax.grid(axis="x", visible=False)
+            handles, labels = ax.get_legend_handles_labels()
+            self.legend_top(ax, handles, labels, ncol=min(len(engines), 5))
+            name = "keysets_%s_n%s_t%d_%s" % (w, kv.fmt_n(n), threads, dur)
+            self.save(fig, name, "Key sets, %s, N=%s" % (w, kv.fmt_n(n)),
+                      "Mean latency of the %s phase on each key set, per engine (N=%s, %d thread(s), durability %s): "
+                      "mean over repetitions of each repetition's mean, error bars its 95%% t-interval. Hatched "
+                      "bars are engine variants (e.g. alexstorage+btree: the same store with the B+tree index), so "
+                      "an engine beside its variant is an index ablation. Compare within one key set: each key set "
+                      "may come from its own run." % (w, kv.fmt_n(n), threads, dur),
+                      ["keyset", "engine", "mean_ns", "ci95_ns", "valid"], data)
+
     # ------------------------------------------------------------ tables
     def cfg_cols(self, many):
         """Configuration columns; with several engine setups the setup sits beside them."""
         cols = [Col("engine", "Engine"), Col("workload", "Workload"), Col("n", "N", kind="int"),
                 Col("threads", "Thr.", kind="int"), Col("durability", "Dur.")]
+        # key set and access pattern when the runs hold more than one, so no two rows of a table look alike
+        for field, head in (("keyset", "Keys"), ("access", "Access")):
+            if len({kv.config_dict(k)[field] for k in self.summary}) > 1:
+                cols.append(Col(field, head))
         return cols + ([Col("variant", "Setup")] if many else [])
 
     def tables(self):
@@ -682,6 +751,7 @@ class Report:
             self.fig_sweep()
             self.fig_threads()
             self.fig_ablation()
+            self.fig_keysets()
             __import__("figures_load").add_figures(self)  # open-loop curves, time series (figures_load.py)
         self.tables()
         self.setup_tex()
@@ -694,6 +764,14 @@ class Report:
                 for x in s["invalid"]:
                     print("INVALID: " + x)
         print("report: %s (%d figures)" % (self.out, len(self.figures)))
+
+
+KEYSET_ORDER = ["uniform", "sequential", "lognormal", "normal", "clustered", "fb-like", "osm-like"]
+
+
+def keyset_sort_key(ks):
+    """Generated key sets easiest first (kvbench keys --help), then key files by name."""
+    return (KEYSET_ORDER.index(ks) if ks in KEYSET_ORDER else len(KEYSET_ORDER), ks)
 
 
 def manifest_for_display(m):

@@ -37,6 +37,9 @@ static const kv_option_spec kv_alexstorage_options[] = {
     {"btree_node", "B+tree node size in bytes (K), a multiple of 64 in [128, 64K]; default 512"},
     {"maintenance", "who compacts and checkpoints: inline (the put that crosses a threshold, default) or "
                     "thread (a background thread of the store)"},
+    {"log_prealloc", "1: at durability sync/group keep the log zero-filled and fdatasync'd 1 MiB ahead of the "
+                     "writer, so a put's fdatasync flushes data only, no size/extent metadata (default); 0: each "
+                     "append grows the file"},
     {"batch", "commit puts and deletes in atomic batches of N (as_batch_*: one fdatasync per batch at sync, "
               "one group-commit wait at group); a write is acknowledged when its batch commits, a session reads "
               "its own pending writes; scan, sync and session close commit first; default 1 (no batching)"},
@@ -84,6 +87,8 @@ static int kv_alexstorage_parse(const kv_config *cfg, as_options *o, char *err, 
     o->hugepages = cfg->pages == KV_PAGES_HUGE;
     if (rc == KV_OK)
         rc = kv_config_opt_bool(cfg, "hugepages", &o->hugepages, err, errlen);
+    if (rc == KV_OK)
+        rc = kv_config_opt_bool(cfg, "log_prealloc", &o->log_prealloc, err, errlen);
     uint64_t node = 0;
     if (rc == KV_OK)
         rc = kv_config_opt_u64(cfg, "btree_node", &node, err, errlen);
@@ -168,6 +173,7 @@ static void kv_alexstorage_describe(kv_engine *e, kv_pair_cb cb, void *arg)
     kv_describe_u64(cb, arg, "salvage", (uint64_t)a->opt.salvage);
     kv_describe_u64(cb, arg, "batch", a->batch > 1 ? a->batch : 1);
     cb(arg, "maintenance", a->opt.maintenance == AS_MAINT_THREAD ? "thread" : "inline");
+    kv_describe_u64(cb, arg, "log_prealloc", (uint64_t)a->opt.log_prealloc);
     cb(arg, "hugepages", a->opt.hugepages ? "1 (index heap and log views MADV_HUGEPAGE)"
                                           : "0 (index heap and log views MADV_NOHUGEPAGE)");
     kv_describe_u64(cb, arg, "max_value_bytes", AS_MAX_VALUE_BYTES);

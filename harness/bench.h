@@ -14,6 +14,7 @@
 #define KVB_MAX_NS 32
 #define KVB_MAX_OPTS 64
 #define KVB_MAX_RATES 32
+#define KVB_VARIANT_NAME_MAX 64 /* -e NAME+LABEL, with its terminator */
 
 /* Exit codes of kvbench (and of each repetition's child process). */
 enum { KVB_EXIT_OK = 0, KVB_EXIT_ENGINE = 1, KVB_EXIT_USAGE = 2, KVB_EXIT_INVALID = 3 };
@@ -98,9 +99,12 @@ typedef struct kvb_rep {
     const char *seq_paths[KVB_MAX_WORKLOADS];
 } kvb_rep;
 
-/* The -o options for engine e: unscoped ones, and `e.key=value` ones with the prefix dropped.
- * out has room for KVB_MAX_OPTS; returns the count. */
+/* The -o options for engine e: unscoped ones, `e.key=value` ones with the prefix dropped, and for a
+ * variant `NAME+LABEL` also NAME's (before its own). out has room for KVB_MAX_OPTS; returns the count. */
 size_t kvb_engine_opts(const kvb_opts *o, const kv_engine_ops *e, kv_option *out);
+/* Whether the option scope scope[0..len) names engine: 2 = exactly, 1 = the base engine of the variant
+ * `engine` (NAME+LABEL), 0 = not. */
+int kvb_engine_scope(const char *engine, const char *scope, size_t len);
 
 /* The seed of repetition rep: --seed itself for rep 0, a mix of (seed, rep) for the others. */
 uint64_t kvb_rep_seed(uint64_t seed, int rep);

@@ -164,10 +164,65 @@ static int parse_positive(const char *what, const char *s, uint64_t max, uint64_
     return 0;
 }
 
+/* Variants (`-e NAME+LABEL`): a copy of NAME's vtable under the variant's name, so every result, table
+ * and figure keeps it apart from NAME; its own options come from `-o NAME+LABEL.key=value`. Static:
+ * kvb_opts is copied by value, and a process parses one command line. */
+static kv_engine_ops variant_ops[KVB_MAX_ENGINES];
+static char variant_names[KVB_MAX_ENGINES][KVB_VARIANT_NAME_MAX];
+static size_t nvariants;
+
+static int variant_label_ok(const char *label)
+{
+    if (!*label)
+        return 0;
+    for (const char *p = label; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+            return 0;
+    return 1;
+}
+
+static const kv_engine_ops *add_variant(const char *tok)
+{
+    const char *plus = strchr(tok, '+');
+    char base[KVB_VARIANT_NAME_MAX];
+    if ((size_t)(plus - tok) >= sizeof(base) || strlen(tok) >= KVB_VARIANT_NAME_MAX) {
+        usage_error("-e %s: name too long (at most %d characters)", tok, KVB_VARIANT_NAME_MAX - 1);
+        return NULL;
+    }
+    memcpy(base, tok, (size_t)(plus - tok));
+    base[plus - tok] = '\0';
+    const kv_engine_ops *e = kv_engine_find(base);
+    if (!e) {
+        usage_error("-e %s: unknown engine '%s' in the variant (see `kvbench list`)", tok, base);
+        return NULL;
+    }
+    if (!variant_label_ok(plus + 1)) {
+        usage_error("-e %s: a variant is ENGINE+LABEL, LABEL of a-z, 0-9, '-' and '_' (e.g. alexstorage+btree)",
+                    tok);
+        return NULL;
+    }
+    for (size_t i = 0; i < nvariants; i++)
+        if (strcmp(variant_names[i], tok) == 0)
+            return &variant_ops[i];
+    if (nvariants == KVB_MAX_ENGINES) {
+        usage_error("too many engine variants (at most %d)", KVB_MAX_ENGINES);
+        return NULL;
+    }
+    snprintf(variant_names[nvariants], sizeof(variant_names[nvariants]), "%s", tok);
+    variant_ops[nvariants] = *e;
+    variant_ops[nvariants].name = variant_names[nvariants];
+    return &variant_ops[nvariants++];
+}
+
 static int add_engines(kvb_opts *o, char *list)
 {
     for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
-        const kv_engine_ops *e = kv_engine_find(tok);
+        const kv_engine_ops *e = strchr(tok, '+') ? add_variant(tok) : kv_engine_find(tok);
+        if (!e && strchr(tok, '+'))
+            return KVB_EXIT_USAGE;
+        for (size_t i = 0; e && i < o->nengines; i++)
+            if (o->engines[i] == e)
+                return usage_error("-e: engine '%s' given twice", tok);
         if (!e) {
             char names[512] = "";
             size_t used = 0;
@@ -288,8 +343,7 @@ static int check_opt_keys(const kvb_opts *o)
         int scoped_ok = 0;
         for (size_t e = 0; e < o->nengines; e++) {
             const kv_engine_ops *eng = o->engines[e];
-            size_t len = strlen(eng->name);
-            if (dot && (size_t)(dot - k) == len && strncmp(k, eng->name, len) == 0) {
+            if (dot && kvb_engine_scope(eng->name, k, (size_t)(dot - k))) {
                 if (!engine_has_option(eng, dot + 1))
                     return usage_error("engine %s has no option '%s' (its options are in `kvbench list`)",
                                        eng->name, dot + 1);

@@ -259,7 +259,7 @@ static void table_row(FILE *out, json_t *results, size_t first, size_t count, do
     /* --share-load: only the sequence's first workload has the load phase */
     snprintf(loadstr, sizeof(loadstr), phase_named(res0, "load") ? "%.1f" : "shared", lm);
     snprintf(timer, sizeof(timer), timer_ns >= 0 ? "%.1f" : "?", timer_ns);
-    fprintf(out, "%-14s %-8s %10lld %4zu %10.1f %8s %9lld %9lld %8s %13.0f %12s  %s", jstr(res0, "engine"),
+    fprintf(out, "%-17s %-8s %10lld %4zu %10.1f %8s %9lld %9lld %8s %13.0f %12s  %s", jstr(res0, "engine"),
             jstr(res0, "workload"), (long long)jint(res0, "n"), count, m, ci, pct[0], pct[1], timer, um, loadstr,
             valid ? "yes" : "NO");
     open_loop_note(out, results, first, count);
@@ -285,7 +285,7 @@ int kvb_report_finish(kvb_report *r, FILE *out, char *err, size_t errlen)
         fprintf(out, "\nmean_ns: mean over reps of each rep's mean latency, ci95: half-width of its 95 %% t-interval;\n"
                      "p50/p99: merged histograms of all reps; latencies include one timer read (timer_ns);\n"
                      "untimed_ops/s and load_ns/key: mean over reps\n");
-        fprintf(out, "%-14s %-8s %10s %4s %10s %8s %9s %9s %8s %13s %12s  %s\n", "engine", "workload", "n", "reps",
+        fprintf(out, "%-17s %-8s %10s %4s %10s %8s %9s %9s %8s %13s %12s  %s\n", "engine", "workload", "n", "reps",
                 "mean_ns", "ci95_ns", "p50_ns", "p99_ns", "timer_ns", "untimed_ops/s", "load_ns/key", "valid");
         /* cells may run interleaved (cell_order): gather each cell's reps, in first-seen order */
         char *done = calloc(n, 1);

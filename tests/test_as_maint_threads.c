@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/statvfs.h>
 
 #include "alexstorage.h"
@@ -351,6 +352,194 @@ static void test_scan_values_held_until_next_call(void **state)
     idle_frees_space(2);
 }
 
+/* ---- maintenance in tiny steps racing a writer on the same keys ----
+ * Compaction copies a segment in steps and checkpoints collect their pairs in holds of a few pairs
+ * (AS_FAULT compact_step / ckpt_step), with the writer updating and deleting the same few keys in
+ * between: a key updated while its segment is copied keeps the newer value; a checkpoint taken while
+ * puts run opens (from a copy of the files, without a clean close) to the same contents and the same
+ * live bytes as the store it was taken from. */
+#define RKEYS 40u
+typedef struct race race;
+struct race {
+    as_db *db;
+    uint64_t ver[RKEYS];  /* newest version written; 0 = never */
+    int gone[RKEYS];      /* deleted after ver */
+    _Atomic int writer_done, stop_writer;
+    _Atomic uint64_t ckpts_during, maint_calls, ops, copies_checked;
+    _Atomic int pause, paused;  /* the maintainer stops the writer between two ops to copy the files */
+    const char *dir, *copy;
+};
+
+static void race_verify(as_db *db, const struct race *r, const char *what);
+
+static int64_t race_key(uint32_t k) { return (int64_t)k * 7919 - 100000; }
+
+static void *race_writer(void *arg)
+{
+    race *r = arg;
+    as_session *s;
+    if (as_session_open(r->db, &s) != AS_OK)
+        return NULL;
+    unsigned char val[600];
+    uint64_t rng = 12345;
+    for (int i = 0; !atomic_load(&r->stop_writer) && i < 20000; i++) {
+        atomic_store(&r->ops, (uint64_t)i);
+        while (atomic_load(&r->pause)) {
+            atomic_store(&r->paused, 1);
+            struct timespec ts = {0, 50000};
+            nanosleep(&ts, NULL);
+        }
+        atomic_store(&r->paused, 0);
+        if (i % 2 == 0) { /* leave maintenance time to keep up (tiny steps, a rest after each) */
+            struct timespec ts = {0, 20000};
+            nanosleep(&ts, NULL);
+        }
+        uint32_t k = (uint32_t)ast_below(&rng, RKEYS);
+        int64_t key = race_key(k);
+        if (ast_below(&rng, 10) == 0) {
+            if (as_del(s, key) != AS_OK)
+                fail_msg("del: %s", as_session_errmsg(s));
+            r->gone[k] = 1;
+            continue;
+        }
+        uint64_t v = r->ver[k] + 1;
+        uint32_t len = ast_val_len(key, v, sizeof val);
+        ast_val_make(key, v, k, len, val);
+        if (as_put(s, key, val, len) != AS_OK)
+            fail_msg("put: %s", as_session_errmsg(s));
+        r->ver[k] = v;
+        r->gone[k] = 0;
+    }
+    as_session_close(s);
+    atomic_store(&r->writer_done, 1);
+    return NULL;
+}
+
+/* With the writer paused right after a checkpoint it raced: the files as they are (no clean close)
+ * open from that checkpoint + the log tail to the same keys, values and live bytes. */
+static void race_check_copy(race *r)
+{
+    atomic_store(&r->pause, 1);
+    while (!atomic_load(&r->paused) && !atomic_load(&r->writer_done)) {
+        struct timespec ts = {0, 20000};
+        nanosleep(&ts, NULL);
+    }
+    as_stats st, cs;
+    as_get_stats(r->db, &st);
+    assert_int_equal(ast_copy_dir(r->dir, r->copy), 0);
+    as_options oc;
+    as_options_default(&oc);
+    as_db *c;
+    char err[1024];
+    if (as_open(r->copy, &oc, &c, err, sizeof err) != AS_OK)
+        fail_msg("copy after a racing checkpoint does not open: %s", err);
+    as_get_stats(c, &cs);
+    assert_int_equal(cs.checkpoint_loaded, 1);
+    race_verify(c, r, "copy opened from a checkpoint taken during puts");
+    if (cs.live_bytes != st.live_bytes || cs.num_keys != st.num_keys)
+        fail_msg("copy: %llu keys / %llu live bytes, the store had %llu / %llu (checkpoint and log tail disagree)",
+                 (unsigned long long)cs.num_keys, (unsigned long long)cs.live_bytes,
+                 (unsigned long long)st.num_keys, (unsigned long long)st.live_bytes);
+    assert_int_equal(as_close(c), AS_OK);
+    atomic_fetch_add(&r->copies_checked, 1);
+    atomic_store(&r->pause, 0);
+}
+
+static void *race_maintainer(void *arg)
+{
+    race *r = arg;
+    as_session *s;
+    if (as_session_open(r->db, &s) != AS_OK)
+        return NULL;
+    for (uint64_t i = 0; !atomic_load(&r->writer_done); i++) {
+        uint64_t before = atomic_load(&r->ops);
+        int rc = i % 4 ? as_checkpoint(s) : as_maintain(s);
+        if (rc != AS_OK)
+            fail_msg("maintenance: %s", as_session_errmsg(s));
+        atomic_fetch_add(&r->maint_calls, 1);
+        /* a checkpoint during which the writer moved on: every other one is checked from a copy */
+        if (i % 4 && atomic_load(&r->ops) != before) {
+            if (atomic_fetch_add(&r->ckpts_during, 1) % 2 == 0)
+                race_check_copy(r);
+            if (atomic_load(&r->ckpts_during) >= 20)
+                atomic_store(&r->stop_writer, 1);
+        }
+    }
+    as_session_close(s);
+    return NULL;
+}
+
+static void race_verify(as_db *db, const struct race *r, const char *what)
+{
+    as_session *s;
+    assert_int_equal(as_session_open(db, &s), AS_OK);
+    for (uint32_t k = 0; k < RKEYS; k++) {
+        int64_t key = race_key(k);
+        const void *v;
+        size_t len;
+        uint64_t q = 0;
+        uint32_t sl;
+        int rc = as_get(s, key, &v, &len);
+        if (r->gone[k] || !r->ver[k]) {
+            if (rc != AS_NOTFOUND)
+                fail_msg("%s: key %u was deleted but reads %s", what, k, as_strerror(rc));
+            continue;
+        }
+        if (rc != AS_OK || !ast_val_check(key, v, len, &q, &sl) || q != r->ver[k])
+            fail_msg("%s: key %u reads %s version %llu, wrote %llu", what, k, as_strerror(rc),
+                     (unsigned long long)q, (unsigned long long)r->ver[k]);
+    }
+    as_session_close(s);
+}
+
+static void test_race_same_keys(void **state)
+{
+    (void)state;
+    char dir[512], copy[600];
+    assert_int_equal(ast_tmpdir(dir, sizeof dir, "as-race"), 0);
+    snprintf(copy, sizeof copy, "%s-copy", dir);
+    assert_int_equal(mkdir(copy, 0755), 0);
+    setenv("AS_FAULT", "compact_step=700,ckpt_step=3", 1); /* a few records / pairs per hold */
+    as_options o;
+    as_options_default(&o);
+    o.segment_bytes = 8u << 10;
+    o.map_chunk_bytes = 64u << 10;
+    o.checkpoint_bytes = 4u << 10;
+    o.compact_garbage_ratio = 0.3;
+    o.maintenance = AS_MAINT_MANUAL;
+    static race r;
+    memset(&r, 0, sizeof r);
+    r.dir = dir;
+    r.copy = copy;
+    char err[1024];
+    assert_int_equal(as_open(dir, &o, &r.db, err, sizeof err), AS_OK);
+    unsetenv("AS_FAULT");
+    as_options oc;
+    as_options_default(&oc);
+    as_db *c;
+    pthread_t tw, tm;
+    assert_int_equal(pthread_create(&tw, NULL, race_writer, &r), 0);
+    assert_int_equal(pthread_create(&tm, NULL, race_maintainer, &r), 0);
+    pthread_join(tw, NULL);
+    pthread_join(tm, NULL);
+    as_stats st;
+    as_get_stats(r.db, &st);
+    if (st.compactions < 5 || atomic_load(&r.copies_checked) < 5)
+        fail_msg("race: %llu compactions, %llu checkpoints: too few to test anything",
+                 (unsigned long long)st.compactions, (unsigned long long)st.checkpoints_written);
+    race_verify(r.db, &r, "open store");
+    assert_int_equal(as_close(r.db), AS_OK);
+    assert_int_equal(as_open(dir, &oc, &c, err, sizeof err), AS_OK);
+    race_verify(c, &r, "reopened store");
+    assert_int_equal(as_close(c), AS_OK);
+    printf("race: %llu compactions and %llu checkpoints in tiny steps (%llu during puts) beside a writer of the "
+           "same %u keys; %llu copies opened from a racing checkpoint with the store's keys, values, live bytes\n",
+           (unsigned long long)st.compactions, (unsigned long long)st.checkpoints_written,
+           (unsigned long long)atomic_load(&r.ckpts_during), RKEYS, (unsigned long long)atomic_load(&r.copies_checked));
+    ast_rmtree(dir);
+    ast_rmtree(copy);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_idle_session_frees_space),
         cmocka_unit_test(test_idle_scan_session_frees_space),
         cmocka_unit_test(test_scan_values_held_until_next_call),
+        cmocka_unit_test(test_race_same_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,8 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include "alexstorage.h"
 #include "as_torture.h"
@@ -32,6 +34,8 @@ typedef struct scenario {
     int ops;          /* per thread */
     int sync_every;   /* AS_SYNC_NONE: as_sync after this many puts (0 = never) */
     int batch;        /* > 0: puts go in atomic batches of this many (test_as_batch covers batches) */
+    int maint;        /* 1: maintenance=manual and a thread calling as_maintain / as_checkpoint meanwhile,
+                       * in tiny steps (compaction and checkpoints interleaved with the writers' puts) */
 } scenario;
 
 #define MAX_BITEMS 20000
@@ -64,6 +68,25 @@ typedef struct worker {
     int tid;
 } worker;
 
+static _Atomic int t_writers_left;
+
+static void *maintainer_main(void *arg)
+{
+    run *r = arg;
+    as_session *s;
+    if (as_session_open(r->db, &s) != AS_OK)
+        return NULL;
+    for (unsigned i = 0; atomic_load(&t_writers_left) > 0; i++) {
+        int rc = i % 3 == 2 ? as_checkpoint(s) : as_maintain(s);
+        if (rc != AS_OK)
+            fail_msg("%s: maintenance: %s: %s", r->sc->name, as_strerror(rc), as_session_errmsg(s));
+        struct timespec ts = {0, 50000};
+        nanosleep(&ts, NULL);
+    }
+    as_session_close(s);
+    return NULL;
+}
+
 static int64_t slot_key(const run *r, uint32_t slot) { return ast_key(r->space, slot); }
 
 static void add_ack(run *r, uint32_t slot, uint64_t tseq)
@@ -92,6 +115,10 @@ static void *worker_main(void *arg)
     bitem pend[64];
     size_t npend = 0;
     for (int i = 0; i < r->sc->ops; i++) {
+        if (r->sc->maint) { /* leave the maintainer room to interleave its steps with the puts */
+            struct timespec ts = {0, 100000};
+            nanosleep(&ts, NULL);
+        }
         uint32_t j = (uint32_t)ast_below(&rng, SLOTS);
         uint32_t slot = (uint32_t)w->tid * SLOTS + j; /* each thread owns its slots: versions are ordered */
         uint64_t tseq = ++r->next_tseq[slot];
@@ -138,6 +165,7 @@ static void *worker_main(void *arg)
     }
     as_batch_free(b);
     as_session_close(s);
+    atomic_fetch_sub(&t_writers_left, 1);
     return NULL;
 }
 
@@ -158,11 +186,19 @@ static void record_run(run *r, const scenario *sc, const char *dir, uint64_t see
     o.checkpoint_bytes = 40u << 10;
     o.compact_garbage_ratio = 0.3;
     o.file_ops = &r->cf.ops;
+    if (sc->maint) {
+        o.maintenance = AS_MAINT_MANUAL;
+        setenv("AS_FAULT", "compact_step=600,ckpt_step=5", 1); /* many steps, writers in between */
+    }
     char err[1024];
     int rc = as_open(dir, &o, &r->db, err, sizeof err);
+    unsetenv("AS_FAULT");
     if (rc != AS_OK)
         fail_msg("%s: open: %s", sc->name, err);
-    pthread_t th[MAX_THREADS];
+    atomic_store(&t_writers_left, sc->threads);
+    pthread_t th[MAX_THREADS], tm;
+    if (sc->maint)
+        assert_int_equal(pthread_create(&tm, NULL, maintainer_main, r), 0);
     worker ws[MAX_THREADS];
     for (int t = 0; t < sc->threads; t++) {
         ws[t] = (worker){r, t};
@@ -170,6 +206,8 @@ static void record_run(run *r, const scenario *sc, const char *dir, uint64_t see
     }
     for (int t = 0; t < sc->threads; t++)
         pthread_join(th[t], NULL);
+    if (sc->maint)
+        pthread_join(tm, NULL);
     as_stats st;
     as_get_stats(r->db, &st);
     if (st.num_segments < 2 && st.compactions == 0)
@@ -316,13 +354,16 @@ static void test_power_cuts(void **state)
     int lng = ast_env_flag("KV_TEST_LONG"), san = ast_env_flag("KV_SANITIZED");
     int cuts = lng ? 320 : san ? 20 : 40, randoms = lng ? 8 : 4;
     const scenario scs[] = {
-        {"sync, 1 writer", AS_SYNC_EACH, 1, 260, 0, 0},
-        {"group, 2 writers", AS_SYNC_GROUP, 2, 160, 0, 0},
-        {"group, 4 writers", AS_SYNC_GROUP, 4, 90, 0, 0},
-        {"none, as_sync every 25", AS_SYNC_NONE, 1, 300, 25, 0},
-        {"sync, batches of 7", AS_SYNC_EACH, 1, 300, 0, 7},
-        {"group, batches of 5, 2 writers", AS_SYNC_GROUP, 2, 180, 0, 5},
-        {"none, batches of 9", AS_SYNC_NONE, 1, 300, 0, 9},
+        {"sync, 1 writer", AS_SYNC_EACH, 1, 260, 0, 0, 0},
+        {"group, 2 writers", AS_SYNC_GROUP, 2, 160, 0, 0, 0},
+        {"group, 4 writers", AS_SYNC_GROUP, 4, 90, 0, 0, 0},
+        {"none, as_sync every 25", AS_SYNC_NONE, 1, 300, 25, 0, 0},
+        {"sync, batches of 7", AS_SYNC_EACH, 1, 300, 0, 7, 0},
+        {"group, batches of 5, 2 writers", AS_SYNC_GROUP, 2, 180, 0, 5, 0},
+        {"none, batches of 9", AS_SYNC_NONE, 1, 300, 0, 9, 0},
+        {"sync, 1 writer, maintenance thread", AS_SYNC_EACH, 1, 260, 0, 0, 1},
+        {"group, 2 writers, maintenance thread", AS_SYNC_GROUP, 2, 160, 0, 0, 1},
+        {"none, as_sync every 25, maintenance thread", AS_SYNC_NONE, 1, 300, 25, 0, 1},
     };
     totals t = {0};
     double t0 = ast_now();

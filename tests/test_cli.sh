@@ -31,6 +31,12 @@ expect_usage "bad -o value (checked by a pre-flight open)" "capacity" "${base[@]
 expect_usage "-o scoped to an engine not given" "not one of the engines" "${base[@]}" -e null -w read -o memory.capacity=4096
 expect_usage "-o scoped, unknown key" "no option" "${base[@]}" -e null,memory -w read -o memory.nosuch=1
 expect_usage "-o without =" "key=value" "${base[@]}" -e null -w read -o justakey
+expect_usage "variant of an unknown engine" "unknown engine 'nosuch'" "${base[@]}" -e nosuch+x -w read
+expect_usage "variant with a bad label" "ENGINE+LABEL" "${base[@]}" -e memory+Big/Label -w read
+expect_usage "variant with an empty label" "ENGINE+LABEL" "${base[@]}" -e memory+ -w read
+expect_usage "the same engine twice" "given twice" "${base[@]}" -e memory,memory -w read
+expect_usage "-o scoped to a variant not given" "not one of the engines" "${base[@]}" -e memory -w read -o memory+b.capacity=4096
+expect_usage "variant: bad value of its own option" "capacity" "${base[@]}" -e memory,memory+b -w read -o memory+b.capacity=abc
 # every library engine: an unknown -o key and a bad value of a real key are usage errors
 for e in leveldb wiredtiger wiredtiger-lsm bdb kyotocabinet tkrzw tkrzw-hash; do
     expect_usage "$e: unknown -o key" "no option" "${base[@]}" -e "$e" -w read -o "$e.nosuch=1"
@@ -51,6 +57,28 @@ expect_usage "bad --mix" "mix" "${base[@]}" -e null -w mixed --mix get=0.5,updat
 expect_usage "scan on an engine without scan" "cannot scan" "${base[@]}" -e memory -w scan
 expect_usage "bad --inject-fault" "inject-fault" "${base[@]}" -e null -w read --inject-fault everything
 expect_usage "unknown command" "unknown command" frobnicate
+
+# variants: one engine twice in one run, each with its own options, kept apart in every result
+if "$KVBENCH" run -e alexstorage,alexstorage+btree -o alexstorage+btree.index=btree -o alexstorage.verify_reads=1 \
+    -w read -n 2000 --reps 1 --ops 2000 --out "$tmp/variants" -q >"$tmp/stdout" 2>"$tmp/stderr"; then
+    run=$(ls -d "$tmp/variants"/*/)
+    python3 - "$run" <<'PY' || fail "variants: results do not keep alexstorage and alexstorage+btree apart"
+import glob, json, sys
+res = {}
+for f in glob.glob(sys.argv[1] + "/*-r0.json"):
+    d = json.load(open(f))
+    res[d["engine"]] = d["manifest"]["engine_config"]
+assert set(res) == {"alexstorage", "alexstorage+btree"}, res.keys()
+assert res["alexstorage+btree"]["index"].startswith("btree"), res["alexstorage+btree"]["index"]
+assert res["alexstorage"]["index"].startswith("alex"), res["alexstorage"]["index"]
+for e in res:  # the base engine's scoped option reaches its variant too
+    assert res[e]["verify_reads"] == "1", (e, res[e]["verify_reads"])
+PY
+    grep -q "^alexstorage+btree" "$tmp/stdout" || fail "variants: the CLI table lacks alexstorage+btree"
+    echo "ok: variants"
+else
+    fail "variants: run failed: $(head -3 "$tmp/stderr")"
+fi
 
 # list: engines with versions and caps, workloads with mixes
 if "$KVBENCH" list >"$tmp/list" 2>&1; then

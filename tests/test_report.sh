@@ -63,7 +63,8 @@ v=[]
 for f in glob.glob(sys.argv[1]+"/alexstorage-read-n1000000-t1-none-r*.json"):
     r=json.load(open(f)); v+=[p["latency"]["mean_ns"] for p in r["phases"] if p["name"]=="read"]
 assert len(v)==3; print("%.1f" % (sum(v)/3))' "$run")
-got=$(awk -F, '$1=="alexstorage" && $2=="read" && $3==1000000 && $4==1 {print $8}' "$out/tables/results.csv")
+got=$(awk -F, 'NR==1 {for (i = 1; i <= NF; i++) col[$i] = i; next}
+  $1=="alexstorage" && $2=="read" && $3==1000000 && $4==1 {print $col["mean_ns"]}' "$out/tables/results.csv")
 [ "$want" = "$got" ] || fail "alexstorage read 1M mean: report $got, expected $want"
 
 # tables: booktabs LaTeX with the unit in the header, ns printed as ns ("1,124", never "1.12k"/"1.47M"),

@@ -27,8 +27,8 @@ static void alex_dn_free_arrays(alex_index *ix, alex_data_node *d)
     d->bitmap = NULL;
 }
 
-/* Allocate arrays of `cap` slots, place the sorted keys model-based (pos = max(pred, last + 1),
- * packed at the end when the remaining slots run out) and fill the gaps. 0 or ALEX_ENOMEM. */
+/* Allocate arrays of `cap` slots, place the sorted keys model-based (alex__place) and fill the
+ * gaps, in one pass. 0 or ALEX_ENOMEM. */
 static int alex_dn_fill(alex_index *ix, alex_data_node *d, const int64_t *keys, const uint64_t *pays, size_t n,
                         int cap, const alex_lm *m)
 {
@@ -58,13 +58,10 @@ static int alex_dn_fill(alex_index *ix, alex_data_node *d, const int64_t *keys, 
     d->base = m->base;
     long last = -1, run = 0;
     double search = 0.0, shifts = 0.0;
+    alex_placer pl;
+    alex__placer_init(&pl, n, cap);
     for (size_t i = 0; i < n; i++) {
-        long pred = alex__route(m->a, m->b, m->base, cap, keys[i]), pos = pred;
-        if (pos < last + 1)
-            pos = last + 1;
-        long room = (long)cap - (long)(n - i);
-        if (pos > room)
-            pos = room;
+        long pred = alex__route(m->a, m->b, m->base, cap, keys[i]), pos = alex__place(&pl, pred, i);
         /* the expected cost, as alex__expected_cost computes it, in the same pass */
         search += alex__log2_1p((unsigned)(pos > pred ? pos - pred : pred - pos));
         if (pos == last + 1) {
@@ -73,22 +70,22 @@ static int alex_dn_fill(alex_index *ix, alex_data_node *d, const int64_t *keys, 
             shifts += (double)run * (double)run / 4.0;
             run = 1;
         }
+        /* the gaps before it copy it; those before the first real key hold INT64_MIN instead, so
+         * a prepend never rewrites the leading gaps (and the tail, or all of an empty leaf, holds
+         * INT64_MAX, below) */
+        int64_t g = last < 0 ? INT64_MIN : keys[i];
+        for (long j = last + 1; j < pos; j++) {
+            k[j] = g;
+            p[j] = 0;
+        }
         k[pos] = keys[i];
         p[pos] = pays[i];
         bm[pos >> 6] |= 1ull << (pos & 63);
         last = pos;
     }
-    /* gaps copy the next real key; those before the first real key hold INT64_MIN instead (and
-     * all of an empty leaf, INT64_MAX), so a prepend never rewrites the leading gaps */
-    int64_t cur = INT64_MAX;
-    int first = n ? alex__dn_next_set(d, 0) : cap;
-    for (int i = cap - 1; i >= 0; i--) {
-        if ((bm[i >> 6] >> (i & 63)) & 1u) {
-            cur = k[i];
-        } else {
-            k[i] = i < first ? (n ? INT64_MIN : INT64_MAX) : cur;
-            p[i] = 0;
-        }
+    for (long j = last + 1; j < cap; j++) {
+        k[j] = INT64_MAX;
+        p[j] = 0;
     }
     d->num_keys = (int32_t)n;
     d->min_key = n ? keys[0] : INT64_MAX;
@@ -102,13 +99,7 @@ static int alex_dn_fill(alex_index *ix, alex_data_node *d, const int64_t *keys, 
     return ALEX_OK;
 }
 
-static void alex_dn_model_for(const int64_t *keys, size_t n, int cap, alex_lm *m)
-{
-    m->base = n ? keys[0] : 0;
-    alex__fit(keys, n, m->base, n ? (double)cap / (double)n : 0.0, &m->a, &m->b);
-}
-
-/* A new leaf from sorted keys; model NULL = fit a regression. NULL on ENOMEM. */
+/* A new leaf from sorted keys; model NULL = fit one (alex__fit_leaf). NULL on ENOMEM. */
 alex_data_node *alex__dn_build(alex_index *ix, const int64_t *keys, const uint64_t *pays, size_t n,
                                int cap, const alex_lm *model)
 {
@@ -118,7 +109,7 @@ alex_data_node *alex__dn_build(alex_index *ix, const int64_t *keys, const uint64
     d->hdr.is_leaf = 1;
     alex_lm m;
     if (model == NULL)
-        alex_dn_model_for(keys, n, cap, &m);
+        alex__fit_leaf(keys, n, cap, &m);
     else
         m = *model;
     if (alex_dn_fill(ix, d, keys, pays, n, cap, &m) != ALEX_OK) {
@@ -330,10 +321,14 @@ void alex__dn_erase_slot(alex_data_node *d, int slot)
 size_t alex__dn_collect(const alex_data_node *d, int64_t *keys, uint64_t *pays)
 {
     size_t n = 0;
-    for (int i = alex__dn_next_set(d, 0); i < d->cap; i = alex__dn_next_set(d, i + 1)) {
-        keys[n] = d->keys[i];
-        pays[n] = d->payloads[i];
-        n++;
+    int nw = (d->cap + 63) >> 6;
+    for (int w = 0; w < nw; w++) {
+        for (uint64_t word = d->bitmap[w]; word != 0; word &= word - 1) {
+            int i = (w << 6) + __builtin_ctzll(word);
+            keys[n] = d->keys[i];
+            pays[n] = d->payloads[i];
+            n++;
+        }
     }
     return n;
 }
@@ -400,7 +395,7 @@ int alex__dn_resize(alex_index *ix, alex_data_node *d, double density, int mode)
         if (side < 0)
             m.b += (double)(cap - used);
     } else if (mode == ALEX_RESIZE_RETRAIN || n < 50 || !(d->a > 0.0)) {
-        alex_dn_model_for(keys, n, cap, &m);
+        alex__fit_leaf(keys, n, cap, &m);
     } else {
         double s = (double)cap / (double)d->cap;
         m.a *= s;

@@ -383,7 +383,9 @@ int alex__insert_impl(alex_index *ix, int64_t key, uint64_t payload)
         leaf = alex__descend(ix, key, &path);
         ub = -1;
     }
+    uint64_t steps0 = leaf->num_search_iters;
     int shifts = alex__dn_insert(leaf, key, payload, ub, ub >= 0 ? it : 0);
+    ix->num_insert_steps += leaf->num_search_iters - steps0;
     ix->num_keys++;
     ix->num_inserts++;
     ix->num_shifts += (uint64_t)shifts;

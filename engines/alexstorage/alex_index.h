@@ -92,6 +92,7 @@ typedef struct alex_stats {
     uint64_t num_search_steps;   /* exponential + binary search iterations over all lookups */
     uint64_t num_inserts;
     uint64_t num_shifts;         /* slots moved by inserts */
+    uint64_t num_insert_steps;   /* search iterations of inserts (locating the slot) */
     uint64_t num_expansions;     /* expand + retrain of a data node */
     uint64_t num_splits_sideways;
     uint64_t num_splits_down;

@@ -20,6 +20,9 @@
 #define ALEX_OOD_TRIGGER 64 /* out-of-domain inserts on one side before the root expands */
 #define ALEX_STRIPES 8       /* lookup-counter stripes (threads hash onto them) */
 #define ALEX_LOOKUP_SAMPLE 16 /* a leaf counts every 16th lookup of a thread (a power of two) */
+#define ALEX_RUN_DRIFT 32    /* placement: a run this far behind its keys' predictions ... */
+#define ALEX_RUN_GAP 4       /* ... leaves a gap before every 4th key (alex__place) */
+#define ALEX_FIT_RETRY 60.0  /* a leaf fit costlier than this also tries fits without outliers */
 
 typedef struct alex_node {
     uint8_t is_leaf;
@@ -98,7 +101,7 @@ struct alex_index {
     int64_t ood_min_key, ood_max_key;   /* extremes of those keys */
     struct alex_model_node *repair_at;  /* node whose domain grew, for alex__repair (NULL: all) */
     int repair_pending;                 /* a growth happened and alex__repair has not run yet */
-    uint64_t num_inserts, num_shifts, num_expansions, num_splits_sideways, num_splits_down;
+    uint64_t num_inserts, num_shifts, num_insert_steps, num_expansions, num_splits_sideways, num_splits_down;
     uint64_t num_contractions, num_root_expansions;
     /* lookup counters, striped by thread so concurrent readers rarely share a cache line;
      * bumped with relaxed load + store (a lost count under a race, never a data race) */
@@ -177,6 +180,49 @@ static inline double alex__log2_1p(unsigned d)
     return (double)e + (double)(x - (1ull << e)) / (double)(1ull << e);
 }
 
+/* Model-based placement of n sorted keys into cap slots: the one rule alex__dn_build uses and
+ * alex__expected_cost prices. A key goes to its predicted slot when that lies past the previous
+ * key's slot, else right after it; but once such a run has fallen ALEX_RUN_DRIFT slots behind its
+ * keys' predictions (a dense cluster that the leaf's one linear model maps onto a few slots),
+ * every ALEX_RUN_GAP-th key leaves a gap before it. Packed, a cluster of m keys is one run of m
+ * filled slots and every insert into it shifts ~m/4 of them (osm-like leaves held runs of 9,000);
+ * with the gaps an insert finds one within a few slots, for keys a quarter further from their
+ * prediction. Runs the model nearly resolves (uniform keys at density 0.7) stay as they were.
+ * The last keys are packed at the end when the slots left run out. */
+typedef struct alex_placer {
+    long last, cap; /* slot of the previous key */
+    long run;       /* keys placed right after the previous one, in a row */
+    size_t n;
+} alex_placer;
+
+static inline void alex__placer_init(alex_placer *pl, size_t n, int cap)
+{
+    pl->last = -1;
+    pl->cap = cap;
+    pl->run = 0;
+    pl->n = n;
+}
+
+/* Slot of the i-th key (0-based, in order), predicted at slot pred. */
+static inline long alex__place(alex_placer *pl, long pred, size_t i)
+{
+    long pos;
+    if (pred > pl->last) {
+        pos = pred;
+        pl->run = 0;
+    } else if (++pl->run >= ALEX_RUN_GAP && pl->last + 1 - pred >= ALEX_RUN_DRIFT) {
+        pos = pl->last + 2;
+        pl->run = 0;
+    } else {
+        pos = pl->last + 1;
+    }
+    long room = pl->cap - (long)(pl->n - i);
+    if (pos > room)
+        pos = room;
+    pl->last = pos;
+    return pos;
+}
+
 /* First slot whose key is > key (cap if none): exponential search from the predicted slot m
  * toward the key, then binary search inside the last bracket. Adds the steps taken to *iters. */
 static inline int alex__dn_ub_from(const alex_data_node *d, int64_t key, int m, uint64_t *iters)
@@ -223,6 +269,7 @@ static inline int alex__dn_upper_bound(const alex_data_node *d, int64_t key, uin
 void alex__fit(const int64_t *keys, size_t n, int64_t base, double scale, double *a, double *b);
 double alex__expected_cost(const int64_t *keys, size_t n, double a, double b, int64_t base, int cap);
 double alex__leaf_cost(const int64_t *keys, size_t n, double density);
+void alex__fit_leaf(const int64_t *keys, size_t n, int cap, alex_lm *m);
 void alex__partition(const int64_t *keys, size_t n, double a, double b, int64_t base, int nb,
                      size_t *bounds);
 int alex__cap_for(size_t n, double density, size_t max_slots);

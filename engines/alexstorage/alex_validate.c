@@ -175,6 +175,7 @@ void alex_get_stats(const alex_index *ix, alex_stats *st)
     st->num_smo_waits = ix->num_smo_waits;
     st->num_inserts = ix->num_inserts;
     st->num_shifts = ix->num_shifts;
+    st->num_insert_steps = ix->num_insert_steps;
     st->num_expansions = ix->num_expansions;
     st->num_splits_sideways = ix->num_splits_sideways;
     st->num_splits_down = ix->num_splits_down;

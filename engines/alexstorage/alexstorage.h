@@ -108,13 +108,19 @@ typedef struct as_options {
                                       opposite, MADV_NOHUGEPAGE (4 KiB pages) */
     const as_file_ops *file_ops;   /* file-system layer (default NULL = the OS); must outlive the store */
     int maintenance;               /* enum as_maint_mode: who compacts and checkpoints (default inline) */
+    int log_prealloc;              /* AS_SYNC_EACH / AS_SYNC_GROUP: 1 = the log head is kept zero-filled
+                                      and fdatasync'd AS_LOG_PREALLOC_BYTES ahead of the writer, so a
+                                      put's fdatasync flushes data blocks only, no size or extent
+                                      metadata (FORMAT.md: a zero tail is an empty tail); 0 = each
+                                      append grows the file (default: see as_options_default) */
 } as_options;
 void as_options_default(as_options *o);
 
 /* Who runs compaction and checkpoints (as_options.maintenance). */
 enum as_maint_mode {
     AS_MAINT_INLINE = 0, /* the put/del that crossed a threshold does it before it returns (default) */
-    AS_MAINT_THREAD = 1, /* a background thread of the store (writers wait for one segment at most) */
+    AS_MAINT_THREAD = 1, /* a background thread of the store: it holds the write lock about 0.5 ms at a
+                            time (one step of a compaction or of a checkpoint's collection), then rests */
     AS_MAINT_MANUAL = 2, /* only when the embedder calls as_maintain (for embedders that want no threads) */
 };
 

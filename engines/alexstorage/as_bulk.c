@@ -121,6 +121,7 @@ int as_bulk_load(as_session *s, const int64_t *keys, size_t n, as_value_fn value
     int rc = as_write_check(s, 0, NULL);
     if (rc != AS_OK)
         return rc;
+    pthread_mutex_lock(&db->maint_run_mu); /* no checkpoint collects beside a bulk load */
     pthread_mutex_lock(&db->write_mu);
     rc = as_bulk_check(s, keys, n);
     uint64_t *locs = NULL, live = 0;
@@ -152,5 +153,6 @@ int as_bulk_load(as_session *s, const int64_t *keys, size_t n, as_value_fn value
     }
     free(locs);
     pthread_mutex_unlock(&db->write_mu);
+    pthread_mutex_unlock(&db->maint_run_mu);
     return rc;
 }

@@ -41,26 +41,251 @@ static int as_write_all(const as_file_ops *f, int fd, off_t *pos, const void *bu
     return 0;
 }
 
-/* Serialise the index and the per-segment live-byte table into CHECKPOINT.tmp, then rename it over
- * CHECKPOINT. Under write_mu (the index cannot change; readers only read it). On failure the old
- * checkpoint stays and the temp file is removed; the store itself is unaffected. */
-int as_ckpt_write(as_db *db, char *err, size_t errlen)
+/* ---- the snapshot a checkpoint writes ----
+ *
+ * A checkpoint is the index as it was at its fence: the log position (end_seg, end_off) and sequence
+ * taken in the first hold of write_mu, with the per-segment live-byte table of that moment. The pairs
+ * are then collected in key order; with yield = 1 for about AS_MAINT_HOLD_NS per hold of write_mu,
+ * and in between writers run (the pairs go to the file meanwhile, then as_maint_rest). A writer that changes a key the collection has not reached yet first notes the key's
+ * locator at the fence (as_ckpt_note: the first change wins; 0 = the key was absent), and the
+ * collection takes the noted value instead of the index's. Keys present at the fence and deleted
+ * since are no longer in the index: a list keeps them and they are merged in key order. So the file
+ * holds exactly the index at the fence, every locator in it points at or before the fence (the log
+ * is fdatasync'd up to there before the file is renamed in), and recovery = the file + a replay of
+ * the log after the fence, as before. Compaction never runs beside a checkpoint (maint_run_mu). */
+
+#define AS_CKPT_CHUNK 4096u /* pairs per index scan call; the clock is read between two */
+
+typedef struct as_snap_slot {
+    int64_t key;
+    uint64_t old; /* locator at the fence; 0 = absent */
+    int used;
+} as_snap_slot;
+
+struct as_ckpt_snap {
+    int started;           /* keys <= cursor are collected: writers no longer note them */
+    int64_t cursor;
+    as_snap_slot *tab;     /* open addressing, cap a power of two, at most half full */
+    size_t cap, n;
+    int64_t *gone;         /* keys present at the fence that a delete removed (duplicates allowed) */
+    size_t ngone, gone_cap;
+    int oom;               /* a note could not be kept: this checkpoint fails (the store is unaffected) */
+};
+
+static size_t as_snap_hash(int64_t key, size_t cap)
+{
+    uint64_t x = (uint64_t)key * 0x9E3779B97F4A7C15ull;
+    return (size_t)(x ^ (x >> 29)) & (cap - 1);
+}
+
+static as_snap_slot *as_snap_find(as_snap_slot *tab, size_t cap, int64_t key)
+{
+    size_t i = as_snap_hash(key, cap);
+    while (tab[i].used && tab[i].key != key)
+        i = (i + 1) & (cap - 1);
+    return &tab[i];
+}
+
+static const as_snap_slot *as_snap_get(const struct as_ckpt_snap *sn, int64_t key)
+{
+    if (!sn->n)
+        return NULL;
+    const as_snap_slot *sl = as_snap_find(sn->tab, sn->cap, key);
+    return sl->used ? sl : NULL;
+}
+
+static int as_snap_grow(struct as_ckpt_snap *sn)
+{
+    size_t cap = sn->cap ? 2 * sn->cap : 1024;
+    as_snap_slot *t = calloc(cap, sizeof(*t));
+    if (!t)
+        return AS_ENOMEM;
+    for (size_t i = 0; i < sn->cap; i++)
+        if (sn->tab[i].used)
+            *as_snap_find(t, cap, sn->tab[i].key) = sn->tab[i];
+    free(sn->tab);
+    sn->tab = t;
+    sn->cap = cap;
+    return AS_OK;
+}
+
+void as_ckpt_note_slow(as_db *db, int64_t key, uint64_t old, int erased)
+{
+    struct as_ckpt_snap *sn = db->ckpt_snap;
+    if (sn->oom || (sn->started && key <= sn->cursor))
+        return;
+    if (2 * (sn->n + 1) > sn->cap && as_snap_grow(sn) != AS_OK) {
+        sn->oom = 1;
+        return;
+    }
+    as_snap_slot *sl = as_snap_find(sn->tab, sn->cap, key);
+    if (!sl->used) {
+        *sl = (as_snap_slot){key, old, 1};
+        sn->n++;
+    }
+    if (erased && sl->old) {
+        if (sn->ngone == sn->gone_cap) {
+            size_t cap = sn->gone_cap ? 2 * sn->gone_cap : 256;
+            int64_t *g = realloc(sn->gone, cap * sizeof(*g));
+            if (!g) {
+                sn->oom = 1;
+                return;
+            }
+            sn->gone = g;
+            sn->gone_cap = cap;
+        }
+        sn->gone[sn->ngone++] = key;
+    }
+}
+
+static int as_pair_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const as_ix_pair *)a)->key, y = ((const as_ix_pair *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+/* The collection's state between holds of write_mu. */
+typedef struct as_ckpt_coll {
+    struct as_ckpt_snap sn;
+    as_ix_pair *in, *out, *extra;
+    size_t nout, cap_in, cap_extra;
+    int done;
+} as_ckpt_coll;
+
+/* The index's next pairs from `from`, AS_CKPT_CHUNK per scan, until the deadline or `cap` pairs (0 =
+ * none) or the end; without a deadline (nobody waits: the whole collection runs in one hold) one
+ * chunk per call. How many in *np, *last = 1 at the end. */
+static int as_ckpt_scan(as_db *db, as_ckpt_coll *c, int64_t from, uint64_t deadline, uint64_t cap, size_t *np,
+                        int *last)
+{
+    size_t n = 0;
+    *last = 0;
+    for (;;) {
+        if (n + AS_CKPT_CHUNK > c->cap_in) {
+            size_t cap_in = c->cap_in ? 2 * c->cap_in : 4 * AS_CKPT_CHUNK;
+            as_ix_pair *p = realloc(c->in, cap_in * sizeof(*p));
+            if (!p)
+                return AS_ENOMEM;
+            c->in = p;
+            c->cap_in = cap_in;
+        }
+        size_t want = cap && cap - n < AS_CKPT_CHUNK ? cap - n : AS_CKPT_CHUNK;
+        size_t got = as_index_scan(db->index, from, c->in + n, want);
+        n += got;
+        if (got < want || (n && c->in[n - 1].key == INT64_MAX)) {
+            *last = 1;
+            break;
+        }
+        from = c->in[n - 1].key + 1;
+        if ((cap && n >= cap) || (deadline && as_now_ns() >= deadline) || !deadline)
+            break;
+    }
+    *np = n;
+    return AS_OK;
+}
+
+/* Collect the next pairs in key order into c->out (as they were at the fence). Under write_mu. */
+static int as_ckpt_collect(as_db *db, as_ckpt_coll *c, uint64_t deadline, uint64_t cap)
+{
+    struct as_ckpt_snap *sn = &c->sn;
+    int64_t from = sn->started ? sn->cursor + 1 : INT64_MIN;
+    size_t n = 0;
+    int last = 0;
+    if (as_ckpt_scan(db, c, from, deadline, cap, &n, &last) != AS_OK)
+        return AS_ENOMEM;
+    int64_t hi = last ? INT64_MAX : c->in[n - 1].key;
+    /* keys present at the fence, deleted since, in [from, hi] */
+    size_t ne = 0;
+    for (size_t g = 0; g < sn->ngone;) {
+        int64_t k = sn->gone[g];
+        if (k < from || k > hi) {
+            g++;
+            continue;
+        }
+        sn->gone[g] = sn->gone[--sn->ngone];
+        uint64_t cur;
+        const as_snap_slot *sl = as_snap_get(sn, k);
+        if (!sl || !sl->old || as_index_find(db->index, k, &cur) == AS_IX_OK)
+            continue; /* back in the index: taken with the index's pairs below */
+        if (ne == c->cap_extra) {
+            size_t cap = c->cap_extra ? 2 * c->cap_extra : 256;
+            as_ix_pair *p = realloc(c->extra, cap * sizeof(*p));
+            if (!p)
+                return AS_ENOMEM;
+            c->extra = p;
+            c->cap_extra = cap;
+        }
+        c->extra[ne++] = (as_ix_pair){k, sl->old};
+    }
+    if (ne > 1)
+        qsort(c->extra, ne, sizeof(*c->extra), as_pair_cmp);
+    as_ix_pair *out = realloc(c->out, (n + ne + 1) * sizeof(*out));
+    if (!out)
+        return AS_ENOMEM;
+    c->out = out;
+    size_t i = 0, e = 0, o = 0;
+    while (i < n || e < ne) {
+        if (e < ne && (i == n || c->extra[e].key < c->in[i].key)) {
+            if (!o || out[o - 1].key != c->extra[e].key) /* the list may hold a key twice */
+                out[o++] = c->extra[e];
+            e++;
+            continue;
+        }
+        as_ix_pair p = c->in[i++];
+        const as_snap_slot *sl = as_snap_get(sn, p.key);
+        if (sl && !sl->old)
+            continue; /* inserted after the fence */
+        if (sl)
+            p.loc = sl->old;
+        out[o++] = p;
+    }
+    c->nout = o;
+    sn->started = 1;
+    sn->cursor = hi;
+    c->done = last;
+    return sn->oom ? AS_ENOMEM : AS_OK;
+}
+
+/* Stop the writers' notes (under write_mu) and free the collection. */
+static void as_ckpt_coll_end(as_db *db, as_ckpt_coll *c)
+{
+    if (db->ckpt_snap == &c->sn)
+        db->ckpt_snap = NULL;
+    free(c->sn.tab);
+    free(c->sn.gone);
+    free(c->in);
+    free(c->out);
+    free(c->extra);
+    memset(c, 0, sizeof(*c));
+}
+
+/* fdatasync segments [from, to] (those that exist) for the checkpoint's fence. Without write_mu is
+ * fine: no segment can be retired while a checkpoint runs (maint_run_mu). */
+static int as_ckpt_sync_log(as_db *db, uint64_t from, uint64_t to, char *err, size_t errlen)
+{
+    for (uint64_t id = from; id && id <= to; id++) {
+        as_segment *sg = as_db_seg(db, id);
+        if (!sg || sg->retired)
+            continue;
+        int rc = as_sync_seg(db, sg, AS_SITE_CKPT_LOG, err, errlen);
+        if (rc != AS_OK)
+            return rc;
+    }
+    return AS_OK;
+}
+
+/* Serialise the index as it was at the fence and the per-segment live-byte table into
+ * CHECKPOINT.tmp, then rename it over CHECKPOINT. Under maint_run_mu and write_mu (held again on
+ * return); yield = 1 lets writers in between the holds. On failure the old checkpoint stays and the
+ * temp file is removed; the store itself is unaffected (a failed sync excepted: fail-stop). */
+int as_ckpt_write(as_db *db, char *err, size_t errlen, int yield)
 {
     if (db->opt.read_only)
         return AS_OK;
-    /* The log a checkpoint covers must survive any power loss the checkpoint survives. */
-    int rc = as_sync_log(db, AS_SITE_CKPT_LOG, err, errlen);
-    if (rc != AS_OK)
-        return rc;
     char tmp[4200], fin[4200];
     snprintf(tmp, sizeof(tmp), "%s/%s", db->dir, AS_CKPT_TMP);
     snprintf(fin, sizeof(fin), "%s/%s", db->dir, AS_CKPT_NAME);
-    int fd = db->fops->openat(db->fops->ctx, db->dirfd, AS_CKPT_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    off_t pos = 0;
-    if (fd < 0)
-        return as_ckpt_io(errno, "create", tmp, err, errlen);
-    unsigned char *buf = malloc(AS_CKPT_BUF);
-    XXH3_state_t *xs = XXH3_createState();
+    /* the fence, in this hold */
     as_ckpt_header h;
     memset(&h, 0, sizeof(h));
     h.magic = AS_CKPT_MAGIC;
@@ -69,34 +294,75 @@ int as_ckpt_write(as_db *db, char *err, size_t errlen)
     h.end_seg = atomic_load(&db->last_seg);
     h.end_off = atomic_load(&as_db_seg(db, h.end_seg)->size);
     h.seq = db->seq;
-    int e = 0;
-    if (!buf || !xs) {
+    h.first_seg = db->first_seg;
+    uint64_t since = atomic_load(&db->log_bytes_since_ckpt);
+    uint64_t sync_from = db->unsynced_seg && db->unsynced_seg >= db->first_seg ? db->unsynced_seg : db->first_seg;
+    uint64_t *live = malloc(h.end_seg * sizeof(*live));
+    unsigned char *buf = malloc(AS_CKPT_BUF);
+    XXH3_state_t *xs = XXH3_createState();
+    as_ckpt_coll c;
+    memset(&c, 0, sizeof(c));
+    int fd = -1, rc = AS_OK, e = 0, unlocked = 0;
+    off_t pos = 0;
+    if (!live || !buf || !xs) {
         rc = AS_ENOMEM;
         snprintf(err, errlen, "out of memory writing %s", tmp);
+        goto out;
+    }
+    for (uint64_t id = 1; id <= h.end_seg; id++) { /* AS_CKPT_DROPPED for ids that no longer exist */
+        as_segment *sg = as_db_seg(db, id);
+        live[id - 1] = sg && !sg->retired ? atomic_load(&sg->live) : AS_CKPT_DROPPED;
+    }
+    if (yield) {
+        db->ckpt_snap = &c.sn;
+        pthread_mutex_unlock(&db->write_mu);
+        unlocked = 1;
+    }
+    /* The log a checkpoint covers must survive any power loss the checkpoint survives. */
+    if ((rc = as_ckpt_sync_log(db, sync_from, h.end_seg, err, errlen)) != AS_OK)
+        goto out;
+    fd = db->fops->openat(db->fops->ctx, db->dirfd, AS_CKPT_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = as_ckpt_io(errno, "create", tmp, err, errlen);
         goto out;
     }
     XXH3_64bits_reset(xs);
     e = as_write_all(db->fops, fd, &pos, &h, sizeof(h)); /* placeholder, rewritten once the sums are known */
     size_t fill = 0;
-    as_ix_cursor it;
-    as_ix_pair pr;
-    uint64_t n = 0;
-    for (as_ix_cursor_init(&it, db->index); !e && as_ix_cursor_next(&it, &pr);) {
-        memcpy(buf + fill, &pr.key, 8);
-        memcpy(buf + fill + 8, &pr.loc, 8);
-        fill += 16;
-        n++;
-        if (fill == AS_CKPT_BUF) {
-            XXH3_64bits_update(xs, buf, fill);
-            e = as_write_all(db->fops, fd, &pos, buf, fill);
-            fill = 0;
+    uint64_t n = 0, held = 0, out_since = 0;
+    while (!e && !c.done) {
+        uint64_t t0 = 0, t1 = 0;
+        if (yield) {
+            as_maint_rest(held, out_since);
+            pthread_mutex_lock(&db->write_mu);
+            t0 = as_now_ns();
+        }
+        rc = as_ckpt_collect(db, &c, yield ? t0 + AS_MAINT_HOLD_NS : 0, yield ? db->fault.ckpt_step : 0);
+        if (yield) {
+            t1 = as_now_ns();
+            pthread_mutex_unlock(&db->write_mu);
+            held = t1 - t0;
+            out_since = t1;
+        }
+        if (rc != AS_OK) {
+            snprintf(err, errlen, "out of memory writing %s", tmp);
+            goto out;
+        }
+        for (size_t i = 0; i < c.nout && !e; i++) {
+            memcpy(buf + fill, &c.out[i].key, 8);
+            memcpy(buf + fill + 8, &c.out[i].loc, 8);
+            fill += 16;
+            n++;
+            if (fill == AS_CKPT_BUF) {
+                XXH3_64bits_update(xs, buf, fill);
+                e = as_write_all(db->fops, fd, &pos, buf, fill);
+                fill = 0;
+            }
         }
     }
-    /* live bytes of segments 1..end_seg (AS_CKPT_DROPPED for ids that no longer exist) */
+    /* live bytes of segments 1..end_seg at the fence */
     for (uint64_t id = 1; !e && id <= h.end_seg; id++) {
-        as_segment *sg = as_db_seg(db, id);
-        uint64_t live = sg && !sg->retired ? atomic_load(&sg->live) : AS_CKPT_DROPPED;
-        memcpy(buf + fill, &live, 8);
+        memcpy(buf + fill, &live[id - 1], 8);
         fill += 8;
         if (fill == AS_CKPT_BUF) {
             XXH3_64bits_update(xs, buf, fill);
@@ -113,7 +379,6 @@ int as_ckpt_write(as_db *db, char *err, size_t errlen)
         goto out;
     }
     h.num_pairs = n;
-    h.first_seg = db->first_seg;
     h.body_checksum = XXH3_64bits_digest(xs);
     h.checksum = as_ckpt_header_sum(&h);
     if (db->fops->pwrite(db->fops->ctx, fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
@@ -128,15 +393,23 @@ int as_ckpt_write(as_db *db, char *err, size_t errlen)
     }
     if ((rc = as_sync_dir(db, AS_SITE_CKPT_FILE, err, errlen)) != AS_OK)
         goto out;
-    db->ckpt_end_seg = h.end_seg;
-    db->ckpt_end_off = h.end_off;
-    atomic_store(&db->log_bytes_since_ckpt, 0);
-    atomic_fetch_add(&db->n_checkpoints, 1);
     rc = AS_OK;
 out:
-    db->fops->close(db->fops->ctx, fd);
-    if (rc != AS_OK)
+    if (unlocked)
+        pthread_mutex_lock(&db->write_mu);
+    as_ckpt_coll_end(db, &c);
+    if (rc == AS_OK) {
+        db->ckpt_end_seg = h.end_seg;
+        db->ckpt_end_off = h.end_off;
+        uint64_t now = atomic_load(&db->log_bytes_since_ckpt); /* writers add under write_mu too */
+        atomic_store(&db->log_bytes_since_ckpt, now > since ? now - since : 0);
+        atomic_fetch_add(&db->n_checkpoints, 1);
+    }
+    if (fd >= 0)
+        db->fops->close(db->fops->ctx, fd);
+    if (rc != AS_OK && fd >= 0)
         db->fops->unlinkat(db->fops->ctx, db->dirfd, AS_CKPT_TMP);
+    free(live);
     free(buf);
     if (xs)
         XXH3_freeState(xs);
@@ -150,9 +423,11 @@ int as_checkpoint(as_session *s)
     int rc = as_write_check(s, 0, NULL);
     if (rc != AS_OK)
         return rc;
+    pthread_mutex_lock(&db->maint_run_mu);
     pthread_mutex_lock(&db->write_mu);
-    rc = as_ckpt_write(db, s->err, sizeof(s->err));
+    rc = as_ckpt_write(db, s->err, sizeof(s->err), 1);
     pthread_mutex_unlock(&db->write_mu);
+    pthread_mutex_unlock(&db->maint_run_mu);
     return rc;
 }
 

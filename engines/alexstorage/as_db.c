@@ -23,6 +23,7 @@ void as_options_default(as_options *o)
     o->checkpoint_bytes = 256ull << 20;
     o->compact_garbage_ratio = 0.3;
     o->hugepages = 1;
+    o->log_prealloc = 1;
 }
 
 const char *as_errmsg(const as_db *db) { return db ? db->err : "no store handle"; }
@@ -102,6 +103,7 @@ static void as_db_free(as_db *db)
     pthread_mutex_destroy(&db->sess_mu);
     pthread_mutex_destroy(&db->sync_mu);
     pthread_mutex_destroy(&db->maint_mu);
+    pthread_mutex_destroy(&db->maint_run_mu);
     pthread_cond_destroy(&db->maint_cv);
     pthread_cond_destroy(&db->sync_cv);
     free(db->wbuf);
@@ -124,6 +126,7 @@ int as_open(const char *dir, const as_options *opt, as_db **out, char *err, size
     pthread_mutex_init(&db->sess_mu, NULL);
     pthread_mutex_init(&db->sync_mu, NULL);
     pthread_mutex_init(&db->maint_mu, NULL);
+    pthread_mutex_init(&db->maint_run_mu, NULL);
     pthread_cond_init(&db->maint_cv, NULL);
     pthread_cond_init(&db->sync_cv, NULL);
     atomic_init(&db->epoch, 1);
@@ -178,7 +181,7 @@ int as_close(as_db *db)
     if (rc == AS_OK && !db->opt.read_only && last && !db->failed &&
         (atomic_load(&db->log_bytes_since_ckpt) > 0 || !db->ckpt_end_seg)) {
         pthread_mutex_lock(&db->write_mu);
-        rc = as_ckpt_write(db, db->err, sizeof(db->err));
+        rc = as_ckpt_write(db, db->err, sizeof(db->err), 0); /* the thread is stopped: nothing else runs */
         pthread_mutex_unlock(&db->write_mu);
     }
     as_db_free(db);

@@ -33,7 +33,8 @@ static void as_fault_parse_sites(as_fault *f, const char *e)
 /* AS_FAULT="write=N,sync=M,errno=E": the Nth segment pwrite / Mth fdatasync counted from as_open fails
  * with errno E (default EIO); "sync=+M" fails the Mth and every later one (a disk that went bad);
  * "sync@rotate=N" counts only the syncs at one site (names in as_sync_site_names); "delay_us=D" makes
- * every sync take D microseconds longer (a slow device, for group-commit tests on tmpfs).
+ * every sync take D microseconds longer (a slow device, for group-commit tests on tmpfs);
+ * "compact_step=BYTES" / "ckpt_step=PAIRS" make background maintenance's steps tiny (tests: many holds).
  * Unset (the normal case) costs one branch per call. Read once per as_open: per store, no globals. */
 void as_fault_init(as_fault *f)
 {
@@ -58,6 +59,11 @@ void as_fault_init(as_fault *f)
         f->armed = 1;
     }
     as_fault_parse_sites(f, e);
+    const char *cs = strstr(e, "compact_step="), *ks = strstr(e, "ckpt_step=");
+    if (cs)
+        f->compact_step = strtoull(cs + 13, NULL, 10);
+    if (ks)
+        f->ckpt_step = strtoull(ks + 10, NULL, 10);
     const char *d = strstr(e, "delay_us=");
     if (d) {
         f->sync_delay_us = atoi(d + 9);

@@ -7,7 +7,8 @@
  *      as_index*.c    the in-memory index behind one ops table (ALEX, B+tree, sorted array)
  *   2. as_file.c      the file-system layer: as_file_ops, the OS's table (tests plug in a recorder)
  *   3. as_segment.c   one segment file: create/open, virtual reservation + chunked mapping, pwrite
- *                     append, or (AS_SYNC_NONE) a copy into a writable mapping of a fallocate'd tail
+ *                     append (over a zero-filled tail with log_prealloc), or (AS_SYNC_NONE) a copy
+ *                     into a writable mapping of a fallocate'd tail
  *   4. as_table.c     segments by id, the dropped set, retired segments + reclaim, error setters
  *      as_failstop.c  every sync of the store and the failed state a failed one leads to
  *   5. as_log.c       the log head: place, rotate, append, group commit
@@ -38,8 +39,13 @@
  *     calls == done_call) holding no value from it (held_seg, set by as_sess_leave: a get hands out
  *     one segment, a write none, a scan possibly any).
  *   - Maintenance (as_maint.c, as_options.maintenance): compaction and checkpoints run inline in the
- *     put that crossed a threshold, or on a background thread / in as_maintain, which take write_mu
- *     once per segment compacted and once for a checkpoint.
+ *     put that crossed a threshold (whole, under write_mu), or on a background thread / in
+ *     as_maintain / as_compact / as_checkpoint, one job at a time (maint_run_mu, taken before
+ *     write_mu), in steps: each holds write_mu for about AS_MAINT_HOLD_NS, then rests
+ *     (as_maint_rest), and the fdatasyncs, the unlink and the checkpoint file's I/O happen outside
+ *     it. A compaction step decides, copies and repoints in one hold (a put that replaced a key
+ *     between steps wins); a checkpoint is the index at its fence, with writers noting the first
+ *     change to each key the collection has not reached yet (as_ckpt_note, as_checkpoint.c).
  *   - Group commit (AS_SYNC_GROUP): append + index update under write_mu, then outside it the
  *     leader/follower wait on sync_mu/sync_cv for synced_seq >= own seq. Rotation fdatasyncs the
  *     sealed segment first, so the leader only ever syncs the current one.
@@ -182,6 +188,8 @@ typedef struct as_fault {
     _Atomic uint64_t fired;                /* faults injected so far (tests check theirs happened) */
     int err;
     int sync_delay_us;
+    uint64_t compact_step;  /* "compact_step=BYTES": cap on victim bytes per compaction step (tests) */
+    uint64_t ckpt_step;     /* "ckpt_step=PAIRS": cap on pairs per checkpoint hold (tests) */
 } as_fault;
 void as_fault_init(as_fault *f);
 /* 0, or the errno the caller must fail with. */
@@ -232,6 +240,9 @@ int as_seg_map_to(as_segment *sg, uint64_t end, char *err, size_t errlen);
 int as_seg_write(as_segment *sg, uint64_t off, const void *buf, size_t len, int *stuck, char *err,
                  size_t errlen);
 int as_seg_sync(as_segment *sg, char *err, size_t errlen);
+/* Grow the file to `end` bytes by writing zeros (real blocks, not fallocate's unwritten extents) past
+ * file_bytes (as_options.log_prealloc); no sync. A zero tail reads as an empty tail (FORMAT.md). */
+int as_seg_zero_to(as_segment *sg, uint64_t end, char *err, size_t errlen);
 /* Appends through memory instead of pwrite (used at AS_SYNC_NONE, where no fdatasync follows each
  * write): a MAP_SHARED writable view of the file, 2 MiB aligned with MADV_HUGEPAGE so the kernel
  * backs it with 2 MiB page-cache folios, which the read mapping then maps with one TLB entry per
@@ -334,6 +345,10 @@ struct as_db {
     pthread_cond_t maint_cv;
     int maint_stop, maint_running;
     pthread_t maint_thread;
+    pthread_mutex_t maint_run_mu;  /* one compaction or checkpoint at a time (taken before write_mu; a
+                                    * put's inline maintenance only tries it) */
+    struct as_ckpt_snap *ckpt_snap; /* under write_mu: a checkpoint collecting its pairs (writers note
+                                    * the first change to each key it has not reached: as_ckpt_note) */
     as_session *maint_sess;        /* the thread's own session (epochs, errors) */
 
     char err[1024];
@@ -387,6 +402,12 @@ int as_db_mark_dropped(as_db *db, uint64_t id);
 /* Mark a compacted segment retired at a new epoch (its mapping stays until as_reclaim frees it). */
 int as_retire(as_db *db, as_segment *sg);
 void as_reclaim(as_db *db, const as_session *self);            /* under write_mu */
+/* Background maintenance (yield = 1) holds write_mu for about AS_MAINT_HOLD_NS at a time, then stays
+ * out for AS_MAINT_REST_FACTOR times as long (as_maint_rest): a put waits for one hold at most. */
+#define AS_MAINT_HOLD_NS 500000ull
+#define AS_MAINT_REST_FACTOR 2u
+uint64_t as_now_ns(void); /* CLOCK_MONOTONIC */
+void as_maint_rest(uint64_t held_ns, uint64_t out_since_ns);
 
 /* ---- as_failstop.c: the failed state and every sync (a failed sync or short write is fail-stop) ---- */
 /* Enter the failed state (the first failure's message is kept); returns status (AS_EIO if AS_OK). */
@@ -403,6 +424,7 @@ int as_sync_dir(as_db *db, enum as_sync_site site, char *err, size_t errlen);
 int as_sync_log(as_db *db, enum as_sync_site site, char *err, size_t errlen);
 
 /* ---- as_log.c: the log head (all under write_mu unless said; errors in s->err) ---- */
+#define AS_LOG_PREALLOC_BYTES (1ull << 20) /* zero-filled ahead of the writer (as_options.log_prealloc) */
 /* Seal the current segment and start the next. */
 int as_rotate(as_db *db, as_session *s);
 /* Room for `bytes` at the log head (rotating past segment_bytes, mapping grown): the segment and the
@@ -448,14 +470,27 @@ int as_scan_segment(as_db *db, as_segment *sg, uint64_t from, int is_last, as_rs
 int as_scan_check_ids(as_db *db, const uint64_t *ids, size_t n);
 
 /* ---- as_checkpoint.c ---- */
-int as_ckpt_write(as_db *db, char *err, size_t errlen); /* under write_mu */
+/* Write a checkpoint of the store as it is now. Under maint_run_mu and write_mu; yield = 1 releases
+ * write_mu while the file is written (pairs are collected in bounded holds; see as_checkpoint.c). */
+int as_ckpt_write(as_db *db, char *err, size_t errlen, int yield);
+/* A writer changed key (old = its locator before, 0 = absent; erased = the change removed it) while a
+ * checkpoint collects: keep the value the checkpoint must see. Under write_mu, before or after the
+ * index change; one pointer test when no checkpoint runs. */
+void as_ckpt_note_slow(as_db *db, int64_t key, uint64_t old, int erased);
+static inline void as_ckpt_note(as_db *db, int64_t key, uint64_t old, int erased)
+{
+    if (db->ckpt_snap)
+        as_ckpt_note_slow(db, key, old, erased);
+}
 /* AS_OK, AS_NOTFOUND (no usable checkpoint: why says why; the caller resets and scans), or an error. */
 int as_ckpt_recover(as_db *db, const uint64_t *ids, size_t n, char *why, size_t whylen, char *note,
                     size_t notelen);
 
 /* ---- as_compact.c ---- */
-int as_compact_segment(as_db *db, as_session *s, uint64_t id); /* under write_mu */
-void as_compact_maybe(as_db *db, as_session *s, uint64_t id);  /* under write_mu, after a write */
+/* Under maint_run_mu and write_mu. yield = 1: write_mu is released between bounded steps and around
+ * the syncs (held again on return), so writers wait for one step, not for the whole segment. */
+int as_compact_segment(as_db *db, as_session *s, uint64_t id, int yield);
+void as_compact_maybe(as_db *db, as_session *s, uint64_t id, int yield);  /* after a write / a pass */
 
 /* Is sealed segment id past the garbage threshold (and not given up on)? Under write_mu. */
 int as_compact_wanted(as_db *db, uint64_t id);

@@ -93,6 +93,26 @@ int as_place(as_db *db, as_session *s, uint64_t bytes, as_segment **sgp, uint64_
     return AS_OK;
 }
 
+/* as_options.log_prealloc: zero-fill the log head from its end to AS_LOG_PREALLOC_BYTES past `end`
+ * (not past the segment's limit) and fdatasync that once, so the fdatasyncs of the puts that then
+ * overwrite the zeros change no file size and no extent: data blocks and a device flush only. Under
+ * write_mu. A failed sync is fail-stop (as_sync_seg); a failed zero-fill is a plain error (a partial
+ * zero tail is an empty tail). */
+static int as_log_prealloc(as_db *db, as_session *s, as_segment *sg, uint64_t end)
+{
+    uint64_t lim = db->opt.segment_bytes > end ? db->opt.segment_bytes : end;
+    uint64_t want = (end + AS_LOG_PREALLOC_BYTES - 1) / AS_LOG_PREALLOC_BYTES * AS_LOG_PREALLOC_BYTES;
+    if (want > lim)
+        want = lim;
+    if (want > sg->reserved_bytes)
+        want = sg->reserved_bytes > end ? sg->reserved_bytes : end;
+    int rc = as_seg_zero_to(sg, want, s->err, sizeof(s->err));
+    if (rc != AS_OK)
+        return rc;
+    return as_sync_seg(db, sg, db->opt.sync_mode == AS_SYNC_EACH ? AS_SITE_WRITE : AS_SITE_GROUP, s->err,
+                       sizeof(s->err));
+}
+
 int as_log_write(as_db *db, as_session *s, as_segment *sg, uint64_t off, const void *buf, size_t len)
 {
     int rc = AS_SEG_FALLBACK;
@@ -103,6 +123,12 @@ int as_log_write(as_db *db, as_session *s, as_segment *sg, uint64_t off, const v
         as_seg_wmap_open(sg);
         if (sg->wbase)
             rc = as_seg_store(sg, off, buf, len, s->err, sizeof(s->err));
+    }
+    if (rc == AS_SEG_FALLBACK && db->opt.log_prealloc && db->opt.sync_mode != AS_SYNC_NONE &&
+        off + len > atomic_load(&sg->file_bytes)) {
+        int prc = as_log_prealloc(db, s, sg, off + len);
+        if (prc != AS_OK)
+            return prc;
     }
     if (rc == AS_SEG_FALLBACK) {
         int stuck = 0;

@@ -14,15 +14,16 @@ static int as_ckpt_due(as_db *db)
     return every && atomic_load(&db->log_bytes_since_ckpt) >= every && !atomic_load(&db->failed);
 }
 
-/* Checkpoint if the log grew enough since the last one. Under write_mu. A failure is counted; a
- * failed sync in it has failed the store (as_fail), which the next write reports. */
-static void as_maint_checkpoint(as_db *db)
+/* Checkpoint if the log grew enough since the last one. Under maint_run_mu and write_mu (yield: see
+ * as_ckpt_write). A failure is counted; a failed sync in it has failed the store (as_fail), which the
+ * next write reports. */
+static void as_maint_checkpoint(as_db *db, int yield)
 {
     if (db->in_maintenance || !as_ckpt_due(db))
         return;
     char err[512];
     db->in_maintenance = 1;
-    if (as_ckpt_write(db, err, sizeof(err)) != AS_OK)
+    if (as_ckpt_write(db, err, sizeof(err), yield) != AS_OK)
         atomic_fetch_add(&db->n_ckpt_errors, 1);
     db->in_maintenance = 0;
 }
@@ -34,32 +35,41 @@ void as_maint_after_write(as_db *db, as_session *s, uint64_t old)
             atomic_store_explicit(&db->maint_wanted, 1, memory_order_relaxed);
         return;
     }
+    if (!old && !as_ckpt_due(db))
+        return;
+    /* Only try: an explicit as_compact/as_checkpoint may be running (between its steps) */
+    if (pthread_mutex_trylock(&db->maint_run_mu) != 0)
+        return;
     if (old)
-        as_compact_maybe(db, s, as_loc_seg(old));
-    as_maint_checkpoint(db);
+        as_compact_maybe(db, s, as_loc_seg(old), 0);
+    as_maint_checkpoint(db, 0);
+    pthread_mutex_unlock(&db->maint_run_mu);
 }
 
-/* One pass: compact every sealed segment past the garbage threshold, then checkpoint if due. The
- * writer lock is taken per segment, so writers wait for one compaction at most, not the pass. */
+/* One pass: compact every sealed segment past the garbage threshold, then checkpoint if due. One job
+ * at a time (maint_run_mu); each lets writers in between its bounded steps (yield = 1), so a put waits
+ * for one step of a compaction or of a checkpoint's collection at most. */
 static int as_maint_pass(as_db *db, as_session *s)
 {
     int rc = AS_OK;
+    pthread_mutex_lock(&db->maint_run_mu);
     uint64_t last = atomic_load(&db->last_seg);
     for (uint64_t id = 1; id < last && rc == AS_OK; id++) {
         pthread_mutex_lock(&db->write_mu);
         as_sess_enter(s);
         if (id >= db->first_seg && as_compact_wanted(db, id))
-            as_compact_maybe(db, s, id);
+            as_compact_maybe(db, s, id, 1);
         rc = as_failed_check(db, s->err, sizeof(s->err));
         pthread_mutex_unlock(&db->write_mu);
     }
     pthread_mutex_lock(&db->write_mu);
     as_sess_enter(s);
-    as_maint_checkpoint(db);
+    as_maint_checkpoint(db, 1);
     as_reclaim(db, s);
     if (rc == AS_OK)
         rc = as_failed_check(db, s->err, sizeof(s->err));
     pthread_mutex_unlock(&db->write_mu);
+    pthread_mutex_unlock(&db->maint_run_mu);
     return rc;
 }
 

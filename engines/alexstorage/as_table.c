@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *as_strerror(int status)
 {
@@ -206,4 +207,25 @@ int as_retire(as_db *db, as_segment *sg)
     uint64_t e = atomic_fetch_add(&db->epoch, 1) + 1;
     db->retired[db->nretired++] = (as_retired){sg, e};
     return AS_OK;
+}
+
+uint64_t as_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* Background maintenance keeps to a duty cycle: after holding write_mu for held_ns it stays out for
+ * AS_MAINT_REST_FACTOR times as long (less the time since it let go, spent on its own I/O), so a
+ * closed-loop writer gets most puts through between two holds instead of meeting every one. */
+void as_maint_rest(uint64_t held_ns, uint64_t out_since_ns)
+{
+    uint64_t want = held_ns * AS_MAINT_REST_FACTOR, now = as_now_ns();
+    uint64_t done = now > out_since_ns ? now - out_since_ns : 0;
+    if (want <= done)
+        return;
+    want -= done;
+    struct timespec t = {(time_t)(want / 1000000000ull), (long)(want % 1000000000ull)};
+    nanosleep(&t, NULL);
 }

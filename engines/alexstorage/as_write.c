@@ -70,6 +70,8 @@ static int as_put_call(as_session *s, int64_t key, const void *val, size_t len)
         as_db_lock_all(db);
         int arc = as_index_upsert(db->index, key, loc, &old, &existed);
         as_db_unlock_all(db);
+        if (arc == AS_IX_OK)
+            as_ckpt_note(db, key, existed ? old : 0, 0);
         if (arc != AS_IX_OK)
             rc = as_sess_seterr(s, arc == AS_IX_ENOMEM ? AS_ENOMEM : AS_EINTERNAL,
                                 "index insert of key %lld failed (index status %d); the record is on disk and "
@@ -112,6 +114,8 @@ static int as_del_call(as_session *s, int64_t key)
         as_db_lock_all(db);
         int arc = as_index_erase(db->index, key, NULL);
         as_db_unlock_all(db);
+        if (arc == AS_IX_OK)
+            as_ckpt_note(db, key, old, 1);
         if (arc != AS_IX_OK) /* it was found above under write_mu: the index broke */
             rc = as_sess_seterr(s, AS_EINTERNAL, "index erase of key %lld failed (index status %d)",
                                 (long long)key, arc);
@@ -174,6 +178,7 @@ static int as_batch_apply(as_db *db, as_session *s, const as_batch *b, uint64_t 
     for (i = 0; i < b->n; i++) {
         const as_batch_item *it = &b->items[i];
         uint64_t live = it->flags == AS_REC_PUT ? as_rec_bytes(it->len) : 0;
+        as_ckpt_note(db, it->key, olds[i], it->flags != AS_REC_PUT); /* in item order: the first wins */
         atomic_fetch_add_explicit(&db->live_bytes, live, memory_order_relaxed);
         as_account(db, as_loc_make(seg, off), live ? live : AS_REC_HEADER_BYTES, olds[i]);
         off += as_rec_bytes(it->len);

@@ -30,6 +30,17 @@ mapfile -t fig_runs < <(sed -e 's/#.*//' "$list" | awk 'NF == 2 && $1 ~ /^bench1
                         | while read -r d; do case "$d" in /*) echo "$d";; *) echo "$root/$d";; esac; done)
 [ ${#fig_runs[@]} -gt 0 ] || fig_runs=("${runs[@]}")
 "$PY" "$root/analysis/report.py" --quiet --out "$build/gen" "${fig_runs[@]}"
+# the index ablation's figures (one bar per engine and index per key set) from the key-set runs (ks-*)
+mapfile -t ks_runs < <(sed -e 's/#.*//' "$list" | awk 'NF == 2 && $1 ~ /^ks-/ {print $2}' \
+                       | while read -r d; do case "$d" in /*) echo "$d";; *) echo "$root/$d";; esac; done)
+: > "$build/gen/keyset-figures.tex"
+if [ ${#ks_runs[@]} -gt 0 ]; then
+  "$PY" "$root/analysis/report.py" --quiet --out "$build/gen/ks" "${ks_runs[@]}"
+  # keep report.py's figure blocks of the key-set charts, their paths relative to gen/
+  awk 'BEGIN {RS = ""; ORS = "\n\n"} /keysets_/ {gsub(/includegraphics\[width=\\columnwidth\]\{figures\//,
+       "includegraphics[width=\\columnwidth]{ks/figures/"); print}' "$build/gen/ks/figures.tex" \
+    > "$build/gen/keyset-figures.tex"
+fi
 cp "$here/paper.tex" "$build/"
 cd "$build"
 latexmk -pdf -interaction=nonstopmode -halt-on-error paper.tex > latexmk.log 2>&1 \
