@@ -2,6 +2,8 @@
 #ifndef ALEX_INTERNAL_H
 #define ALEX_INTERNAL_H
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +43,9 @@ typedef struct alex_model_node {
 typedef struct alex_data_node {
     alex_node hdr;
     int32_t cap;
+    /* seqlock of the arrays' contents (alex_sync.c): odd while the writer inserts or erases in place;
+     * the fields up to bitmap change only inside a structural change, which readers never overlap */
+    uint32_t ver;
     double a, b;
     int64_t base;
     int64_t *keys;
@@ -104,7 +109,29 @@ struct alex_index {
         _Alignas(64) _Atomic uint64_t lookups;
         _Atomic uint64_t steps;
     } stripe[ALEX_STRIPES];
+    /* concurrent readers (alex_sync.c) */
+    _Alignas(64) _Atomic uint64_t smo_seq; /* odd while a structural change runs (readers wait) */
+    int smo_active;                        /* writer: the current operation made smo_seq odd */
+    uint64_t num_smo, num_smo_waits;       /* structural sections; of them, ones that waited for a reader */
+    pthread_mutex_t readers_mu;            /* the reader list and the closed readers' counters */
+    struct alex_reader *readers;
+    uint64_t closed_lookups, closed_steps;
 };
+
+/* A reading thread's registration (alex_sync.c): its own cache line, written by it alone except the
+ * list link. */
+struct alex_reader {
+    _Alignas(64) _Atomic uint64_t active; /* 1 inside a read section */
+    _Atomic uint64_t lookups, steps;      /* this reader's lookups and their search steps */
+    unsigned tick;                        /* samples leaf lookups (every ALEX_LOOKUP_SAMPLE-th) */
+    alex_index *ix;
+    struct alex_reader *next;             /* ix->readers (under readers_mu) */
+};
+
+/* Relaxed atomic access to words a reader may load while the writer changes them in place (a leaf's
+ * keys, payloads and bitmap): plain moves on x86, and no data race in the C11 (and TSan) sense. */
+#define ALEX_LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ALEX_ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 /* key - base as a double without int64 overflow. */
 static inline double alex__rel(int64_t key, int64_t base)
@@ -142,7 +169,7 @@ typedef struct alex_lm {
 
 static inline int alex__bit(const alex_data_node *d, int i)
 {
-    return (int)((d->bitmap[i >> 6] >> (i & 63)) & 1u);
+    return (int)((ALEX_LD(d->bitmap[i >> 6]) >> (i & 63)) & 1u);
 }
 
 /* log2(d + 1), piecewise linear between powers of two (error < 0.09): cheap and stateless. */
@@ -204,9 +231,9 @@ static inline int alex__dn_ub_from(const alex_data_node *d, int64_t key, int m, 
     int cap = d->cap;
     int lo, hi;
     unsigned it = 0;
-    if (k[m] > key) {
+    if (ALEX_LD(k[m]) > key) {
         int bound = 1;
-        while (bound <= m && k[m - bound] > key) {
+        while (bound <= m && ALEX_LD(k[m - bound]) > key) {
             bound <<= 1;
             it++;
         }
@@ -214,7 +241,7 @@ static inline int alex__dn_ub_from(const alex_data_node *d, int64_t key, int m, 
         hi = m - (bound >> 1);
     } else {
         int bound = 1;
-        while (m + bound < cap && k[m + bound] <= key) {
+        while (m + bound < cap && ALEX_LD(k[m + bound]) <= key) {
             bound <<= 1;
             it++;
         }
@@ -223,7 +250,7 @@ static inline int alex__dn_ub_from(const alex_data_node *d, int64_t key, int m, 
     }
     while (lo < hi) {
         int mid = lo + ((hi - lo) >> 1);
-        if (k[mid] > key)
+        if (ALEX_LD(k[mid]) > key)
             hi = mid;
         else
             lo = mid + 1;
@@ -262,6 +289,52 @@ int alex__dn_resize(alex_index *ix, alex_data_node *d, double density, int mode)
 double alex__dn_empirical_cost(const alex_data_node *d);
 double alex__dn_expected_cost(const alex_data_node *d);
 size_t alex__dn_bytes(int cap);
+
+/* alex_sync.c: structural changes against concurrent readers. The writer calls alex__smo_begin before
+ * it changes anything a reader may read without a leaf's seqlock (model nodes, the root, a leaf's
+ * header or chain links, freeing a node or array); it returns once no reader is inside a read
+ * section, and readers that arrive wait until alex__smo_end (at the end of the public operation). */
+void alex__smo_begin(alex_index *ix);
+void alex__smo_end(alex_index *ix);
+void alex__sync_init(alex_index *ix);
+void alex__sync_destroy(alex_index *ix);
+/* A short spin, then yielding the CPU (the thread waited for may be preempted on a busy machine). */
+static inline void alex__pause(unsigned *spins)
+{
+    if (++*spins < 128) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    } else {
+        sched_yield();
+    }
+}
+/* Enter / leave a read section (no structural change overlaps one). */
+void alex__read_wait(const alex_index *ix);
+static inline void alex__read_enter(const alex_index *ix, struct alex_reader *r)
+{
+    for (;;) {
+        atomic_store_explicit(&r->active, 1, memory_order_seq_cst);
+        if (!(atomic_load_explicit(&ix->smo_seq, memory_order_seq_cst) & 1))
+            return;
+        atomic_store_explicit(&r->active, 0, memory_order_release);
+        alex__read_wait(ix);
+    }
+}
+static inline void alex__read_leave(struct alex_reader *r)
+{
+    atomic_store_explicit(&r->active, 0, memory_order_release);
+}
+/* A leaf's seqlock, writer side (in-place insert/erase). */
+static inline void alex__dn_wbegin(alex_data_node *d)
+{
+    __atomic_store_n(&d->ver, d->ver + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+static inline void alex__dn_wend(alex_data_node *d)
+{
+    __atomic_store_n(&d->ver, d->ver + 1, __ATOMIC_RELEASE);
+}
 
 /* alex_arena.c */
 void alex__arena_open(alex_index *ix, size_t bytes);
