@@ -340,6 +340,7 @@ struct as_db {
     pthread_mutex_t maint_mu;      /* maint_stop + maint_cv */
     pthread_cond_t maint_cv;
     int maint_stop, maint_running;
+    _Atomic int maint_stopping;    /* as_close is waiting: a pass stops between jobs */
     pthread_t maint_thread;
     pthread_mutex_t maint_run_mu;  /* one compaction or checkpoint at a time (taken before write_mu; a
                                     * put's inline maintenance only tries it) */
