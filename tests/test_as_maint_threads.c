@@ -211,11 +211,42 @@ static uint64_t free_bytes(const char *dir)
     return (uint64_t)v.f_bavail * v.f_frsize;
 }
 
-/* An idle session (between calls, last value read from another segment) does not keep a compacted
- * segment: its file is unmapped and closed, and the file system gets the space back. */
-static void test_idle_session_frees_space(void **state)
+typedef struct held_val {
+    const void *v[64];
+    size_t len[64];
+    int64_t key[64];
+    int n;
+} held_val;
+
+static int keep_cb(void *arg, int64_t key, const void *val, size_t len)
 {
-    (void)state;
+    held_val *h = arg;
+    if (h->n < 64) {
+        h->v[h->n] = val;
+        h->len[h->n] = len;
+        h->key[h->n] = key;
+        h->n++;
+    }
+    return 0;
+}
+
+/* Each value a call handed out still holds its bytes (key & 0xff). */
+static void check_held(const held_val *h)
+{
+    for (int j = 0; j < h->n; j++) {
+        int b = (int)(h->key[j] & 0xff);
+        assert_int_equal(h->len[j], 1000);
+        for (size_t i = 0; i < h->len[j]; i++)
+            assert_int_equal(((const unsigned char *)h->v[j])[i], b);
+    }
+}
+
+/* An idle session (between calls, last values read from another segment, by a get or by a scan of
+ * several segments) does not keep a compacted segment: its file is unmapped and closed, and the file
+ * system gets the space back. A session whose last call was a scan that handed out values of the
+ * compacted segment keeps it (those values stay valid until its next call), and lets it go then. */
+static void idle_frees_space(int last_call)
+{
     char dir[512];
     if (access("/dev/shm", W_OK) == 0) { /* tmpfs: the space comes back at once, little other traffic */
         snprintf(dir, sizeof dir, "/dev/shm/as-idle-XXXXXX");
@@ -231,19 +262,36 @@ static void test_idle_session_frees_space(void **state)
     as_db *db;
     char err[1024];
     assert_int_equal(as_open(dir, &o, &db, err, sizeof err), AS_OK);
-    as_session *w, *idle;
+    as_session *w, *idle, *holder;
     assert_int_equal(as_session_open(db, &w), AS_OK);
     assert_int_equal(as_session_open(db, &idle), AS_OK);
+    assert_int_equal(as_session_open(db, &holder), AS_OK);
     static unsigned char v[1000];
     const int per_seg = (16 << 20) / 1032;
     for (int k = 0; k < per_seg + 200; k++) { /* segment 1 full, the rest in segment 2 */
         memset(v, k & 0xff, sizeof v);
         assert_int_equal(as_put(w, k, v, sizeof v), AS_OK);
     }
-    const void *held;
-    size_t hlen;
+    for (int k = per_seg + 200; k < 2 * per_seg + 300; k++) { /* segment 2 full, the rest in segment 3 */
+        memset(v, k & 0xff, sizeof v);
+        assert_int_equal(as_put(w, k, v, sizeof v), AS_OK);
+    }
+    held_val hv = {.n = 0}, hold = {.n = 0};
     int64_t hkey = per_seg + 100; /* lives in segment 2 */
-    assert_int_equal(as_get(idle, hkey, &held, &hlen), AS_OK);
+    if (last_call == 0) {
+        assert_int_equal(as_get(idle, hkey, &hv.v[0], &hv.len[0]), AS_OK);
+        hv.key[0] = hkey;
+        hv.n = 1;
+    } else { /* a scan handing out values of segments 2 and 3 */
+        size_t visited;
+        assert_int_equal(as_scan(idle, 2 * per_seg - 30, 64, keep_cb, &hv, &visited), AS_OK);
+        assert_int_equal(visited, 64);
+    }
+    if (last_call == 2) { /* another session's last call: a scan with values from segment 1 and 2 */
+        size_t visited;
+        assert_int_equal(as_scan(holder, per_seg - 20, 40, keep_cb, &hold, &visited), AS_OK);
+        assert_int_equal(visited, 40);
+    }
     /* idle from here on */
     for (int k = 0; k < per_seg - 50; k++) { /* segment 1 becomes garbage */
         memset(v, (k + 1) & 0xff, sizeof v);
@@ -256,23 +304,53 @@ static void test_idle_session_frees_space(void **state)
     as_stats st;
     as_get_stats(db, &st);
     assert_true(st.compactions >= 1);
+    if (last_call == 2) {
+        /* the holder's values from segment 1 stay valid until its next call */
+        assert_true(still_held("seg-000001.log"));
+        check_held(&hold);
+        const void *val;
+        size_t len;
+        before = free_bytes(dir); /* little came back so far: segment 1 is still mapped */
+        assert_int_equal(as_get(holder, hkey, &val, &len), AS_OK); /* its next call lets them go */
+        assert_int_equal(as_maintain(w), AS_OK);                   /* reclaim runs */
+        after = free_bytes(dir);
+    }
     if (still_held("seg-000001.log"))
-        fail_msg("the compacted segment is still mapped or open while the only other session is idle");
+        fail_msg("the compacted segment is still mapped or open while the other sessions are idle (last call: %s)",
+                 last_call == 0 ? "get" : "scan");
     if (after < before + (10u << 20))
         fail_msg("compaction of a 16 MiB segment gave back %lld bytes (free %llu -> %llu)",
                  (long long)(after - before), (unsigned long long)before, (unsigned long long)after);
-    /* the idle session's value (segment 2) is still there, byte for byte */
-    assert_int_equal(hlen, sizeof v);
-    for (size_t i = 0; i < hlen; i++)
-        assert_int_equal(((const unsigned char *)held)[i], hkey & 0xff);
-    printf("idle session: compaction freed %.1f MiB of a 16 MiB segment while another session was idle\n",
-           (double)(after - before) / 1048576.0);
+    /* the idle session's values (segment 2, or 2 and 3) are still there, byte for byte */
+    check_held(&hv);
+    printf("idle session (last call a %s): compaction freed %.1f MiB of a 16 MiB segment\n",
+           last_call == 0 ? "get" : "scan", (double)(after - before) / 1048576.0);
+    as_session_close(holder);
     as_session_close(idle);
     as_session_close(w);
     assert_int_equal(as_close(db), AS_OK);
     ast_rmtree(dir);
 }
 
+static void test_idle_session_frees_space(void **state)
+{
+    (void)state;
+    idle_frees_space(0);
+}
+
+/* The same when the idle session's last call was a scan (values from two segments, not the compacted one). */
+static void test_idle_scan_session_frees_space(void **state)
+{
+    (void)state;
+    idle_frees_space(1);
+}
+
+/* A session whose last scan handed out values of the compacted segment keeps it until its next call. */
+static void test_scan_values_held_until_next_call(void **state)
+{
+    (void)state;
+    idle_frees_space(2);
+}
 
 /* ---- maintenance in tiny steps racing a writer on the same keys ----
  * Compaction copies a segment in steps and checkpoints collect their pairs in holds of a few pairs
@@ -469,6 +547,8 @@ int main(void)
         cmocka_unit_test(test_manual),
         cmocka_unit_test(test_bad_option),
         cmocka_unit_test(test_idle_session_frees_space),
+        cmocka_unit_test(test_idle_scan_session_frees_space),
+        cmocka_unit_test(test_scan_values_held_until_next_call),
         cmocka_unit_test(test_race_same_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -217,6 +217,7 @@ static int alex_arena_move(alex_index *ix, const alex_arena *old, void **arr, si
 
 static void alex_arena_compact(alex_index *ix)
 {
+    alex__smo_begin(ix); /* every leaf's arrays move and the old regions are unmapped */
     alex_arena *a = &ix->arena;
     size_t need = 0;
     for (const alex_data_node *d = alex_arena_first_leaf(ix); d != NULL; d = d->next) {

@@ -2,7 +2,6 @@
  * insertion with minimal shifting toward the nearest gap, erase with back-fill, and resize. */
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "alex_internal.h"
 
@@ -28,8 +27,8 @@ static void alex_dn_free_arrays(alex_index *ix, alex_data_node *d)
     d->bitmap = NULL;
 }
 
-/* Allocate arrays of `cap` slots, place the sorted keys model-based (pos = max(pred, last + 1),
- * packed at the end when the remaining slots run out) and fill the gaps. 0 or ALEX_ENOMEM. */
+/* Allocate arrays of `cap` slots, place the sorted keys model-based (alex__place) and fill the
+ * gaps, in one pass. 0 or ALEX_ENOMEM. */
 static int alex_dn_fill(alex_index *ix, alex_data_node *d, const int64_t *keys, const uint64_t *pays, size_t n,
                         int cap, const alex_lm *m)
 {
@@ -59,13 +58,10 @@ static int alex_dn_fill(alex_index *ix, alex_data_node *d, const int64_t *keys, 
     d->base = m->base;
     long last = -1, run = 0;
     double search = 0.0, shifts = 0.0;
+    alex_placer pl;
+    alex__placer_init(&pl, n, cap);
     for (size_t i = 0; i < n; i++) {
-        long pred = alex__route(m->a, m->b, m->base, cap, keys[i]), pos = pred;
-        if (pos < last + 1)
-            pos = last + 1;
-        long room = (long)cap - (long)(n - i);
-        if (pos > room)
-            pos = room;
+        long pred = alex__route(m->a, m->b, m->base, cap, keys[i]), pos = alex__place(&pl, pred, i);
         /* the expected cost, as alex__expected_cost computes it, in the same pass */
         search += alex__log2_1p((unsigned)(pos > pred ? pos - pred : pred - pos));
         if (pos == last + 1) {
@@ -74,22 +70,22 @@ static int alex_dn_fill(alex_index *ix, alex_data_node *d, const int64_t *keys, 
             shifts += (double)run * (double)run / 4.0;
             run = 1;
         }
+        /* the gaps before it copy it; those before the first real key hold INT64_MIN instead, so
+         * a prepend never rewrites the leading gaps (and the tail, or all of an empty leaf, holds
+         * INT64_MAX, below) */
+        int64_t g = last < 0 ? INT64_MIN : keys[i];
+        for (long j = last + 1; j < pos; j++) {
+            k[j] = g;
+            p[j] = 0;
+        }
         k[pos] = keys[i];
         p[pos] = pays[i];
         bm[pos >> 6] |= 1ull << (pos & 63);
         last = pos;
     }
-    /* gaps copy the next real key; those before the first real key hold INT64_MIN instead (and
-     * all of an empty leaf, INT64_MAX), so a prepend never rewrites the leading gaps */
-    int64_t cur = INT64_MAX;
-    int first = n ? alex__dn_next_set(d, 0) : cap;
-    for (int i = cap - 1; i >= 0; i--) {
-        if ((bm[i >> 6] >> (i & 63)) & 1u) {
-            cur = k[i];
-        } else {
-            k[i] = i < first ? (n ? INT64_MIN : INT64_MAX) : cur;
-            p[i] = 0;
-        }
+    for (long j = last + 1; j < cap; j++) {
+        k[j] = INT64_MAX;
+        p[j] = 0;
     }
     d->num_keys = (int32_t)n;
     d->min_key = n ? keys[0] : INT64_MAX;
@@ -103,13 +99,7 @@ static int alex_dn_fill(alex_index *ix, alex_data_node *d, const int64_t *keys, 
     return ALEX_OK;
 }
 
-static void alex_dn_model_for(const int64_t *keys, size_t n, int cap, alex_lm *m)
-{
-    m->base = n ? keys[0] : 0;
-    alex__fit(keys, n, m->base, n ? (double)cap / (double)n : 0.0, &m->a, &m->b);
-}
-
-/* A new leaf from sorted keys; model NULL = fit a regression. NULL on ENOMEM. */
+/* A new leaf from sorted keys; model NULL = fit one (alex__fit_leaf). NULL on ENOMEM. */
 alex_data_node *alex__dn_build(alex_index *ix, const int64_t *keys, const uint64_t *pays, size_t n,
                                int cap, const alex_lm *model)
 {
@@ -119,7 +109,7 @@ alex_data_node *alex__dn_build(alex_index *ix, const int64_t *keys, const uint64
     d->hdr.is_leaf = 1;
     alex_lm m;
     if (model == NULL)
-        alex_dn_model_for(keys, n, cap, &m);
+        alex__fit_leaf(keys, n, cap, &m);
     else
         m = *model;
     if (alex_dn_fill(ix, d, keys, pays, n, cap, &m) != ALEX_OK) {
@@ -144,11 +134,11 @@ int alex__dn_next_set(const alex_data_node *d, int i)
     if (i >= d->cap)
         return d->cap;
     int w = i >> 6, nw = (d->cap + 63) >> 6;
-    uint64_t word = d->bitmap[w] & (~0ull << (i & 63));
+    uint64_t word = ALEX_LD(d->bitmap[w]) & (~0ull << (i & 63));
     while (word == 0) {
         if (++w >= nw)
             return d->cap;
-        word = d->bitmap[w];
+        word = ALEX_LD(d->bitmap[w]);
     }
     int r = (w << 6) + __builtin_ctzll(word);
     return r < d->cap ? r : d->cap;
@@ -159,11 +149,11 @@ int alex__dn_prev_set(const alex_data_node *d, int i)
     if (i < 0)
         return -1;
     int w = i >> 6;
-    uint64_t word = d->bitmap[w] & (~0ull >> (63 - (i & 63)));
+    uint64_t word = ALEX_LD(d->bitmap[w]) & (~0ull >> (63 - (i & 63)));
     while (word == 0) {
         if (--w < 0)
             return -1;
-        word = d->bitmap[w];
+        word = ALEX_LD(d->bitmap[w]);
     }
     return (w << 6) + 63 - __builtin_clzll(word);
 }
@@ -205,21 +195,35 @@ int alex__dn_find(const alex_data_node *d, int64_t key, uint64_t *iters)
 {
     if (key == INT64_MAX) {
         int s = alex__dn_prev_set(d, d->cap - 1);
-        return s >= 0 && d->keys[s] == key ? s : -1;
+        return s >= 0 && ALEX_LD(d->keys[s]) == key ? s : -1;
     }
     if (key == INT64_MIN) { /* the leading gaps' sentinel: only the first real slot can hold it */
         int s = alex__dn_next_set(d, 0);
-        return s < d->cap && d->keys[s] == key ? s : -1;
+        return s < d->cap && ALEX_LD(d->keys[s]) == key ? s : -1;
     }
     int ub = alex__dn_upper_bound(d, key, iters);
-    if (ub > 0 && d->keys[ub - 1] == key && alex__bit(d, ub - 1))
+    if (ub > 0 && ALEX_LD(d->keys[ub - 1]) == key && alex__bit(d, ub - 1))
         return ub - 1;
     return -1;
 }
 
+/* Writes to a leaf's arrays in place (insert, erase) are relaxed atomic stores inside the leaf's
+ * seqlock (alex__dn_wbegin/wend): readers load them beside the writer (alex_sync.c). */
 static inline void alex_dn_set(alex_data_node *d, int i)
 {
-    d->bitmap[i >> 6] |= 1ull << (i & 63);
+    ALEX_ST(d->bitmap[i >> 6], d->bitmap[i >> 6] | 1ull << (i & 63));
+}
+
+/* memmove of n words from src to dst, word by word with atomic stores. */
+static void alex_dn_move(uint64_t *dst, const uint64_t *src, int n)
+{
+    if (dst < src) {
+        for (int i = 0; i < n; i++)
+            ALEX_ST(dst[i], src[i]);
+    } else {
+        for (int i = n - 1; i >= 0; i--)
+            ALEX_ST(dst[i], src[i]);
+    }
 }
 
 /* Insert an absent key; the caller guarantees num_keys < cap. ub_hint: the key's upper bound in
@@ -233,6 +237,7 @@ int alex__dn_insert(alex_data_node *d, int64_t key, uint64_t payload, int ub_hin
                                 : alex__dn_upper_bound(d, key, &it);
     int nr = alex__dn_next_set(d, ub);
     int pos, shifts = 0;
+    alex__dn_wbegin(d);
     if (ub == nr && ub > 0 && ub < d->cap && !alex__bit(d, ub - 1)) {
         /* below the first real key, into the leading gaps (they hold INT64_MIN, so ub passed
          * them): next to that key unless the model predicts further left; only the gaps between
@@ -240,7 +245,7 @@ int alex__dn_insert(alex_data_node *d, int64_t key, uint64_t payload, int ub_hin
         double raw = d->a * alex__rel(key, d->base) + d->b;
         pos = raw < 0.0 ? ub - 1 : alex__clamp_pos(raw, ub);
         for (int i = pos + 1; i < ub; i++)
-            d->keys[i] = d->keys[ub];
+            ALEX_ST(d->keys[i], d->keys[ub]);
     } else if (ub < nr) {
         /* A prediction past either end (append/prepend beyond the model) goes next to the existing
          * keys, so the gaps beyond stay free for the following appends instead of piling up. */
@@ -254,26 +259,27 @@ int alex__dn_insert(alex_data_node *d, int64_t key, uint64_t payload, int ub_hin
         /* ub == 0 here only in an empty leaf: the gaps before its first key are leading gaps */
         int64_t left = ub == 0 ? INT64_MIN : key;
         for (int i = pos - 1; i >= ub; i--)
-            d->keys[i] = left;
+            ALEX_ST(d->keys[i], left);
     } else {
         int gr = alex_dn_next_gap(d, ub), gl = alex_dn_prev_gap(d, ub - 1);
         if (gr >= 0 && (gl < 0 || gr - ub <= ub - 1 - gl)) {
-            memmove(d->keys + ub + 1, d->keys + ub, (size_t)(gr - ub) * sizeof(int64_t));
-            memmove(d->payloads + ub + 1, d->payloads + ub, (size_t)(gr - ub) * sizeof(uint64_t));
+            alex_dn_move((uint64_t *)d->keys + ub + 1, (uint64_t *)d->keys + ub, gr - ub);
+            alex_dn_move(d->payloads + ub + 1, d->payloads + ub, gr - ub);
             alex_dn_set(d, gr);
             pos = ub;
             shifts = gr - ub;
         } else {
-            memmove(d->keys + gl, d->keys + gl + 1, (size_t)(ub - 1 - gl) * sizeof(int64_t));
-            memmove(d->payloads + gl, d->payloads + gl + 1, (size_t)(ub - 1 - gl) * sizeof(uint64_t));
+            alex_dn_move((uint64_t *)d->keys + gl, (uint64_t *)d->keys + gl + 1, ub - 1 - gl);
+            alex_dn_move(d->payloads + gl, d->payloads + gl + 1, ub - 1 - gl);
             alex_dn_set(d, gl);
             pos = ub - 1;
             shifts = ub - 1 - gl;
         }
     }
-    d->keys[pos] = key;
-    d->payloads[pos] = payload;
+    ALEX_ST(d->keys[pos], key);
+    ALEX_ST(d->payloads[pos], payload);
     alex_dn_set(d, pos);
+    alex__dn_wend(d);
     d->num_keys++;
     if (key > d->max_key) {
         d->max_key = key;
@@ -295,28 +301,34 @@ void alex__dn_erase_slot(alex_data_node *d, int slot)
 {
     int64_t v = slot + 1 < d->cap ? d->keys[slot + 1] : INT64_MAX;
     int nr = alex__dn_next_set(d, slot + 1);
+    alex__dn_wbegin(d);
     if (nr < d->cap && alex__dn_prev_set(d, slot - 1) < 0) {
         /* the first key goes: it and the gaps up to the new first key become leading gaps */
         v = INT64_MIN;
         for (int i = slot + 1; i < nr; i++)
-            d->keys[i] = v;
+            ALEX_ST(d->keys[i], v);
     }
-    d->bitmap[slot >> 6] &= ~(1ull << (slot & 63));
-    d->keys[slot] = v;
-    d->payloads[slot] = 0;
+    ALEX_ST(d->bitmap[slot >> 6], d->bitmap[slot >> 6] & ~(1ull << (slot & 63)));
+    ALEX_ST(d->keys[slot], v);
+    ALEX_ST(d->payloads[slot], 0);
     /* gaps in a row hold one value: stop at the first that already holds v (leading gaps) */
     for (int i = slot - 1; i >= 0 && !alex__bit(d, i) && d->keys[i] != v; i--)
-        d->keys[i] = v;
+        ALEX_ST(d->keys[i], v);
+    alex__dn_wend(d);
     d->num_keys--;
 }
 
 size_t alex__dn_collect(const alex_data_node *d, int64_t *keys, uint64_t *pays)
 {
     size_t n = 0;
-    for (int i = alex__dn_next_set(d, 0); i < d->cap; i = alex__dn_next_set(d, i + 1)) {
-        keys[n] = d->keys[i];
-        pays[n] = d->payloads[i];
-        n++;
+    int nw = (d->cap + 63) >> 6;
+    for (int w = 0; w < nw; w++) {
+        for (uint64_t word = d->bitmap[w]; word != 0; word &= word - 1) {
+            int i = (w << 6) + __builtin_ctzll(word);
+            keys[n] = d->keys[i];
+            pays[n] = d->payloads[i];
+            n++;
+        }
     }
     return n;
 }
@@ -348,6 +360,7 @@ double alex__dn_expected_cost(const alex_data_node *d)
  * prepends); otherwise the model is refitted (retrain, or few keys) or scaled to the new size. */
 int alex__dn_resize(alex_index *ix, alex_data_node *d, double density, int mode)
 {
+    alex__smo_begin(ix); /* the leaf's header and arrays change in place */
     size_t n = (size_t)d->num_keys;
     int cap = alex__cap_for(n, density, ix->p.max_data_node_slots);
     int64_t *keys = malloc((n ? n : 1) * sizeof(int64_t));
@@ -382,7 +395,7 @@ int alex__dn_resize(alex_index *ix, alex_data_node *d, double density, int mode)
         if (side < 0)
             m.b += (double)(cap - used);
     } else if (mode == ALEX_RESIZE_RETRAIN || n < 50 || !(d->a > 0.0)) {
-        alex_dn_model_for(keys, n, cap, &m);
+        alex__fit_leaf(keys, n, cap, &m);
     } else {
         double s = (double)cap / (double)d->cap;
         m.a *= s;

@@ -27,6 +27,7 @@ static void alex_relink(alex_node *n, alex_data_node **prev)
  * array stays within max fanout (new pointer runs get new empty leaves), else under a new root. */
 int alex__expand_node(alex_index *ix, alex_model_node *m, int right, double p_out, int is_root)
 {
+    alex__smo_begin(ix); /* model nodes and the chain change; keys move until alex__repair */
     uint32_t nc = m->num_children, maxf = 1u << ix->p.max_fanout_log2;
     unsigned k = 1;
     if (right) {
@@ -158,6 +159,7 @@ int alex__merge_empty(alex_index *ix, alex_data_node *leaf, alex_path *path)
         alex_model_node *par = path->node[depth - 1];
         uint32_t run = 1u << leaf->hdr.dup;
         if (run == par->num_children) {
+            alex__smo_begin(ix); /* pointer runs, the chain and freed nodes */
             /* the parent routes everything to this leaf: the leaf replaces the parent */
             if (depth == 1) {
                 leaf->hdr.dup = 0;
@@ -176,6 +178,7 @@ int alex__merge_empty(alex_index *ix, alex_data_node *leaf, alex_path *path)
         alex_node *bn = par->children[bs];
         if (!bn->is_leaf || bn->dup != leaf->hdr.dup)
             break;
+        alex__smo_begin(ix);
         alex_data_node *buddy = (alex_data_node *)bn;
         alex__set_run(par, start < bs ? start : bs, leaf->hdr.dup + 1u, bn);
         if (leaf->prev)

@@ -36,6 +36,7 @@ int alex_create(alex_index **out, const alex_params *p)
         free(ix);
         return ALEX_ENOMEM;
     }
+    alex__sync_init(ix);
     ix->root = (alex_node *)leaf;
     *out = ix;
     return ALEX_OK;
@@ -47,10 +48,20 @@ void alex_destroy(alex_index *ix)
         return;
     alex__free_tree(ix, ix->root);
     alex__arena_close(ix);
+    alex__sync_destroy(ix);
     free(ix);
 }
 
+static int alex_bulk_load_impl(alex_index *ix, const int64_t *keys, const uint64_t *payloads, size_t n);
+
 int alex_bulk_load(alex_index *ix, const int64_t *keys, const uint64_t *payloads, size_t n)
+{
+    int rc = alex_bulk_load_impl(ix, keys, payloads, n);
+    alex__smo_end(ix);
+    return rc;
+}
+
+static int alex_bulk_load_impl(alex_index *ix, const int64_t *keys, const uint64_t *payloads, size_t n)
 {
     if (ix->num_keys != 0 || (n > 0 && (keys == NULL || payloads == NULL)))
         return ALEX_EINVAL;
@@ -59,6 +70,7 @@ int alex_bulk_load(alex_index *ix, const int64_t *keys, const uint64_t *payloads
             return ALEX_EINVAL;
     if (n == 0)
         return ALEX_OK;
+    alex__smo_begin(ix); /* the root is replaced and the old one freed */
     alex_data_node *f = NULL, *l = NULL;
     /* Room for the leaves' arrays: ~n / density_init slots of 16 bytes + bitmap, doubled plus slack
      * for small leaves' minimum capacity; only what is touched becomes resident. Below one huge
@@ -87,46 +99,148 @@ static inline void alex_bump(_Atomic uint64_t *c, uint64_t v)
 
 static _Thread_local unsigned alex_tls_tick; /* its address picks the stripe; its value, the samples */
 
-/* Lookup hot path: route through the model nodes, predict the slot, prefetch the payload line for
- * that slot so its miss overlaps the key array's, search, then confirm by key alone. The bitmap is
- * not read: a gap holds its right neighbour's key (alex_validate checks it), so the last slot whose
- * key equals `key` is a gap only if it is a tail gap holding INT64_MAX - the one key that takes the
- * bitmap-checking alex__dn_find. */
-int alex_find(const alex_index *ix, int64_t key, uint64_t *payload)
+/* The slot of key in leaf d (its payload in *pay), or -1: predict the slot, prefetch the payload line
+ * for it so its miss overlaps the key array's, search, then confirm by key alone. The bitmap is not
+ * read: a gap holds its right neighbour's key (alex_validate checks it), so the last slot whose key
+ * equals `key` is a gap only if it is a tail gap holding INT64_MAX - the one key that takes the
+ * bitmap-checking alex__dn_find. Loads of the arrays are relaxed atomics: a shared reader validates
+ * the leaf's version around this. */
+static inline int alex_leaf_lookup(const alex_data_node *d, int64_t key, uint64_t *it, uint64_t *pay)
+{
+    int s;
+    if (key != INT64_MAX && key != INT64_MIN) { /* the gap sentinels take the bitmap check */
+        int m = alex__route(d->a, d->b, d->base, d->cap, key);
+        __builtin_prefetch(&d->payloads[m]);
+        int ub = alex__dn_ub_from(d, key, m, it);
+        s = ub > 0 && ALEX_LD(d->keys[ub - 1]) == key ? ub - 1 : -1;
+    } else {
+        s = alex__dn_find(d, key, it);
+    }
+    if (s >= 0)
+        *pay = ALEX_LD(d->payloads[s]);
+    return s;
+}
+
+/* The leaf's cost model counts lookups too (alex__dn_empirical_cost), sampled so that the read path
+ * rarely writes the leaf. */
+static inline void alex_sample_leaf(const alex_data_node *d, unsigned tick, uint64_t it)
+{
+    if ((tick & (ALEX_LOOKUP_SAMPLE - 1)) != 0)
+        return;
+    alex_data_node *w = (alex_data_node *)d;
+    __atomic_store_n(&w->num_lookups, __atomic_load_n(&w->num_lookups, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&w->num_lookup_iters, __atomic_load_n(&w->num_lookup_iters, __ATOMIC_RELAXED) + it,
+                     __ATOMIC_RELAXED);
+}
+
+static inline const alex_data_node *alex_route_to_leaf(const alex_index *ix, int64_t key)
 {
     const alex_node *n = ix->root;
     while (!n->is_leaf) {
         const alex_model_node *m = (const alex_model_node *)n;
         n = m->children[alex__mroute(m, key)];
     }
-    const alex_data_node *d = (const alex_data_node *)n;
-    uint64_t it = 0;
-    int s;
-    if (key != INT64_MAX && key != INT64_MIN) { /* the gap sentinels take the bitmap check */
-        int m = alex__route(d->a, d->b, d->base, d->cap, key);
-        __builtin_prefetch(&d->payloads[m]);
-        int ub = alex__dn_ub_from(d, key, m, &it);
-        s = ub > 0 && d->keys[ub - 1] == key ? ub - 1 : -1;
-    } else {
-        s = alex__dn_find(d, key, &it);
-    }
+    return (const alex_data_node *)n;
+}
+
+/* Lookup for the writer's thread: route through the model nodes, then alex_leaf_lookup. */
+int alex_find(const alex_index *ix, int64_t key, uint64_t *payload)
+{
+    const alex_data_node *d = alex_route_to_leaf(ix, key);
+    uint64_t it = 0, pay = 0;
+    int s = alex_leaf_lookup(d, key, &it, &pay);
     unsigned st = (unsigned)(((uintptr_t)&alex_tls_tick * 0x9e3779b97f4a7c15ull) >> 61) % ALEX_STRIPES;
     alex_index *mix = (alex_index *)ix;
     alex_bump(&mix->stripe[st].lookups, 1);
     alex_bump(&mix->stripe[st].steps, it);
-    if ((++alex_tls_tick & (ALEX_LOOKUP_SAMPLE - 1)) == 0) {
-        /* the leaf's cost model counts lookups too (alex__dn_empirical_cost), sampled so that the
-         * read path rarely writes the leaf */
-        alex_data_node *w = (alex_data_node *)d;
-        __atomic_store_n(&w->num_lookups, __atomic_load_n(&w->num_lookups, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
-        __atomic_store_n(&w->num_lookup_iters, __atomic_load_n(&w->num_lookup_iters, __ATOMIC_RELAXED) + it,
-                         __ATOMIC_RELAXED);
-    }
+    alex_sample_leaf(d, ++alex_tls_tick, it);
     if (s < 0)
         return ALEX_NOTFOUND;
     if (payload)
-        *payload = d->payloads[s];
+        *payload = pay;
     return ALEX_OK;
+}
+
+/* Lookup beside the writer: inside a read section (no structural change runs), the leaf is searched
+ * under its seqlock and searched again if the writer changed it meanwhile. The counters are the
+ * reader's own (no cache line shared with another reader). */
+int alex_find_shared(const alex_index *ix, alex_reader *r, int64_t key, uint64_t *payload)
+{
+    alex__read_enter(ix, r);
+    const alex_data_node *d = alex_route_to_leaf(ix, key);
+    uint64_t it, pay = 0;
+    int s;
+    unsigned spins = 0;
+    for (;;) {
+        uint32_t v = __atomic_load_n(&d->ver, __ATOMIC_ACQUIRE);
+        if (v & 1) {
+            alex__pause(&spins);
+            continue;
+        }
+        it = 0;
+        s = alex_leaf_lookup(d, key, &it, &pay);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&d->ver, __ATOMIC_RELAXED) == v)
+            break;
+    }
+    alex_bump(&r->lookups, 1);
+    alex_bump(&r->steps, it);
+    alex_sample_leaf(d, ++r->tick, it);
+    alex__read_leave(r);
+    if (s < 0)
+        return ALEX_NOTFOUND;
+    if (payload)
+        *payload = pay;
+    return ALEX_OK;
+}
+
+/* Copy leaf d's pairs with key >= from (slots from `start` on) into keys/pays from index n, at most max
+ * in all, under its seqlock; the new count. */
+static size_t alex_scan_leaf(const alex_data_node *d, int start, int64_t from, int64_t *keys, uint64_t *pays,
+                             size_t n, size_t max)
+{
+    unsigned spins = 0;
+    for (;;) {
+        uint32_t v = __atomic_load_n(&d->ver, __ATOMIC_ACQUIRE);
+        if (v & 1) {
+            alex__pause(&spins);
+            continue;
+        }
+        size_t k = n;
+        int i = start;
+        if (i < 0) { /* first slot whose key is >= from */
+            uint64_t it = 0;
+            i = from == INT64_MIN ? 0 : alex__dn_upper_bound(d, from - 1, &it);
+        }
+        for (i = alex__dn_next_set(d, i); i < d->cap && k < max; i = alex__dn_next_set(d, i + 1)) {
+            int64_t key = ALEX_LD(d->keys[i]);
+            if (key < from)
+                continue;
+            keys[k] = key;
+            pays[k] = ALEX_LD(d->payloads[i]);
+            k++;
+        }
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&d->ver, __ATOMIC_RELAXED) == v)
+            return k;
+    }
+}
+
+size_t alex_scan_shared(const alex_index *ix, alex_reader *r, int64_t from, int64_t *keys, uint64_t *payloads,
+                        size_t max)
+{
+    if (max == 0)
+        return 0;
+    alex__read_enter(ix, r);
+    size_t n = 0;
+    int start = -1;
+    /* the chain only changes in structural changes, which this read section excludes */
+    for (const alex_data_node *d = alex__descend(ix, from, NULL); d != NULL && n < max; d = d->next) {
+        n = alex_scan_leaf(d, start, from, keys, payloads, n, max);
+        start = 0;
+    }
+    alex__read_leave(r);
+    return n;
 }
 
 /* Move the keys at one end of leaf l that no longer route to l into b (side 0: its first keys,
@@ -195,6 +309,7 @@ int alex__repair(alex_index *ix)
     int rc = ALEX_OK;
     if (!ix->repair_pending)
         return ALEX_OK; /* nothing grew */
+    alex__smo_begin(ix); /* already begun by the growth: keys move between leaves */
     ix->repair_at = NULL;
     ix->repair_pending = 0;
     if (m != NULL) {
@@ -268,7 +383,9 @@ int alex__insert_impl(alex_index *ix, int64_t key, uint64_t payload)
         leaf = alex__descend(ix, key, &path);
         ub = -1;
     }
+    uint64_t steps0 = leaf->num_search_iters;
     int shifts = alex__dn_insert(leaf, key, payload, ub, ub >= 0 ? it : 0);
+    ix->num_insert_steps += leaf->num_search_iters - steps0;
     ix->num_keys++;
     ix->num_inserts++;
     ix->num_shifts += (uint64_t)shifts;
@@ -279,6 +396,7 @@ int alex_insert(alex_index *ix, int64_t key, uint64_t payload)
 {
     int rc = alex__insert_impl(ix, key, payload);
     alex__arena_maybe_compact(ix);
+    alex__smo_end(ix);
     return rc;
 }
 
@@ -292,17 +410,27 @@ int alex_upsert(alex_index *ix, int64_t key, uint64_t payload, uint64_t *old, in
             *old = leaf->payloads[s];
         if (existed)
             *existed = 1;
-        leaf->payloads[s] = payload;
+        ALEX_ST(leaf->payloads[s], payload); /* one atomic store: a reader sees the old or the new */
         return ALEX_OK;
     }
     if (existed)
         *existed = 0;
     int rc = alex__insert_impl(ix, key, payload);
     alex__arena_maybe_compact(ix);
+    alex__smo_end(ix);
     return rc;
 }
 
+static int alex_erase_impl(alex_index *ix, int64_t key, uint64_t *old);
+
 int alex_erase(alex_index *ix, int64_t key, uint64_t *old)
+{
+    int rc = alex_erase_impl(ix, key, old);
+    alex__smo_end(ix);
+    return rc;
+}
+
+static int alex_erase_impl(alex_index *ix, int64_t key, uint64_t *old)
 {
     alex_path path;
     alex_data_node *leaf = alex__descend(ix, key, &path);

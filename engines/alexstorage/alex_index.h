@@ -1,6 +1,12 @@
 /* alex_index.h - ALEX, the updatable adaptive learned index (Ding et al., SIGMOD 2020), in C:
- * int64 keys -> uint64 payloads (AlexStorage stores record locators). Single writer; not thread-safe
- * by itself (alexstorage.c serialises writers and protects readers).
+ * int64 keys -> uint64 payloads (AlexStorage stores record locators).
+ *
+ * Threads: one writer at a time (the caller serialises insert/upsert/erase/bulk load). Any number of
+ * threads may read beside it through alex_find_shared / alex_scan_shared, each with its own
+ * alex_reader, taking no lock: a leaf's contents are read under its seqlock (retried if the writer
+ * changed them meanwhile), and structural changes wait until no reader is inside a lookup (readers
+ * arriving meanwhile wait for the change to end; alex_sync.c). alex_find and the iterators are for
+ * the writer's thread (or when no writer runs).
  *
  * The whole int64 range is valid as keys, INT64_MIN and INT64_MAX included. Keys are unique.
  */
@@ -62,6 +68,18 @@ void alex_iter_next(alex_iter *it);
 int64_t alex_iter_key(const alex_iter *it);
 uint64_t alex_iter_payload(const alex_iter *it);
 
+/* A reading thread's handle for the lock-free reads (one per thread; opened and closed while no
+ * read of that thread runs). ALEX_OK or ALEX_ENOMEM. */
+typedef struct alex_reader alex_reader;
+int alex_reader_open(alex_index *ix, alex_reader **out);
+void alex_reader_close(alex_reader *r);
+/* alex_find for any thread, beside the writer. */
+int alex_find_shared(const alex_index *ix, alex_reader *r, int64_t key, uint64_t *payload);
+/* Up to max pairs with key >= from, ascending, beside the writer: each leaf's pairs are copied under its
+ * seqlock (never a torn pair); a key present throughout the call is never skipped. Returns how many. */
+size_t alex_scan_shared(const alex_index *ix, alex_reader *r, int64_t from, int64_t *keys, uint64_t *payloads,
+                        size_t max);
+
 typedef struct alex_stats {
     uint64_t num_keys;
     uint64_t num_model_nodes;
@@ -74,6 +92,7 @@ typedef struct alex_stats {
     uint64_t num_search_steps;   /* exponential + binary search iterations over all lookups */
     uint64_t num_inserts;
     uint64_t num_shifts;         /* slots moved by inserts */
+    uint64_t num_insert_steps;   /* search iterations of inserts (locating the slot) */
     uint64_t num_expansions;     /* expand + retrain of a data node */
     uint64_t num_splits_sideways;
     uint64_t num_splits_down;
@@ -81,6 +100,8 @@ typedef struct alex_stats {
     uint64_t num_root_expansions; /* key-domain growth for out-of-range keys */
     uint64_t heap_bytes;         /* huge-page heap footprint (arrays + size-class rounding + free lists) */
     uint64_t heap_free_bytes;    /* of which on free lists, waiting for reuse */
+    uint64_t num_smo;            /* structural sections (readers excluded while one runs) */
+    uint64_t num_smo_waits;      /* of them, ones that found a reader inside and waited for it */
 } alex_stats;
 void alex_get_stats(const alex_index *ix, alex_stats *st);
 

@@ -2,6 +2,8 @@
 #ifndef ALEX_INTERNAL_H
 #define ALEX_INTERNAL_H
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +20,9 @@
 #define ALEX_OOD_TRIGGER 64 /* out-of-domain inserts on one side before the root expands */
 #define ALEX_STRIPES 8       /* lookup-counter stripes (threads hash onto them) */
 #define ALEX_LOOKUP_SAMPLE 16 /* a leaf counts every 16th lookup of a thread (a power of two) */
+#define ALEX_RUN_DRIFT 32    /* placement: a run this far behind its keys' predictions ... */
+#define ALEX_RUN_GAP 4       /* ... leaves a gap before every 4th key (alex__place) */
+#define ALEX_FIT_RETRY 60.0  /* a leaf fit costlier than this also tries fits without outliers */
 
 typedef struct alex_node {
     uint8_t is_leaf;
@@ -38,6 +43,9 @@ typedef struct alex_model_node {
 typedef struct alex_data_node {
     alex_node hdr;
     int32_t cap;
+    /* seqlock of the arrays' contents (alex_sync.c): odd while the writer inserts or erases in place;
+     * the fields up to bitmap change only inside a structural change, which readers never overlap */
+    uint32_t ver;
     double a, b;
     int64_t base;
     int64_t *keys;
@@ -93,7 +101,7 @@ struct alex_index {
     int64_t ood_min_key, ood_max_key;   /* extremes of those keys */
     struct alex_model_node *repair_at;  /* node whose domain grew, for alex__repair (NULL: all) */
     int repair_pending;                 /* a growth happened and alex__repair has not run yet */
-    uint64_t num_inserts, num_shifts, num_expansions, num_splits_sideways, num_splits_down;
+    uint64_t num_inserts, num_shifts, num_insert_steps, num_expansions, num_splits_sideways, num_splits_down;
     uint64_t num_contractions, num_root_expansions;
     /* lookup counters, striped by thread so concurrent readers rarely share a cache line;
      * bumped with relaxed load + store (a lost count under a race, never a data race) */
@@ -101,7 +109,29 @@ struct alex_index {
         _Alignas(64) _Atomic uint64_t lookups;
         _Atomic uint64_t steps;
     } stripe[ALEX_STRIPES];
+    /* concurrent readers (alex_sync.c) */
+    _Alignas(64) _Atomic uint64_t smo_seq; /* odd while a structural change runs (readers wait) */
+    int smo_active;                        /* writer: the current operation made smo_seq odd */
+    uint64_t num_smo, num_smo_waits;       /* structural sections; of them, ones that waited for a reader */
+    pthread_mutex_t readers_mu;            /* the reader list and the closed readers' counters */
+    struct alex_reader *readers;
+    uint64_t closed_lookups, closed_steps;
 };
+
+/* A reading thread's registration (alex_sync.c): its own cache line, written by it alone except the
+ * list link. */
+struct alex_reader {
+    _Alignas(64) _Atomic uint64_t active; /* 1 inside a read section */
+    _Atomic uint64_t lookups, steps;      /* this reader's lookups and their search steps */
+    unsigned tick;                        /* samples leaf lookups (every ALEX_LOOKUP_SAMPLE-th) */
+    alex_index *ix;
+    struct alex_reader *next;             /* ix->readers (under readers_mu) */
+};
+
+/* Relaxed atomic access to words a reader may load while the writer changes them in place (a leaf's
+ * keys, payloads and bitmap): plain moves on x86, and no data race in the C11 (and TSan) sense. */
+#define ALEX_LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ALEX_ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 /* key - base as a double without int64 overflow. */
 static inline double alex__rel(int64_t key, int64_t base)
@@ -139,7 +169,7 @@ typedef struct alex_lm {
 
 static inline int alex__bit(const alex_data_node *d, int i)
 {
-    return (int)((d->bitmap[i >> 6] >> (i & 63)) & 1u);
+    return (int)((ALEX_LD(d->bitmap[i >> 6]) >> (i & 63)) & 1u);
 }
 
 /* log2(d + 1), piecewise linear between powers of two (error < 0.09): cheap and stateless. */
@@ -150,6 +180,49 @@ static inline double alex__log2_1p(unsigned d)
     return (double)e + (double)(x - (1ull << e)) / (double)(1ull << e);
 }
 
+/* Model-based placement of n sorted keys into cap slots: the one rule alex__dn_build uses and
+ * alex__expected_cost prices. A key goes to its predicted slot when that lies past the previous
+ * key's slot, else right after it; but once such a run has fallen ALEX_RUN_DRIFT slots behind its
+ * keys' predictions (a dense cluster that the leaf's one linear model maps onto a few slots),
+ * every ALEX_RUN_GAP-th key leaves a gap before it. Packed, a cluster of m keys is one run of m
+ * filled slots and every insert into it shifts ~m/4 of them (osm-like leaves held runs of 9,000);
+ * with the gaps an insert finds one within a few slots, for keys a quarter further from their
+ * prediction. Runs the model nearly resolves (uniform keys at density 0.7) stay as they were.
+ * The last keys are packed at the end when the slots left run out. */
+typedef struct alex_placer {
+    long last, cap; /* slot of the previous key */
+    long run;       /* keys placed right after the previous one, in a row */
+    size_t n;
+} alex_placer;
+
+static inline void alex__placer_init(alex_placer *pl, size_t n, int cap)
+{
+    pl->last = -1;
+    pl->cap = cap;
+    pl->run = 0;
+    pl->n = n;
+}
+
+/* Slot of the i-th key (0-based, in order), predicted at slot pred. */
+static inline long alex__place(alex_placer *pl, long pred, size_t i)
+{
+    long pos;
+    if (pred > pl->last) {
+        pos = pred;
+        pl->run = 0;
+    } else if (++pl->run >= ALEX_RUN_GAP && pl->last + 1 - pred >= ALEX_RUN_DRIFT) {
+        pos = pl->last + 2;
+        pl->run = 0;
+    } else {
+        pos = pl->last + 1;
+    }
+    long room = pl->cap - (long)(pl->n - i);
+    if (pos > room)
+        pos = room;
+    pl->last = pos;
+    return pos;
+}
+
 /* First slot whose key is > key (cap if none): exponential search from the predicted slot m
  * toward the key, then binary search inside the last bracket. Adds the steps taken to *iters. */
 static inline int alex__dn_ub_from(const alex_data_node *d, int64_t key, int m, uint64_t *iters)
@@ -158,9 +231,9 @@ static inline int alex__dn_ub_from(const alex_data_node *d, int64_t key, int m, 
     int cap = d->cap;
     int lo, hi;
     unsigned it = 0;
-    if (k[m] > key) {
+    if (ALEX_LD(k[m]) > key) {
         int bound = 1;
-        while (bound <= m && k[m - bound] > key) {
+        while (bound <= m && ALEX_LD(k[m - bound]) > key) {
             bound <<= 1;
             it++;
         }
@@ -168,7 +241,7 @@ static inline int alex__dn_ub_from(const alex_data_node *d, int64_t key, int m, 
         hi = m - (bound >> 1);
     } else {
         int bound = 1;
-        while (m + bound < cap && k[m + bound] <= key) {
+        while (m + bound < cap && ALEX_LD(k[m + bound]) <= key) {
             bound <<= 1;
             it++;
         }
@@ -177,7 +250,7 @@ static inline int alex__dn_ub_from(const alex_data_node *d, int64_t key, int m, 
     }
     while (lo < hi) {
         int mid = lo + ((hi - lo) >> 1);
-        if (k[mid] > key)
+        if (ALEX_LD(k[mid]) > key)
             hi = mid;
         else
             lo = mid + 1;
@@ -196,6 +269,7 @@ static inline int alex__dn_upper_bound(const alex_data_node *d, int64_t key, uin
 void alex__fit(const int64_t *keys, size_t n, int64_t base, double scale, double *a, double *b);
 double alex__expected_cost(const int64_t *keys, size_t n, double a, double b, int64_t base, int cap);
 double alex__leaf_cost(const int64_t *keys, size_t n, double density);
+void alex__fit_leaf(const int64_t *keys, size_t n, int cap, alex_lm *m);
 void alex__partition(const int64_t *keys, size_t n, double a, double b, int64_t base, int nb,
                      size_t *bounds);
 int alex__cap_for(size_t n, double density, size_t max_slots);
@@ -215,6 +289,52 @@ int alex__dn_resize(alex_index *ix, alex_data_node *d, double density, int mode)
 double alex__dn_empirical_cost(const alex_data_node *d);
 double alex__dn_expected_cost(const alex_data_node *d);
 size_t alex__dn_bytes(int cap);
+
+/* alex_sync.c: structural changes against concurrent readers. The writer calls alex__smo_begin before
+ * it changes anything a reader may read without a leaf's seqlock (model nodes, the root, a leaf's
+ * header or chain links, freeing a node or array); it returns once no reader is inside a read
+ * section, and readers that arrive wait until alex__smo_end (at the end of the public operation). */
+void alex__smo_begin(alex_index *ix);
+void alex__smo_end(alex_index *ix);
+void alex__sync_init(alex_index *ix);
+void alex__sync_destroy(alex_index *ix);
+/* A short spin, then yielding the CPU (the thread waited for may be preempted on a busy machine). */
+static inline void alex__pause(unsigned *spins)
+{
+    if (++*spins < 128) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    } else {
+        sched_yield();
+    }
+}
+/* Enter / leave a read section (no structural change overlaps one). */
+void alex__read_wait(const alex_index *ix);
+static inline void alex__read_enter(const alex_index *ix, struct alex_reader *r)
+{
+    for (;;) {
+        atomic_store_explicit(&r->active, 1, memory_order_seq_cst);
+        if (!(atomic_load_explicit(&ix->smo_seq, memory_order_seq_cst) & 1))
+            return;
+        atomic_store_explicit(&r->active, 0, memory_order_release);
+        alex__read_wait(ix);
+    }
+}
+static inline void alex__read_leave(struct alex_reader *r)
+{
+    atomic_store_explicit(&r->active, 0, memory_order_release);
+}
+/* A leaf's seqlock, writer side (in-place insert/erase). */
+static inline void alex__dn_wbegin(alex_data_node *d)
+{
+    __atomic_store_n(&d->ver, d->ver + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+static inline void alex__dn_wend(alex_data_node *d)
+{
+    __atomic_store_n(&d->ver, d->ver + 1, __ATOMIC_RELEASE);
+}
 
 /* alex_arena.c */
 void alex__arena_open(alex_index *ix, size_t bytes);

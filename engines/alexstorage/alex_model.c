@@ -42,19 +42,19 @@ void alex__fit(const int64_t *keys, size_t n, int64_t base, double scale, double
 }
 
 /* Expected cost of a data node of `cap` slots holding keys placed model-based, exactly as
- * alex__dn_build places them: search error plus shifts (each run of L filled slots costs L^2/4). */
+ * alex__dn_build places them (alex__place): search error plus shifts (each run of L filled slots
+ * costs L^2/4). */
 double alex__expected_cost(const int64_t *keys, size_t n, double a, double b, int64_t base, int cap)
 {
     if (n == 0)
         return 0.0;
     long last = -1, run = 0;
     double search = 0.0, shifts = 0.0;
+    alex_placer pl;
+    alex__placer_init(&pl, n, cap);
     for (size_t i = 0; i < n; i++) {
         long pred = alex__route(a, b, base, cap, keys[i]);
-        long pos = pred > last + 1 ? pred : last + 1;
-        long room = (long)cap - (long)(n - i);
-        if (pos > room)
-            pos = room;
+        long pos = alex__place(&pl, pred, i);
         long err = pos > pred ? pos - pred : pred - pos;
         search += alex__log2_1p((unsigned)err);
         if (pos == last + 1) {
@@ -67,6 +67,47 @@ double alex__expected_cost(const int64_t *keys, size_t n, double a, double b, in
     }
     shifts += (double)run * (double)run / 4.0;
     return ALEX_W_SEARCH * search / (double)n + ALEX_W_SHIFT * shifts / (double)n;
+}
+
+/* The model of a leaf of cap slots over sorted keys (predicting on key - keys[0]): least squares
+ * of rank on key, as in the reference. A few keys far from the rest pull that line flat over the
+ * others: one outlier beside a dense cluster maps the cluster onto a few slots in the middle of the
+ * node, where it is packed into one run (the room at the end exhausted: the whole cluster), and
+ * every insert into it shifts thousands of slots. So when that fit places the keys badly (expected
+ * cost above ALEX_FIT_RETRY on an evenly strided sample of ~1024 keys: cheap next to the O(n)
+ * rebuild), the fits without the outermost n/64 keys on the left, on the right and on both sides
+ * are priced on the sample too (their ranks kept, so the trimmed keys fall off that end of the
+ * model, clamped to the first or last slot) and the cheapest is kept (fitted on the sample). */
+void alex__fit_leaf(const int64_t *keys, size_t n, int cap, alex_lm *m)
+{
+    m->base = n ? keys[0] : 0;
+    double scale = n ? (double)cap / (double)n : 0.0;
+    alex__fit(keys, n, m->base, scale, &m->a, &m->b);
+    if (n < 256)
+        return;
+    int64_t smp[1024];
+    size_t stride = (n + 1023) / 1024, ns = 0;
+    for (size_t i = 0; i < n; i += stride)
+        smp[ns++] = keys[i];
+    double f = (double)ns / (double)n; /* the sample as a node of cap * f slots */
+    int caps = (int)((double)cap * f);
+    if (caps < (int)ns + 1)
+        caps = (int)ns + 1;
+    double best = alex__expected_cost(smp, ns, m->a * f, m->b * f, m->base, caps);
+    if (!(best > ALEX_FIT_RETRY))
+        return;
+    size_t t = ns / 64;
+    for (int side = 1; side <= 3; side++) {
+        size_t lo = side & 1 ? t : 0, hi = side & 2 ? ns - t : ns;
+        alex_lm c = { 0.0, 0.0, m->base };
+        alex__fit(smp + lo, hi - lo, c.base, scale * (double)stride, &c.a, &c.b);
+        c.b += (double)(lo * stride) * scale;
+        double cost = alex__expected_cost(smp, ns, c.a * f, c.b * f, c.base, caps);
+        if (cost < best) {
+            best = cost;
+            *m = c;
+        }
+    }
 }
 
 int alex__cap_for(size_t n, double density, size_t max_slots)

@@ -130,6 +130,7 @@ static size_t alex_bound_in(const alex_model_node *m, const alex_buf *b, uint32_
  * the leaf's min and max key) or, past max fanout, splits down instead. */
 static int alex_split(alex_index *ix, alex_data_node *leaf, alex_path *path)
 {
+    alex__smo_begin(ix); /* every way out below changes model nodes, leaves or the chain */
     alex_buf b;
     int rc = alex__collect(leaf, &b);
     if (rc != ALEX_OK)

@@ -163,8 +163,19 @@ void alex_get_stats(const alex_index *ix, alex_stats *st)
         st->num_lookups += atomic_load_explicit(&mix->stripe[i].lookups, memory_order_relaxed);
         st->num_search_steps += atomic_load_explicit(&mix->stripe[i].steps, memory_order_relaxed);
     }
+    pthread_mutex_lock(&mix->readers_mu);
+    st->num_lookups += ix->closed_lookups;
+    st->num_search_steps += ix->closed_steps;
+    for (const struct alex_reader *r = ix->readers; r != NULL; r = r->next) {
+        st->num_lookups += atomic_load_explicit(&r->lookups, memory_order_relaxed);
+        st->num_search_steps += atomic_load_explicit(&r->steps, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&mix->readers_mu);
+    st->num_smo = ix->num_smo;
+    st->num_smo_waits = ix->num_smo_waits;
     st->num_inserts = ix->num_inserts;
     st->num_shifts = ix->num_shifts;
+    st->num_insert_steps = ix->num_insert_steps;
     st->num_expansions = ix->num_expansions;
     st->num_splits_sideways = ix->num_splits_sideways;
     st->num_splits_down = ix->num_splits_down;

@@ -225,6 +225,11 @@ typedef struct as_stats {
     uint64_t index_heap_bytes;    /* memory the index's leaf arrays occupy in its huge-page heap, with
                                      size-class rounding and freed blocks awaiting reuse (index_bytes
                                      counts the arrays themselves) */
+    uint64_t reader_locks;        /* session locks writers took to exclude readers, since open: 0 when
+                                     the index reads beside its writer (index=alex); with index=btree
+                                     every index change takes one per open session */
+    uint64_t index_smo;           /* structural changes of the index readers waited out (index=alex) */
+    uint64_t index_smo_waits;     /* of them, ones that found a lookup in flight and waited for it */
 } as_stats;
 int as_get_stats(as_db *db, as_stats *st);
 

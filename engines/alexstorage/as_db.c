@@ -87,6 +87,8 @@ static void as_db_free(as_db *db)
     while (db->sessions) {
         as_session *s = db->sessions;
         db->sessions = s->next;
+        if (s->ixr)
+            db->index->ops->reader_close(s->ixr);
         pthread_mutex_destroy(&s->lock);
         free(s);
     }
@@ -190,12 +192,21 @@ int as_get_stats(as_db *db, as_stats *st)
 {
     memset(st, 0, sizeof(*st));
     as_index_stats ax;
-    as_db_lock_all(db); /* index counters move under readers too; stop everyone for a consistent copy */
+    int shared = as_index_shared_reads(db->index);
+    /* the structure walk must not overlap the writer: with shared reads only the writer changes it
+     * (readers' counters are atomic); else stop everyone for a consistent copy */
+    if (shared)
+        pthread_mutex_lock(&db->write_mu);
+    as_db_lock_all(db);
     as_index_stats_get(db->index, &ax);
+    as_db_unlock_all(db);
+    if (shared)
+        pthread_mutex_unlock(&db->write_mu);
+    pthread_mutex_lock(&db->sess_mu);
     uint64_t gets = atomic_load(&db->n_gets);
     for (as_session *s = db->sessions; s; s = s->next)
         gets += atomic_load(&s->n_gets);
-    as_db_unlock_all(db);
+    pthread_mutex_unlock(&db->sess_mu);
     st->num_keys = ax.num_keys;
     st->num_segments = atomic_load(&db->num_segments);
     st->disk_bytes = atomic_load(&db->disk_bytes);
@@ -231,5 +242,8 @@ int as_get_stats(as_db *db, as_stats *st)
     st->compactions = atomic_load(&db->n_compactions);
     st->compact_bytes_written = atomic_load(&db->compact_bytes_written);
     st->user_bytes_written = atomic_load(&db->user_bytes_written);
+    st->reader_locks = atomic_load(&db->n_reader_locks);
+    st->index_smo = ax.num_smo;
+    st->index_smo_waits = ax.num_smo_waits;
     return AS_OK;
 }

@@ -3,7 +3,9 @@
  * (as_options.index: ALEX, a B+tree, or a read-only sorted array) with everything else unchanged.
  *
  * Contract of every implementation:
- * - single writer, no internal locking (the store serialises writers and guards readers);
+ * - single writer, no internal locking (the store serialises writers and guards readers), unless the
+ *   index sets AS_IX_SHARED_READS: then find_shared/scan_shared, each with a reader handle of its own
+ *   thread, run beside the writer and the store takes no lock for them (ALEX: alex_sync.c);
  * - the whole int64 range is valid, keys are unique;
  * - find/scan never modify the structure (counters excepted), so readers may run concurrently with
  *   each other;
@@ -43,12 +45,20 @@ typedef struct as_index_stats {
     uint64_t num_shifts;
     uint64_t num_expansions;
     uint64_t num_splits;
+    uint64_t num_smo;          /* structural sections readers waited out (shared reads; else 0) */
+    uint64_t num_smo_waits;    /* of them, ones that waited for a reader in flight */
 } as_index_stats;
+
+/* as_index_ops.flags */
+enum {
+    AS_IX_SHARED_READS = 1u << 0, /* reader_open/find_shared/scan_shared: readers beside the writer */
+};
 
 typedef struct as_index_ops {
     const char *name;
     /* Writes other than recovery/bulk load are refused by the store (as_put/as_del). */
     int read_only;
+    unsigned flags; /* AS_IX_* capability bits */
     int (*create)(void **out, const as_options *opt);
     void (*destroy)(void *ix);
     /* n strictly increasing keys into an empty index. */
@@ -63,6 +73,12 @@ typedef struct as_index_ops {
     void (*stats)(const void *ix, as_index_stats *st);
     /* AS_IX_OK, or AS_IX_EINVAL with the broken invariant in err. */
     int (*validate)(const void *ix, char *err, size_t errlen);
+    /* With AS_IX_SHARED_READS only: a reader handle per thread (AS_IX_OK or AS_IX_ENOMEM), and find/scan
+     * through it from any thread while the writer runs. */
+    int (*reader_open)(void *ix, void **reader);
+    void (*reader_close)(void *reader);
+    int (*find_shared)(const void *ix, void *reader, int64_t key, uint64_t *loc);
+    size_t (*scan_shared)(const void *ix, void *reader, int64_t from, as_ix_pair *out, size_t max);
 } as_index_ops;
 
 typedef struct as_index {
@@ -101,6 +117,15 @@ static inline size_t as_index_scan(const as_index *ix, int64_t from, as_ix_pair 
     return ix->ops->scan(ix->impl, from, out, max);
 }
 static inline size_t as_index_size(const as_index *ix) { return ix->ops->size(ix->impl); }
+static inline int as_index_shared_reads(const as_index *ix) { return (ix->ops->flags & AS_IX_SHARED_READS) != 0; }
+static inline int as_index_find_shared(const as_index *ix, void *r, int64_t key, uint64_t *loc)
+{
+    return ix->ops->find_shared(ix->impl, r, key, loc);
+}
+static inline size_t as_index_scan_shared(const as_index *ix, void *r, int64_t from, as_ix_pair *out, size_t max)
+{
+    return ix->ops->scan_shared(ix->impl, r, from, out, max);
+}
 static inline void as_index_stats_get(const as_index *ix, as_index_stats *st) { ix->ops->stats(ix->impl, st); }
 /* Every pair in key order, a batch at a time (for checkpoints and checks; the index must not change
  * while a cursor is in use). */

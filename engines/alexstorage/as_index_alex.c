@@ -51,6 +51,40 @@ static size_t ix_alex_scan(const void *ix, int64_t from, as_ix_pair *out, size_t
     return n;
 }
 
+static int ix_alex_reader_open(void *ix, void **reader)
+{
+    alex_reader *r;
+    int rc = ix_alex_status(alex_reader_open(ix, &r));
+    *reader = rc == AS_IX_OK ? r : NULL;
+    return rc;
+}
+
+static void ix_alex_reader_close(void *reader) { alex_reader_close(reader); }
+
+static int ix_alex_find_shared(const void *ix, void *reader, int64_t key, uint64_t *loc)
+{
+    return ix_alex_status(alex_find_shared(ix, reader, key, loc));
+}
+
+/* as_ix_pair is {int64 key, uint64 loc}: the scan fills two arrays on the stack, then pairs them. */
+static size_t ix_alex_scan_shared(const void *ix, void *reader, int64_t from, as_ix_pair *out, size_t max)
+{
+    int64_t keys[256];
+    uint64_t locs[256];
+    size_t done = 0;
+    while (done < max) {
+        size_t want = max - done < 256 ? max - done : 256;
+        size_t n = alex_scan_shared(ix, reader, from, keys, locs, want);
+        for (size_t i = 0; i < n; i++)
+            out[done + i] = (as_ix_pair){keys[i], locs[i]};
+        done += n;
+        if (n < want || keys[n - 1] == INT64_MAX)
+            break;
+        from = keys[n - 1] + 1;
+    }
+    return done;
+}
+
 static size_t ix_alex_size(const void *ix) { return alex_size(ix); }
 
 static void ix_alex_stats(const void *ix, as_index_stats *st)
@@ -70,6 +104,8 @@ static void ix_alex_stats(const void *ix, as_index_stats *st)
         .num_shifts = ax.num_shifts,
         .num_expansions = ax.num_expansions,
         .num_splits = ax.num_splits_sideways + ax.num_splits_down,
+        .num_smo = ax.num_smo,
+        .num_smo_waits = ax.num_smo_waits,
     };
 }
 
@@ -81,6 +117,7 @@ static int ix_alex_validate(const void *ix, char *err, size_t errlen)
 const as_index_ops as_index_alex_ops = {
     .name = "alex",
     .read_only = 0,
+    .flags = AS_IX_SHARED_READS,
     .create = ix_alex_create,
     .destroy = ix_alex_destroy,
     .bulk_load = ix_alex_bulk_load,
@@ -91,4 +128,8 @@ const as_index_ops as_index_alex_ops = {
     .size = ix_alex_size,
     .stats = ix_alex_stats,
     .validate = ix_alex_validate,
+    .reader_open = ix_alex_reader_open,
+    .reader_close = ix_alex_reader_close,
+    .find_shared = ix_alex_find_shared,
+    .scan_shared = ix_alex_scan_shared,
 };

@@ -267,7 +267,8 @@ int as_errno_status(int e);
 #define AS_SEGDIR_SIZE (1u << AS_SEGDIR_BITS)
 
 struct as_session {
-    pthread_mutex_t lock;        /* this session's share of the big reader lock */
+    pthread_mutex_t lock;        /* this session's share of the big reader lock (indexes without shared reads) */
+    void *ixr;                   /* the index's reader handle (AS_IX_SHARED_READS), else NULL */
     as_db *db;
     struct as_session *next;     /* db->sessions list (guarded by db->sess_mu) */
     _Atomic uint64_t epoch;      /* db epoch at the start of the latest call; 0 = idle/closed */
@@ -275,7 +276,9 @@ struct as_session {
     uint64_t last_seq;           /* sequence of this session's latest record write (its own thread) */
     _Atomic uint64_t calls;      /* calls started (as_sess_enter) */
     _Atomic uint64_t done_call;  /* = calls once the latest call returned (as_sess_leave) */
-    _Atomic uint64_t held_seg;   /* what that call handed out: 0 nothing, a segment id, AS_HELD_ANY */
+    _Atomic uint64_t held_seg;   /* what that call handed out: 0 nothing, a segment id, AS_HELD_SET (the
+                                  * ids in held_set), AS_HELD_ANY (values from more segments than that) */
+    _Atomic uint64_t held_set[8]; /* AS_HELD_SEGS distinct segment ids a scan handed values out of (0: unused) */
     char err[512];
 } __attribute__((aligned(64)));
 
@@ -321,6 +324,7 @@ struct as_db {
     _Atomic uint64_t disk_bytes, live_bytes;
     uint64_t records_replayed, records_dropped, bytes_dropped, bytes_salvaged;
     _Atomic uint64_t n_puts, n_dels, n_gets, n_syncs; /* n_gets: of closed sessions (see s->n_gets) */
+    _Atomic uint64_t n_reader_locks; /* session locks taken by as_db_lock_all (0 with shared reads) */
 
     as_fault fault;
 
@@ -390,7 +394,9 @@ void as_db_close_segments(as_db *db);
 int as_db_seterr(as_db *db, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int as_sess_seterr(as_session *s, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 uint64_t as_db_reserve_bytes(const as_db *db);
-void as_db_lock_all(as_db *db);   /* writer side of the big reader lock */
+/* Writer side of the big reader lock, around an index change: takes every session's lock, or nothing
+ * when the index reads beside its writer (AS_IX_SHARED_READS). */
+void as_db_lock_all(as_db *db);
 void as_db_unlock_all(as_db *db);
 int as_db_is_dropped(const as_db *db, uint64_t id);
 int as_db_mark_dropped(as_db *db, uint64_t id);
@@ -493,7 +499,9 @@ int as_compact_wanted(as_db *db, uint64_t id);
 /* ---- as_recovery.c: scan all segments listed in the directory (or a checkpoint + tail), build the index ---- */
 int as_recover(as_db *db);
 
-#define AS_HELD_ANY UINT64_MAX /* values from several segments (a scan): reclaim waits for the next call */
+#define AS_HELD_ANY UINT64_MAX /* values from more than AS_HELD_SEGS segments: reclaim waits for the next call */
+#define AS_HELD_SET (UINT64_MAX - 1) /* values from the segments in s->held_set */
+#define AS_HELD_SEGS 8
 /* as_read.c: publish the session's epoch at the start of a call. */
 static inline void as_sess_enter(as_session *s)
 {
@@ -505,6 +513,7 @@ static inline void as_sess_enter(as_session *s)
  * pins nothing else: reclaim frees a retired segment it did not hand a value out of. */
 static inline void as_sess_leave(as_session *s, uint64_t held_seg)
 {
+    _Static_assert(sizeof(s->held_set) / sizeof(s->held_set[0]) == AS_HELD_SEGS, "held_set size");
     atomic_store_explicit(&s->held_seg, held_seg, memory_order_relaxed);
     atomic_store_explicit(&s->done_call, atomic_load_explicit(&s->calls, memory_order_relaxed), memory_order_release);
 }

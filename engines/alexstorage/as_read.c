@@ -1,4 +1,5 @@
-/* as_read.c - sessions and the read path: index lookup under the session's own lock, verified zero-copy reads. */
+/* as_read.c - sessions and the read path: lock-free index lookups (or under the session's own lock for
+ * an index without shared reads), verified zero-copy reads. */
 #include "as_internal.h"
 
 #include <stdlib.h>
@@ -15,6 +16,11 @@ int as_session_open(as_db *db, as_session **out)
     memset(s, 0, sizeof(*s));
     pthread_mutex_init(&s->lock, NULL);
     s->db = db;
+    if (as_index_shared_reads(db->index) && db->index->ops->reader_open(db->index->impl, &s->ixr) != AS_IX_OK) {
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return as_db_seterr(db, AS_ENOMEM, "out of memory opening a session on %s", db->dir);
+    }
     pthread_mutex_lock(&db->sess_mu); /* the writer holds it while it holds every session lock */
     s->next = db->sessions;
     db->sessions = s;
@@ -36,6 +42,8 @@ void as_session_close(as_session *s)
         }
     atomic_fetch_add(&db->n_gets, atomic_load(&s->n_gets));
     pthread_mutex_unlock(&db->sess_mu);
+    if (s->ixr)
+        db->index->ops->reader_close(s->ixr);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -70,9 +78,14 @@ int as_get(as_session *s, int64_t key, const void **val, size_t *len)
 {
     as_sess_enter(s);
     uint64_t loc;
-    pthread_mutex_lock(&s->lock);
-    int arc = as_index_find(s->db->index, key, &loc);
-    pthread_mutex_unlock(&s->lock);
+    int arc;
+    if (s->ixr) {
+        arc = as_index_find_shared(s->db->index, s->ixr, key, &loc); /* no lock (as_index.h) */
+    } else {
+        pthread_mutex_lock(&s->lock);
+        arc = as_index_find(s->db->index, key, &loc);
+        pthread_mutex_unlock(&s->lock);
+    }
     atomic_store_explicit(&s->n_gets, atomic_load_explicit(&s->n_gets, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     if (arc != AS_IX_OK) {
@@ -90,16 +103,48 @@ typedef as_ix_pair as_kl;
 /* Copy up to max (key, locator) pairs with key >= from. */
 static size_t as_scan_batch(as_session *s, int64_t from, as_kl *out, size_t max)
 {
+    if (s->ixr)
+        return as_index_scan_shared(s->db->index, s->ixr, from, out, max);
     pthread_mutex_lock(&s->lock);
     size_t n = as_index_scan(s->db->index, from, out, max);
     pthread_mutex_unlock(&s->lock);
     return n;
 }
 
+/* The segments a scan handed values out of, for reclaim: at most AS_HELD_SEGS distinct ids, else any. */
+typedef struct as_held {
+    uint64_t id[AS_HELD_SEGS];
+    int n, any;
+} as_held;
+
+static void as_held_add(as_held *h, uint64_t seg)
+{
+    for (int i = 0; i < h->n; i++)
+        if (h->id[i] == seg)
+            return;
+    if (h->n == AS_HELD_SEGS)
+        h->any = 1;
+    else
+        h->id[h->n++] = seg;
+}
+
+/* End the scan's call: the session holds exactly the segments its values came from. */
+static void as_scan_leave(as_session *s, const as_held *h)
+{
+    if (h->any || h->n <= 1) {
+        as_sess_leave(s, h->any ? AS_HELD_ANY : h->n ? h->id[0] : 0);
+        return;
+    }
+    for (int i = 0; i < AS_HELD_SEGS; i++) /* before done_call (release in as_sess_leave) */
+        atomic_store_explicit(&s->held_set[i], i < h->n ? h->id[i] : 0, memory_order_release);
+    as_sess_leave(s, AS_HELD_SET);
+}
+
 int as_scan(as_session *s, int64_t from, size_t count, as_scan_cb cb, void *arg, size_t *visited)
 {
     as_sess_enter(s);
     as_kl batch[AS_SCAN_BATCH];
+    as_held held = {.n = 0};
     size_t done = 0;
     int rc = AS_OK, stop = 0;
     while (done < count && !stop) {
@@ -113,6 +158,7 @@ int as_scan(as_session *s, int64_t from, size_t count, as_scan_cb cb, void *arg,
                 stop = 1;
                 break;
             }
+            as_held_add(&held, as_loc_seg(batch[i].loc));
             done++;
             stop = cb(arg, batch[i].key, v, len) != 0;
         }
@@ -122,6 +168,6 @@ int as_scan(as_session *s, int64_t from, size_t count, as_scan_cb cb, void *arg,
     }
     if (visited)
         *visited = done;
-    as_sess_leave(s, done ? AS_HELD_ANY : 0);
+    as_scan_leave(s, &held);
     return rc;
 }

@@ -81,13 +81,19 @@ void as_db_seg_remove(as_db *db, uint64_t id)
 
 void as_db_lock_all(as_db *db)
 {
+    if (as_index_shared_reads(db->index))
+        return; /* readers never lock: the index keeps them consistent (as_index.h) */
     pthread_mutex_lock(&db->sess_mu);
-    for (as_session *s = db->sessions; s; s = s->next)
+    uint64_t n = 0;
+    for (as_session *s = db->sessions; s; s = s->next, n++)
         pthread_mutex_lock(&s->lock);
+    atomic_fetch_add_explicit(&db->n_reader_locks, n, memory_order_relaxed);
 }
 
 void as_db_unlock_all(as_db *db)
 {
+    if (as_index_shared_reads(db->index))
+        return;
     for (as_session *s = db->sessions; s; s = s->next)
         pthread_mutex_unlock(&s->lock);
     pthread_mutex_unlock(&db->sess_mu);
@@ -155,8 +161,11 @@ static int as_sess_idle_without(as_session *s, uint64_t id)
     uint64_t c1 = atomic_load(&s->calls);
     uint64_t d = atomic_load(&s->done_call);
     uint64_t h = atomic_load(&s->held_seg);
+    int in_set = 0;
+    for (int i = 0; h == AS_HELD_SET && i < AS_HELD_SEGS; i++) /* a scan's segments */
+        in_set |= atomic_load_explicit(&s->held_set[i], memory_order_acquire) == id;
     uint64_t c2 = atomic_load(&s->calls);
-    return c1 == d && c1 == c2 && h != id && h != AS_HELD_ANY;
+    return c1 == d && c1 == c2 && h != id && h != AS_HELD_ANY && !in_set;
 }
 
 void as_reclaim(as_db *db, const as_session *self)
