@@ -109,6 +109,87 @@ static int t_open(const char *dir, const as_options *o, as_db **db, char *err, s
     return as_open(dir, o, db, err, errlen);
 }
 
+
+/* ---- log_prealloc: the zero-filled head (sync modes) ---- */
+
+static void t_copy_file(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(in >= 0 && out >= 0);
+    static char buf[1 << 16];
+    ssize_t r;
+    while ((r = read(in, buf, sizeof(buf))) > 0)
+        assert_int_equal(write(out, buf, (size_t)r), r);
+    close(in);
+    close(out);
+}
+
+/* At AS_SYNC_EACH with log_prealloc the head segment runs zero-filled ahead of its last record while
+ * the store is open; sealed segments and a closed store have none; the files copied from an open
+ * store (a crash) open with the zero tail cut as a preallocated tail and every record there. */
+static void test_log_prealloc(void **state)
+{
+    (void)state;
+    for (int pre = 0; pre <= 1; pre++) {
+        char dir[64], copy[64], a[160], b[160], err[1024];
+        t_mkdir(dir, sizeof(dir));
+        t_mkdir(copy, sizeof(copy));
+        as_options o;
+        as_options_default(&o);
+        o.sync_mode = AS_SYNC_EACH;
+        o.segment_bytes = 64u << 10;
+        o.log_prealloc = pre;
+        as_db *db;
+        assert_int_equal(t_open(dir, &o, &db, err, sizeof(err)), AS_OK);
+        as_session *s;
+        assert_int_equal(as_session_open(db, &s), AS_OK);
+        unsigned char v[VLEN];
+        const int per_seg = (int)((64u << 10) - SEG_HDR) / REC_BYTES, n = 2 * per_seg + 100;
+        for (int k = 0; k < n; k++) {
+            t_fill(k, v);
+            assert_int_equal(as_put(s, k, v, VLEN), AS_OK);
+        }
+        for (int seg = 1; seg <= 2; seg++) { /* sealed: exactly its records */
+            t_path(a, sizeof(a), dir, seg);
+            assert_int_equal(t_size(a), SEG_HDR + per_seg * REC_BYTES);
+        }
+        t_path(a, sizeof(a), dir, 3);
+        off_t head = SEG_HDR + 100 * REC_BYTES;
+        if (pre)
+            assert_int_equal(t_size(a), 64 << 10); /* zero-filled to the segment's end (< 1 MiB ahead) */
+        else
+            assert_int_equal(t_size(a), head);
+        for (int seg = 1; seg <= 3; seg++) { /* a crash now: the files as they are */
+            t_path(a, sizeof(a), dir, seg);
+            t_path(b, sizeof(b), copy, seg);
+            t_copy_file(a, b);
+        }
+        as_db *c;
+        assert_int_equal(t_open(copy, NULL, &c, err, sizeof(err)), AS_OK);
+        if (pre && !strstr(err, "preallocated tail cut"))
+            fail_msg("open of a crashed preallocated head did not report the zero tail: %s", err);
+        as_stats st;
+        assert_int_equal(as_get_stats(c, &st), AS_OK);
+        assert_int_equal(st.num_keys, n);
+        assert_int_equal(st.records_dropped, 0);
+        as_session *cs;
+        assert_int_equal(as_session_open(c, &cs), AS_OK);
+        for (int k = 0; k < n; k++)
+            t_check(cs, k);
+        t_fill(n, v); /* and takes writes after the cut */
+        assert_int_equal(as_put(cs, n, v, VLEN), AS_OK);
+        as_session_close(cs);
+        assert_int_equal(as_close(c), AS_OK);
+        t_path(b, sizeof(b), copy, 3);
+        assert_int_equal(t_size(b), head + REC_BYTES);
+        as_session_close(s);
+        assert_int_equal(as_close(db), AS_OK);
+        assert_int_equal(t_size(a), head); /* close cuts the zero tail */
+        t_rmdir(dir);
+        t_rmdir(copy);
+    }
+}
+
 /* ---- torn tail ---- */
 
 static void test_torn_tail(void **state)
@@ -408,6 +489,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_torn_tail, t_teardown),
+        cmocka_unit_test_teardown(test_log_prealloc, t_teardown),
         cmocka_unit_test_teardown(test_torn_segment_header, t_teardown),
         cmocka_unit_test_teardown(test_flipped_middle_record, t_teardown),
         cmocka_unit_test_teardown(test_corruption_found_on_get, t_teardown),

@@ -333,7 +333,7 @@ int as_ckpt_write(as_db *db, char *err, size_t errlen, int yield)
     while (!e && !c.done) {
         uint64_t t0 = 0, t1 = 0;
         if (yield) {
-            as_maint_rest(held, out_since);
+            as_maint_rest(db, held, out_since);
             pthread_mutex_lock(&db->write_mu);
             t0 = as_now_ns();
         }

@@ -206,7 +206,7 @@ int as_compact_segment(as_db *db, as_session *s, uint64_t id, int yield)
         if (rc == AS_OK && yield && j.off < j.size) { /* let the writers in */
             uint64_t t1 = as_now_ns();
             pthread_mutex_unlock(&db->write_mu);
-            as_maint_rest(t1 - t0, t1);
+            as_maint_rest(db, t1 - t0, t1);
             pthread_mutex_lock(&db->write_mu);
             as_sess_enter(s);
             rc = as_failed_check(db, s->err, sizeof(s->err));

@@ -356,6 +356,7 @@ struct as_db {
     pthread_mutex_t maint_mu;      /* maint_stop + maint_cv */
     pthread_cond_t maint_cv;
     int maint_stop, maint_running;
+    _Atomic int maint_stopping;    /* as_close is waiting: a pass stops between jobs */
     pthread_t maint_thread;
     pthread_mutex_t maint_run_mu;  /* one compaction or checkpoint at a time (taken before write_mu; a
                                     * put's inline maintenance only tries it) */
@@ -423,7 +424,7 @@ void as_reclaim(as_db *db, const as_session *self);            /* under write_mu
 #define AS_MAINT_HOLD_NS 500000ull
 #define AS_MAINT_REST_FACTOR 2u
 uint64_t as_now_ns(void); /* CLOCK_MONOTONIC */
-void as_maint_rest(uint64_t held_ns, uint64_t out_since_ns);
+void as_maint_rest(as_db *db, uint64_t held_ns, uint64_t out_since_ns);
 
 /* ---- as_failstop.c: the failed state and every sync (a failed sync or short write is fail-stop) ---- */
 /* Enter the failed state (the first failure's message is kept); returns status (AS_EIO if AS_OK). */

@@ -1,5 +1,12 @@
 /* as_maint.c - maintenance policy: compaction and checkpoints inline after a write, on a background
- * thread, or when the embedder calls as_maintain (as_options.maintenance). */
+ * thread, or when the embedder calls as_maintain (as_options.maintenance).
+ *
+ * Inline, the put that crossed a threshold runs the whole job under write_mu (its latency is the
+ * job's). Off the write path (thread, as_maintain, as_compact, as_checkpoint) one job runs at a time
+ * (maint_run_mu) in steps of about AS_MAINT_HOLD_NS under write_mu, each followed by a rest of
+ * AS_MAINT_REST_FACTOR times as long (cut short when no write arrives), with every fdatasync, the
+ * unlink and the checkpoint file's I/O outside write_mu: a put waits for one step at most, and only
+ * a put that arrives during a step waits at all (PERFORMANCE.md, "Maintenance latency"). */
 #include "as_internal.h"
 
 #include <errno.h>
@@ -46,6 +53,13 @@ void as_maint_after_write(as_db *db, as_session *s, uint64_t old)
     pthread_mutex_unlock(&db->maint_run_mu);
 }
 
+/* as_close is waiting for the thread: a pass stops between two jobs (a compaction left undone is
+ * picked up by the next open's maintenance; the victim stays until its job completes). */
+static int as_maint_stopping(as_db *db)
+{
+    return atomic_load_explicit(&db->maint_stopping, memory_order_relaxed);
+}
+
 /* One pass: compact every sealed segment past the garbage threshold, then checkpoint if due. One job
  * at a time (maint_run_mu); each lets writers in between its bounded steps (yield = 1), so a put waits
  * for one step of a compaction or of a checkpoint's collection at most. */
@@ -54,7 +68,7 @@ static int as_maint_pass(as_db *db, as_session *s)
     int rc = AS_OK;
     pthread_mutex_lock(&db->maint_run_mu);
     uint64_t last = atomic_load(&db->last_seg);
-    for (uint64_t id = 1; id < last && rc == AS_OK; id++) {
+    for (uint64_t id = 1; id < last && rc == AS_OK && !as_maint_stopping(db); id++) {
         pthread_mutex_lock(&db->write_mu);
         as_sess_enter(s);
         if (id >= db->first_seg && as_compact_wanted(db, id))
@@ -64,7 +78,8 @@ static int as_maint_pass(as_db *db, as_session *s)
     }
     pthread_mutex_lock(&db->write_mu);
     as_sess_enter(s);
-    as_maint_checkpoint(db, 1);
+    if (!as_maint_stopping(db)) /* as_close writes its own checkpoint */
+        as_maint_checkpoint(db, 1);
     as_reclaim(db, s);
     if (rc == AS_OK)
         rc = as_failed_check(db, s->err, sizeof(s->err));
@@ -129,6 +144,7 @@ void as_maint_stop(as_db *db)
 {
     if (!db->maint_running)
         return;
+    atomic_store(&db->maint_stopping, 1);
     pthread_mutex_lock(&db->maint_mu);
     db->maint_stop = 1;
     pthread_cond_broadcast(&db->maint_cv);

@@ -245,9 +245,12 @@ int as_recover(as_db *db)
         atomic_store(&db->log_bytes_since_ckpt, from_ckpt ? 0 : atomic_load(&db->disk_bytes));
     }
     if (rc == AS_OK && n == 0 && !db->opt.read_only) {
+        /* Header and directory entry synced in every mode, as rotation does: at AS_SYNC_NONE an as_sync
+         * before the first rotation fdatasyncs the segment, and its records must not then be lost
+         * with an unsynced directory entry (test_as_powerloss, "none, as_sync every 25"). */
         as_segment *sg;
         rc = as_seg_create(&sg, db->fops, db->dirfd, db->dir, 1, 0, 1, as_db_reserve_bytes(db), db->opt.map_chunk_bytes,
-                           db->opt.sync_mode != AS_SYNC_NONE, db->err, sizeof(db->err));
+                           1, db->err, sizeof(db->err));
         if (rc == AS_OK && as_db_seg_put(db, sg) != AS_OK) {
             as_seg_close(sg);
             rc = as_db_seterr(db, AS_ENOMEM, "out of memory");

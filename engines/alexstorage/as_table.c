@@ -234,14 +234,23 @@ uint64_t as_now_ns(void)
 
 /* Background maintenance keeps to a duty cycle: after holding write_mu for held_ns it stays out for
  * AS_MAINT_REST_FACTOR times as long (less the time since it let go, spent on its own I/O), so a
- * closed-loop writer gets most puts through between two holds instead of meeting every one. */
-void as_maint_rest(uint64_t held_ns, uint64_t out_since_ns)
+ * closed-loop writer gets most puts through between two holds instead of meeting every one. When no
+ * write arrives in the first AS_MAINT_IDLE_NS of the rest, nobody is waiting: the rest ends there. */
+#define AS_MAINT_IDLE_NS 100000ull
+void as_maint_rest(as_db *db, uint64_t held_ns, uint64_t out_since_ns)
 {
     uint64_t want = held_ns * AS_MAINT_REST_FACTOR, now = as_now_ns();
     uint64_t done = now > out_since_ns ? now - out_since_ns : 0;
     if (want <= done)
         return;
     want -= done;
-    struct timespec t = {(time_t)(want / 1000000000ull), (long)(want % 1000000000ull)};
+    uint64_t seq = atomic_load_explicit(&db->appended_seq, memory_order_relaxed);
+    uint64_t first = want < AS_MAINT_IDLE_NS ? want : AS_MAINT_IDLE_NS;
+    struct timespec t = {0, (long)first};
+    nanosleep(&t, NULL);
+    if (first == want || atomic_load_explicit(&db->appended_seq, memory_order_relaxed) == seq)
+        return; /* the writers are idle */
+    want -= first;
+    t = (struct timespec){(time_t)(want / 1000000000ull), (long)(want % 1000000000ull)};
     nanosleep(&t, NULL);
 }
