@@ -128,7 +128,7 @@ void as_options_default(as_options *o);
 /* Who runs compaction and checkpoints (as_options.maintenance). */
 enum as_maint_mode {
     AS_MAINT_INLINE = 0, /* the put/del that crossed a threshold does it before it returns (default) */
-    AS_MAINT_THREAD = 1, /* a background thread of the store: it holds the write lock about 0.5 ms at a
+    AS_MAINT_THREAD = 1, /* a background thread of the store: it holds the write lock about 1 ms at a
                             time (one step of a compaction or of a checkpoint's collection), then rests */
     AS_MAINT_MANUAL = 2, /* only when the embedder calls as_maintain (for embedders that want no threads) */
 };

@@ -421,7 +421,7 @@ int as_retire(as_db *db, as_segment *sg);
 void as_reclaim(as_db *db, const as_session *self);            /* under write_mu */
 /* Background maintenance (yield = 1) holds write_mu for about AS_MAINT_HOLD_NS at a time, then stays
  * out for AS_MAINT_REST_FACTOR times as long (as_maint_rest): a put waits for one hold at most. */
-#define AS_MAINT_HOLD_NS 500000ull
+#define AS_MAINT_HOLD_NS 1000000ull
 #define AS_MAINT_REST_FACTOR 2u
 uint64_t as_now_ns(void); /* CLOCK_MONOTONIC */
 void as_maint_rest(as_db *db, uint64_t held_ns, uint64_t out_since_ns);
