@@ -274,6 +274,15 @@ static size_t alex_arena_move_leaf(alex_index *ix, alex_data_node *d)
            alex_arena_move(ix, (void **)&d->bitmap, words * 8u);
 }
 
+/* The first real key of a leaf with keys (its bitmap read here: the arena sits below the data node). */
+static int64_t alex_arena_first_key(const alex_data_node *d)
+{
+    int w = 0;
+    while (d->bitmap[w] == 0)
+        w++;
+    return d->keys[(w << 6) + __builtin_ctzll(d->bitmap[w])];
+}
+
 static int alex_arena_any_old(const alex_arena *a)
 {
     for (size_t i = 0; i < a->nregions; i++)
@@ -312,7 +321,7 @@ static void alex_arena_repack_step(alex_index *ix)
     a->rp_steps++;
     a->rp_moved += moved;
     if (d != NULL) {
-        a->rp_key = d->keys[alex__dn_next_set(d, 0)];
+        a->rp_key = alex_arena_first_key(d);
         a->rp_started = 1;
         return;
     }
