@@ -171,6 +171,66 @@ static void test_heap_inserts_and_reuse(void **state)
     alex_destroy(ix);
 }
 
+/* Repacking is incremental: once a fifth of the heap is free, each later mutation moves at most a
+ * step's worth of arrays (256 KiB, overshooting by one leaf's arrays at most), never the whole heap;
+ * the old regions are unmapped as they empty and the footprint comes back down; every key stays. */
+static void test_repack_is_incremental(void **state)
+{
+    (void)state;
+    alex_params p;
+    alex_params_default(&p);
+    p.max_data_node_slots = 4096; /* a leaf's arrays: at most 68 KiB */
+    alex_index *ix;
+    assert_int_equal(alex_create(&ix, &p), ALEX_OK);
+    const uint64_t n = 400000;
+    for (uint64_t i = 0; i < n; i++)
+        assert_int_equal(alex_insert(ix, (int64_t)(mix(i) >> 1), i), ALEX_OK);
+    size_t max_step = 0, steps_before = ix->arena.rp_steps, peak_regions = 0;
+    uint64_t repacks_before = ix->arena.compactions, mutations = 0;
+    for (int round = 0; round < 4; round++) {
+        for (uint64_t i = 0; i < n / 2; i++, mutations += 2) {
+            uint64_t m0 = ix->arena.rp_moved;
+            assert_int_equal(alex_insert(ix, (int64_t)(mix(i + 7777777) >> 1), i), ALEX_OK);
+            uint64_t m1 = ix->arena.rp_moved;
+            assert_int_equal(alex_erase(ix, (int64_t)(mix(i + 7777777 + n) >> 1), NULL), i < n / 2 && round > 0 ? ALEX_OK : ALEX_NOTFOUND);
+            if (m1 - m0 > max_step)
+                max_step = m1 - m0;
+            if (ix->arena.rp_moved - m1 > max_step)
+                max_step = ix->arena.rp_moved - m1;
+            if (ix->arena.nregions > peak_regions)
+                peak_regions = ix->arena.nregions;
+        }
+        for (uint64_t i = 0; i < n / 2; i++) /* the next round erases these */
+            assert_int_equal(alex_upsert(ix, (int64_t)(mix(i + 7777777 + n) >> 1), i, NULL, NULL), ALEX_OK);
+        for (uint64_t i = 0; i < n / 2; i++)
+            assert_int_equal(alex_erase(ix, (int64_t)(mix(i + 7777777) >> 1), NULL), ALEX_OK);
+    }
+    alex__arena_repack_finish(ix);
+    alex_stats st;
+    alex_get_stats(ix, &st);
+    printf("repack: %llu repacks in %llu steps over %llu mutations, %llu bytes moved, at most %zu in one "
+           "mutation; heap %llu bytes for %llu of index, %zu regions (peak %zu)\n",
+           (unsigned long long)(ix->arena.compactions - repacks_before),
+           (unsigned long long)(ix->arena.rp_steps - steps_before), (unsigned long long)mutations,
+           (unsigned long long)ix->arena.rp_moved, max_step, (unsigned long long)st.heap_bytes,
+           (unsigned long long)st.index_bytes, ix->arena.nregions, peak_regions);
+    assert_true(ix->arena.compactions > repacks_before);
+    assert_true(ix->arena.rp_steps - steps_before > ix->arena.compactions - repacks_before); /* several steps each */
+    size_t leaf_max = 4096u * 16u + 4096u / 8u + 3u * 64u;
+    if (max_step > ((size_t)256 << 10) + leaf_max)
+        fail_msg("one mutation moved %zu bytes of arrays (a step is 256 KiB)", max_step);
+    if ((double)st.heap_bytes > 1.6 * (double)st.index_bytes)
+        fail_msg("heap holds %llu bytes for %llu bytes of index", (unsigned long long)st.heap_bytes,
+                 (unsigned long long)st.index_bytes);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t v;
+        assert_int_equal(alex_find(ix, (int64_t)(mix(i) >> 1), &v), ALEX_OK);
+        assert_int_equal(v, i);
+    }
+    check_valid(ix);
+    alex_destroy(ix);
+}
+
 /* Small bulk loads stay on malloc: a 2 MiB huge page for a few keys would only waste memory. */
 static void test_arena_small_off(void **state)
 {
@@ -198,6 +258,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arena_lifecycle),
         cmocka_unit_test(test_heap_inserts_and_reuse),
+        cmocka_unit_test(test_repack_is_incremental),
         cmocka_unit_test(test_arena_small_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -344,12 +344,124 @@ static void test_put_takes_no_reader_lock(void **state)
     assert_true(t_reader_locks_for("btree", 300, 8) >= 300 * 8);
 }
 
+/* ---- a batch is seen whole: a scan (one index read) never shows part of one ---- */
+
+#define BKEYS 64 /* one scan batch of the store: one lock-free index read */
+
+typedef struct bshared {
+    as_db *db;
+    atomic_int stop;
+    atomic_ullong scans, torn, bad;
+} bshared;
+
+static void *t_batch_writer(void *arg)
+{
+    bshared *sh = arg;
+    as_session *s;
+    as_batch *b;
+    if (as_session_open(sh->db, &s) != AS_OK || as_batch_create(&b) != AS_OK) {
+        atomic_fetch_add(&sh->bad, 1);
+        return NULL;
+    }
+    unsigned char v[VLEN];
+    double end = t_now() + t_seconds();
+    for (uint64_t g = 2; t_now() < end; g++) {
+        for (int64_t k = 0; k < BKEYS; k++) {
+            t_make_value(k, g, v);
+            if (as_batch_put(b, k, v, VLEN) != AS_OK)
+                atomic_fetch_add(&sh->bad, 1);
+        }
+        if (as_batch_commit(s, b) != AS_OK)
+            atomic_fetch_add(&sh->bad, 1);
+        for (int i = 0; i < 16; i++) { /* single puts elsewhere: leaf inserts, splits */
+            int64_t k = 1000 + (int64_t)(t_mix(g * 16 + (uint64_t)i) % 1000000);
+            t_make_value(k, 1, v);
+            if (as_put(s, k, v, VLEN) != AS_OK)
+                atomic_fetch_add(&sh->bad, 1);
+        }
+    }
+    atomic_store(&sh->stop, 1);
+    as_batch_free(b);
+    as_session_close(s);
+    return NULL;
+}
+
+typedef struct bscan {
+    uint64_t ver[BKEYS];
+    int n, bad;
+} bscan;
+
+static int t_bscan_cb(void *arg, int64_t key, const void *val, size_t len)
+{
+    bscan *c = arg;
+    uint64_t ver = t_value_version(key, val, len);
+    if (ver == 0 || key != c->n)
+        c->bad = 1;
+    c->ver[c->n++] = ver;
+    return 0;
+}
+
+static void *t_batch_reader(void *arg)
+{
+    bshared *sh = arg;
+    as_session *s;
+    if (as_session_open(sh->db, &s) != AS_OK) {
+        atomic_fetch_add(&sh->bad, 1);
+        return NULL;
+    }
+    while (!atomic_load(&sh->stop)) {
+        bscan c = {.n = 0};
+        size_t visited;
+        if (as_scan(s, 0, BKEYS, t_bscan_cb, &c, &visited) != AS_OK || visited != BKEYS || c.bad)
+            atomic_fetch_add(&sh->bad, 1);
+        for (int i = 1; i < c.n; i++)
+            if (c.ver[i] != c.ver[0]) {
+                atomic_fetch_add(&sh->torn, 1);
+                break;
+            }
+        atomic_fetch_add(&sh->scans, 1);
+    }
+    as_session_close(s);
+    return NULL;
+}
+
+static void test_batch_seen_whole(void **state)
+{
+    (void)state;
+    char dir[64];
+    t_mkdir(dir, sizeof(dir));
+    bshared sh = {0};
+    char err[1024];
+    assert_int_equal(as_open(dir, NULL, &sh.db, err, sizeof(err)), AS_OK);
+    as_session *s;
+    assert_int_equal(as_session_open(sh.db, &s), AS_OK);
+    unsigned char v[VLEN];
+    for (int64_t k = 0; k < BKEYS; k++) {
+        t_make_value(k, 1, v);
+        assert_int_equal(as_put(s, k, v, VLEN), AS_OK);
+    }
+    as_session_close(s);
+    pthread_t w, r[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&r[i], NULL, t_batch_reader, &sh), 0);
+    assert_int_equal(pthread_create(&w, NULL, t_batch_writer, &sh), 0);
+    pthread_join(w, NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(r[i], NULL);
+    print_message("batches of %d beside scanning readers: %llu scans, %llu torn, %llu bad\n", BKEYS,
+                  (unsigned long long)sh.scans, (unsigned long long)sh.torn, (unsigned long long)sh.bad);
+    assert_int_equal(sh.bad, 0);
+    assert_int_equal(sh.torn, 0);
+    assert_int_equal(as_close(sh.db), AS_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_readers_beside_writer, t_teardown),
         cmocka_unit_test_teardown(test_group_commit, t_teardown),
         cmocka_unit_test_teardown(test_put_takes_no_reader_lock, t_teardown),
+        cmocka_unit_test_teardown(test_batch_seen_whole, t_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

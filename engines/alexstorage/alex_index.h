@@ -73,6 +73,10 @@ uint64_t alex_iter_payload(const alex_iter *it);
 typedef struct alex_reader alex_reader;
 int alex_reader_open(alex_index *ix, alex_reader **out);
 void alex_reader_close(alex_reader *r);
+/* The writer's several changes seen by shared readers all or none: between the two calls no shared
+ * read runs (those in flight are waited out, new ones wait). */
+void alex_exclude_readers(alex_index *ix);
+void alex_admit_readers(alex_index *ix);
 /* alex_find for any thread, beside the writer. */
 int alex_find_shared(const alex_index *ix, alex_reader *r, int64_t key, uint64_t *payload);
 /* Up to max pairs with key >= from, ascending, beside the writer: each leaf's pairs are copied under its

@@ -74,6 +74,9 @@ typedef struct alex_data_node {
 typedef struct alex_arena_region {
     unsigned char *base;
     size_t size;
+    size_t used;        /* bytes bumped out of it */
+    size_t live_bytes;  /* footprint of its blocks handed out and not released */
+    int old;            /* being emptied by a repack: no block of it is handed out again */
 } alex_arena_region;
 typedef struct alex_arena {
     int on;                   /* leaf arrays come from here (else malloc) */
@@ -85,8 +88,14 @@ typedef struct alex_arena {
     size_t live;              /* blocks handed out and not released */
     size_t reserved;          /* bytes of all regions (virtual; resident once touched) */
     size_t bumped;            /* bytes ever bumped: the heap's touched footprint */
-    size_t free_bytes;        /* bytes on free lists, waiting for reuse */
-    uint64_t compactions;     /* times every array moved into a fresh region (alex_arena.c) */
+    size_t free_bytes;        /* bumped bytes not in live arrays: free lists, and garbage in old regions */
+    uint64_t compactions;     /* repacks finished: every array moved out of the regions it started with */
+    /* incremental repack (alex_arena.c): a few hundred KB of leaves move per mutation */
+    int repacking;
+    int64_t rp_key;           /* next leaf to look at: the one a descent for this key reaches */
+    int rp_started;           /* rp_key is set (else the first leaf) */
+    unsigned rp_passes;       /* walks over the chain in this repack */
+    uint64_t rp_steps, rp_moved; /* steps taken and bytes moved, since creation */
     int nohuge;               /* regions get MADV_NOHUGEPAGE instead (alex_params.huge_pages = 0) */
 } alex_arena;
 
@@ -112,6 +121,7 @@ struct alex_index {
     /* concurrent readers (alex_sync.c) */
     _Alignas(64) _Atomic uint64_t smo_seq; /* odd while a structural change runs (readers wait) */
     int smo_active;                        /* writer: the current operation made smo_seq odd */
+    int smo_hold;                          /* writer: alex_exclude_readers keeps it odd across operations */
     uint64_t num_smo, num_smo_waits;       /* structural sections; of them, ones that waited for a reader */
     pthread_mutex_t readers_mu;            /* the reader list and the closed readers' counters */
     struct alex_reader *readers;
@@ -342,8 +352,10 @@ void *alex__arena_alloc(alex_index *ix, size_t bytes, int zero);
 int alex__arena_release(alex_index *ix, void *p, size_t bytes);
 void alex__arena_seal(alex_index *ix);
 void alex__arena_close(alex_index *ix);
-/* After a mutation: repack the heap when a fifth of it sits on free lists. */
+/* After a mutation: start repacking the heap when a fifth of it is free, or take one repack step. */
 void alex__arena_maybe_compact(alex_index *ix);
+/* Run a repack in progress to its end (tests). */
+void alex__arena_repack_finish(alex_index *ix);
 
 /* alex_bulk_load.c */
 alex_node *alex__build(alex_index *ix, const int64_t *keys, const uint64_t *pays, size_t n,

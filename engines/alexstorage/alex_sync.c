@@ -64,11 +64,23 @@ void alex__smo_begin(alex_index *ix)
 
 void alex__smo_end(alex_index *ix)
 {
-    if (!ix->smo_active)
+    if (!ix->smo_active || ix->smo_hold)
         return;
     ix->smo_active = 0;
     atomic_store_explicit(&ix->smo_seq, atomic_load_explicit(&ix->smo_seq, memory_order_relaxed) + 1,
                           memory_order_release);
+}
+
+void alex_exclude_readers(alex_index *ix)
+{
+    alex__smo_begin(ix);
+    ix->smo_hold = 1;
+}
+
+void alex_admit_readers(alex_index *ix)
+{
+    ix->smo_hold = 0;
+    alex__smo_end(ix);
 }
 
 int alex_reader_open(alex_index *ix, alex_reader **out)

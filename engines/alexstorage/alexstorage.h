@@ -8,8 +8,16 @@
  *    as_strerror() names a code; as_errmsg() gives the last detailed message of a handle (file,
  *    offset, system error), which is what to show a user.
  * 2. Handles are opaque. An as_db is shared by all threads; each thread uses its own as_session.
+ *    Threads: writes are serialised (one writer at a time). With index=alex (the default) gets and
+ *    scans take no lock at all and run beside the writer: they wait only while the index changes
+ *    its structure (a leaf split or rebuild, for example), never for another reader, and a put costs
+ *    the same however many sessions are open. With index=btree each session has a mutex that its
+ *    reads take and that every index change takes for all sessions; index=sorted is read-only.
  * 3. Values returned by as_get()/as_scan() point into the store's mapping. They stay valid until
- *    the next call on the same session (or as_session_close). Do not write through them.
+ *    the next call on the same session (or as_session_close). Do not write through them. Between
+ *    calls a session keeps only the segments its last call handed values out of (a get: one; a scan:
+ *    up to 8 distinct segments, beyond that all retired ones until its next call), so an idle
+ *    session does not keep compaction from giving space back.
  * 4. No global state: two stores in one process are independent.
  *
  * Caveats:
@@ -19,7 +27,8 @@
  *   store fails (the first failure's call and file are in the message); reads go on. Reopen to recover.
  * - as_close frees sessions still open on the store; do not use them afterwards.
  * - Compaction retires segments: a retired segment is unmapped once no session can still hold a
- *   value from it (every session has started a later call, or closed).
+ *   value from it (every session has started a later call, closed, or is between calls without a
+ *   value from it: see convention 3).
  * - Reads go through a shared mapping: another process truncating a segment file of an open store
  *   makes reads of the cut pages fault (SIGBUS). The store itself only cuts torn tails at open.
  */
@@ -119,7 +128,7 @@ void as_options_default(as_options *o);
 /* Who runs compaction and checkpoints (as_options.maintenance). */
 enum as_maint_mode {
     AS_MAINT_INLINE = 0, /* the put/del that crossed a threshold does it before it returns (default) */
-    AS_MAINT_THREAD = 1, /* a background thread of the store: it holds the write lock about 0.5 ms at a
+    AS_MAINT_THREAD = 1, /* a background thread of the store: it holds the write lock about 1 ms at a
                             time (one step of a compaction or of a checkpoint's collection), then rests */
     AS_MAINT_MANUAL = 2, /* only when the embedder calls as_maintain (for embedders that want no threads) */
 };

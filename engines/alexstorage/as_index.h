@@ -79,6 +79,9 @@ typedef struct as_index_ops {
     void (*reader_close)(void *reader);
     int (*find_shared)(const void *ix, void *reader, int64_t key, uint64_t *loc);
     size_t (*scan_shared)(const void *ix, void *reader, int64_t from, as_ix_pair *out, size_t max);
+    /* Between the two no shared read runs (a batch's changes are seen all or none). */
+    void (*exclude_readers)(void *ix);
+    void (*admit_readers)(void *ix);
 } as_index_ops;
 
 typedef struct as_index {

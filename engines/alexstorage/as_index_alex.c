@@ -85,6 +85,9 @@ static size_t ix_alex_scan_shared(const void *ix, void *reader, int64_t from, as
     return done;
 }
 
+static void ix_alex_exclude_readers(void *ix) { alex_exclude_readers(ix); }
+static void ix_alex_admit_readers(void *ix) { alex_admit_readers(ix); }
+
 static size_t ix_alex_size(const void *ix) { return alex_size(ix); }
 
 static void ix_alex_stats(const void *ix, as_index_stats *st)
@@ -132,4 +135,6 @@ const as_index_ops as_index_alex_ops = {
     .reader_close = ix_alex_reader_close,
     .find_shared = ix_alex_find_shared,
     .scan_shared = ix_alex_scan_shared,
+    .exclude_readers = ix_alex_exclude_readers,
+    .admit_readers = ix_alex_admit_readers,
 };

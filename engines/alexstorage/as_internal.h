@@ -24,20 +24,32 @@
  *
  * Concurrency (see as_read.c / as_write.c):
  *   - db->write_mu serialises writers (put/del/bulk_load/sync/rotation).
- *   - The index (as_index.h: ALEX, B+tree or sorted array) is guarded by a "big reader lock": one mutex per session. A reader takes only
- *     its own (uncontended); the writer takes every session's mutex (under db->sess_mu, which also
- *     guards the session list) only around the ALEX mutation. The record append and any fdatasync
- *     happen before that, so readers never wait for I/O.
- *   - Records are immutable once appended and a mapping never moves, so a reader dereferences a
- *     locator after dropping its lock. seg->size (atomic) bounds every read so a corrupt length can
- *     never fault past EOF.
+ *   - Index reads, ALEX (AS_IX_SHARED_READS): gets and scans take no lock. Each session owns an
+ *     alex_reader (s->ixr); a lookup is a read section (one seq_cst store to the reader's own line,
+ *     one load of the index's structure sequence) and searches its leaf under the leaf's seqlock,
+ *     which the writer makes odd around an in-place insert or erase (a payload overwrite is one
+ *     atomic store). A structural change (split, expansion, resize, merge, root growth and its
+ *     repair, bulk load, heap repacking) makes the structure sequence odd and waits until no read
+ *     section is in flight; readers arriving meanwhile wait for it to end. Nothing is freed or moved
+ *     under a reader, so no deferred reclamation of index memory is needed (alex_sync.c has the
+ *     argument). as_db_lock_all is then a no-op: a put costs the same with 1 or 64 sessions open
+ *     (as_stats.reader_locks stays 0; test_as_concurrency checks it).
+ *   - Index reads, B+tree and sorted array: a "big reader lock", one mutex per session. A reader takes
+ *     only its own (uncontended); an index change takes every session's mutex (under db->sess_mu,
+ *     which also guards the session list), counted in db->n_reader_locks. (The sorted array changes
+ *     only by bulk load into an empty store and compaction's repointing.)
+ *   - Either way the record append and any fdatasync happen before the index change, so readers never
+ *     wait for I/O, and records are immutable once appended and a mapping never moves, so a reader
+ *     dereferences a locator after its lookup. seg->size (atomic) bounds every read so a corrupt
+ *     length can never fault past EOF.
  *   - Epochs: db->epoch is a global counter; a session stores the epoch it saw at the start of each
  *     call in s->epoch (0 = never called). A pointer handed out by a call stays valid until the
  *     session's next call, so the session "leaves" an epoch only when it enters the next one (or
  *     closes). Compaction retires a segment by bumping db->epoch to E (as_retire) and as_reclaim
  *     unmaps and closes it once every session has epoch 0 or >= E, or is idle (between calls:
  *     calls == done_call) holding no value from it (held_seg, set by as_sess_leave: a get hands out
- *     one segment, a write none, a scan possibly any).
+ *     one segment, a write none, a scan the segments its values came from - up to AS_HELD_SEGS of
+ *     them in held_set, beyond that any, until the session's next call).
  *   - Maintenance (as_maint.c, as_options.maintenance): compaction and checkpoints run inline in the
  *     put that crossed a threshold (whole, under write_mu), or on a background thread / in
  *     as_maintain / as_compact / as_checkpoint, one job at a time (maint_run_mu, taken before
@@ -398,6 +410,10 @@ uint64_t as_db_reserve_bytes(const as_db *db);
  * when the index reads beside its writer (AS_IX_SHARED_READS). */
 void as_db_lock_all(as_db *db);
 void as_db_unlock_all(as_db *db);
+/* Around several index changes that readers must see all or none (a batch): every reader is kept
+ * out, whatever the index (shared reads: the index's own exclusion; else as_db_lock_all). */
+void as_db_exclude_readers(as_db *db);
+void as_db_admit_readers(as_db *db);
 int as_db_is_dropped(const as_db *db, uint64_t id);
 int as_db_mark_dropped(as_db *db, uint64_t id);
 /* Mark a compacted segment retired at a new epoch (its mapping stays until as_reclaim frees it). */
@@ -405,7 +421,7 @@ int as_retire(as_db *db, as_segment *sg);
 void as_reclaim(as_db *db, const as_session *self);            /* under write_mu */
 /* Background maintenance (yield = 1) holds write_mu for about AS_MAINT_HOLD_NS at a time, then stays
  * out for AS_MAINT_REST_FACTOR times as long (as_maint_rest): a put waits for one hold at most. */
-#define AS_MAINT_HOLD_NS 500000ull
+#define AS_MAINT_HOLD_NS 1000000ull
 #define AS_MAINT_REST_FACTOR 2u
 uint64_t as_now_ns(void); /* CLOCK_MONOTONIC */
 void as_maint_rest(as_db *db, uint64_t held_ns, uint64_t out_since_ns);

@@ -99,6 +99,22 @@ void as_db_unlock_all(as_db *db)
     pthread_mutex_unlock(&db->sess_mu);
 }
 
+void as_db_exclude_readers(as_db *db)
+{
+    if (as_index_shared_reads(db->index))
+        db->index->ops->exclude_readers(db->index->impl);
+    else
+        as_db_lock_all(db);
+}
+
+void as_db_admit_readers(as_db *db)
+{
+    if (as_index_shared_reads(db->index))
+        db->index->ops->admit_readers(db->index->impl);
+    else
+        as_db_unlock_all(db);
+}
+
 void as_db_close_segments(as_db *db)
 {
     for (uint32_t hi = 0; hi < AS_SEGDIR_SIZE; hi++) {

@@ -146,15 +146,15 @@ static size_t as_batch_encode(as_db *db, const as_batch *b)
     return off;
 }
 
-/* Apply a batch written at loc to the index, all under one hold of the reader locks (readers see all
- * of it or none), then to the accounting; olds[i] = the version item i replaced (0 = none). Under
+/* Apply a batch written at loc to the index with every reader kept out (as_db_exclude_readers: they
+ * see all of it or none), then to the accounting; olds[i] = the version item i replaced (0 = none). Under
  * write_mu. An index failure part-way is fail-stop: the batch is on disk and comes back on reopen. */
 static int as_batch_apply(as_db *db, as_session *s, const as_batch *b, uint64_t loc, uint64_t *olds)
 {
     uint64_t seg = as_loc_seg(loc), off = as_loc_off(loc) + as_rec_bytes(0);
     int arc = AS_IX_OK;
     size_t i = 0;
-    as_db_lock_all(db);
+    as_db_exclude_readers(db);
     for (; i < b->n && arc == AS_IX_OK; i++) {
         const as_batch_item *it = &b->items[i];
         uint64_t old = 0;
@@ -169,7 +169,7 @@ static int as_batch_apply(as_db *db, as_session *s, const as_batch *b, uint64_t 
         olds[i] = existed ? old : 0;
         off += as_rec_bytes(it->len);
     }
-    as_db_unlock_all(db);
+    as_db_admit_readers(db);
     if (arc != AS_IX_OK)
         return as_fail(db, arc == AS_IX_ENOMEM ? AS_ENOMEM : AS_EINTERNAL, "index update of batch item %zu (key %lld) "
                        "failed (index status %d); the batch is on disk and comes back on reopen", i - 1,
