@@ -9,7 +9,8 @@
 
 typedef struct as_move {
     int64_t key;
-    uint64_t from, to;
+    uint64_t from; /* the record's locator in the victim */
+    uint64_t to;   /* the copy's offset in the step's buffer (its locator once written: as_cjob_flush) */
 } as_move;
 
 /* ---- the dropped-segment set (sorted ids; writer and open only) ---- */
