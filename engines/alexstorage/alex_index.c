@@ -6,7 +6,10 @@
 
 void alex_params_default(alex_params *p)
 {
-    p->max_data_node_slots = (size_t)1 << 16;
+    /* a leaf's rebuild (expand or split) costs ~15 ns per key, page faults of its new arrays
+     * included: 16K slots bound one structural change to ~0.2 ms (1 << 16 let a 25,000-key leaf
+     * stall an insert 0.4-0.9 ms; PERFORMANCE.md, "Mixed at 100K") */
+    p->max_data_node_slots = (size_t)1 << 14;
     p->max_fanout_log2 = 16;
     p->density_init = 0.7;
     p->density_max = 0.8;

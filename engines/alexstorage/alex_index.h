@@ -28,7 +28,7 @@ enum alex_status {
 typedef struct alex_index alex_index;
 
 typedef struct alex_params {
-    size_t max_data_node_slots;  /* cap on a data node's slots (default 1 << 16) */
+    size_t max_data_node_slots;  /* cap on a data node's slots (default 1 << 14) */
     unsigned max_fanout_log2;    /* cap on a model node's children, log2 (default 16) */
     double density_init;         /* density after bulk load / expand (default 0.7) */
     double density_max;          /* expand or split above this (default 0.8) */

@@ -30,6 +30,9 @@ static int alex_vleaf(alex_vstate *v, const alex_data_node *d, unsigned depth)
 {
     if (d->cap < 1 || d->num_keys < 0 || d->num_keys > d->cap)
         return alex_vfail(v, "leaf %p: cap %d num_keys %d", (const void *)d, d->cap, d->num_keys);
+    if ((size_t)d->cap > v->ix->p.max_data_node_slots && d->cap > ALEX_MIN_CAP)
+        return alex_vfail(v, "leaf %p: cap %d over max_data_node_slots %zu", (const void *)d, d->cap,
+                          v->ix->p.max_data_node_slots);
     if (d->prev != v->prev_leaf)
         return alex_vfail(v, "leaf %p at depth %u: prev link %p, in-order predecessor %p", (const void *)d,
                           depth, (const void *)d->prev, (const void *)v->prev_leaf);
