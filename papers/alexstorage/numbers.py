@@ -47,7 +47,7 @@ def read_runs(path):
 
 class Results:
     """The results of every listed run, each tagged with its run's label. A section of the paper reads
-    only the runs made for it (label prefixes: bench1m, ycsb, ks-, engines), so that one configuration
+    only the runs made for it (label prefixes: bench1m, ycsb, ks-, engines, scaling), so that one configuration
     measured in two runs is never pooled across them."""
 
     def __init__(self, runs, prefixes=None):
@@ -309,6 +309,19 @@ def keyset_table(res, m):
                   ("btree index", "B/key", "float")], rows, "tab:keysets")
 
 
+def scaling(res, m):
+    """Read throughput (untimed pass, mean over reps) at 1, 2 and 4 threads on the two cores: AlexStorage's
+    lock-free gets beside LMDB's, in the same runs."""
+    for eng, tag in (("alexstorage", "Alex"), ("lmdb", "Lmdb")):
+        ops = {}
+        for t in (1, 2, 4):
+            s = res.pick(eng, "read", N1M, threads=t)
+            ops[t] = kv.throughput(s)[0] if s else None
+        m.add("Scale%sOne" % tag, fmt_int(ops[1]), "%s read ops/s, 1 thread" % eng)
+        m.add("Scale%sTwoVsOne" % tag, fmt_ratio(ratio(ops[2], ops[1])), "%s read throughput 2 threads / 1" % eng)
+        m.add("Scale%sFourVsTwo" % tag, fmt_ratio(ratio(ops[4], ops[2])), "%s read throughput 4 threads / 2" % eng)
+
+
 def engines_table(res, m):
     rows = []
     for eng in res.engines():
@@ -357,6 +370,7 @@ def main():
     m.add("NumRuns", str(len(runs)), "runs listed in runs.txt")
     m.add("NumResults", fmt_int(len(res.results)), "result files")
     m.add("NumKeysetRuns", str(len([1 for label, _, _ in runs if label.startswith("ks-")])), "key-set runs")
+    scaling(res.only("scaling"), m)
     tabs = [headline(res.only("bench1m"), m), sync_table(res.only("bench1m"), m), ycsb_table(res.only("ycsb"), m),
             keyset_table(res.only("ks-"), m), engines_table(res.only("engines"), m), runs_table(runs, res)]
     for t in tabs:
