@@ -173,17 +173,11 @@ int alex_find_shared(const alex_index *ix, alex_reader *r, int64_t key, uint64_t
     const alex_data_node *d = alex_route_to_leaf(ix, key);
     uint64_t it, pay = 0;
     int s;
-    unsigned spins = 0;
     for (;;) {
-        uint32_t v = __atomic_load_n(&d->ver, __ATOMIC_ACQUIRE);
-        if (v & 1) {
-            alex__pause(&spins);
-            continue;
-        }
+        uint32_t v = alex__leaf_read_begin(d);
         it = 0;
         s = alex_leaf_lookup(d, key, &it, &pay);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&d->ver, __ATOMIC_RELAXED) == v)
+        if (alex__leaf_read_valid(d, v))
             break;
     }
     alex_bump(&r->lookups, 1);
@@ -202,13 +196,8 @@ int alex_find_shared(const alex_index *ix, alex_reader *r, int64_t key, uint64_t
 static size_t alex_scan_leaf(const alex_data_node *d, int start, int64_t from, int64_t *keys, uint64_t *pays,
                              size_t n, size_t max)
 {
-    unsigned spins = 0;
     for (;;) {
-        uint32_t v = __atomic_load_n(&d->ver, __ATOMIC_ACQUIRE);
-        if (v & 1) {
-            alex__pause(&spins);
-            continue;
-        }
+        uint32_t v = alex__leaf_read_begin(d);
         size_t k = n;
         int i = start;
         if (i < 0) { /* first slot whose key is >= from */
@@ -223,8 +212,7 @@ static size_t alex_scan_leaf(const alex_data_node *d, int start, int64_t from, i
             pays[k] = ALEX_LD(d->payloads[i]);
             k++;
         }
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&d->ver, __ATOMIC_RELAXED) == v)
+        if (alex__leaf_read_valid(d, v))
             return k;
     }
 }

@@ -319,6 +319,21 @@ static inline void alex__pause(unsigned *spins)
         sched_yield();
     }
 }
+/* A leaf's seqlock, read side: the even version to read under (waiting out an insert in place), and
+ * whether what was read since is still valid (no insert or erase touched the leaf meanwhile). */
+static inline uint32_t alex__leaf_read_begin(const alex_data_node *d)
+{
+    unsigned spins = 0;
+    uint32_t v;
+    while ((v = __atomic_load_n(&d->ver, __ATOMIC_ACQUIRE)) & 1)
+        alex__pause(&spins);
+    return v;
+}
+static inline int alex__leaf_read_valid(const alex_data_node *d, uint32_t v)
+{
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return __atomic_load_n(&d->ver, __ATOMIC_RELAXED) == v;
+}
 /* Enter / leave a read section (no structural change overlaps one). */
 void alex__read_wait(const alex_index *ix);
 static inline void alex__read_enter(const alex_index *ix, struct alex_reader *r)
