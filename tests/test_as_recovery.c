@@ -397,6 +397,68 @@ static void test_missing_segment(void **state)
     t_rmdir(dir);
 }
 
+/* ---- a sealed segment truncated behind a checkpoint: corruption, not a rescan that loses keys ---- */
+
+/* Keys 0..299 in 8 KiB segments, then the first h records of segment 2 overwritten (garbage there);
+ * closed, so a checkpoint covers everything. No compaction: segment 2 must stay as it is. */
+static void t_make_ckpt_garbage(const char *dir, int *seg2_first, int *seg2_n, int *h)
+{
+    as_options o;
+    as_options_default(&o);
+    o.segment_bytes = 8192;
+    o.compact_garbage_ratio = 0;
+    as_db *db;
+    char err[1024], seg[128];
+    assert_int_equal(as_open(dir, &o, &db, err, sizeof(err)), AS_OK);
+    as_session *s;
+    assert_int_equal(as_session_open(db, &s), AS_OK);
+    unsigned char v[VLEN];
+    for (int k = 0; k < 300; k++) {
+        t_fill(k, v);
+        assert_int_equal(as_put(s, k, v, VLEN), AS_OK);
+    }
+    t_path(seg, sizeof(seg), dir, 1);
+    *seg2_first = (int)((t_size(seg) - SEG_HDR) / REC_BYTES);
+    t_path(seg, sizeof(seg), dir, 2);
+    *seg2_n = (int)((t_size(seg) - SEG_HDR) / REC_BYTES);
+    *h = *seg2_n / 2 + 1;
+    for (int k = *seg2_first; k < *seg2_first + *h; k++) { /* same value: only the locator moves */
+        t_fill(k, v);
+        assert_int_equal(as_put(s, k, v, VLEN), AS_OK);
+    }
+    as_session_close(s);
+    assert_int_equal(as_close(db), AS_OK);
+}
+
+static void test_truncated_sealed_segment(void **state)
+{
+    (void)state;
+    char dir[64], seg[128], err[1024];
+    int first, n, h;
+    as_db *db;
+    /* cut to its header: fewer record bytes than the checkpoint's live bytes for it */
+    t_mkdir(dir, sizeof(dir));
+    t_make_ckpt_garbage(dir, &first, &n, &h);
+    assert_true(n > 10);
+    t_path(seg, sizeof(seg), dir, 2);
+    assert_int_equal(truncate(seg, SEG_HDR), 0);
+    assert_int_equal(t_open(dir, NULL, &db, err, sizeof(err)), AS_ECORRUPT);
+    assert_non_null(strstr(err, "seg-000002.log"));
+    assert_non_null(strstr(err, "truncated"));
+    t_rmdir(dir);
+
+    /* cut at a record boundary after its garbage: the live bytes still fit, but live keys point past the
+     * end (a rescan would open the store without them and say nothing) */
+    t_mkdir(dir, sizeof(dir));
+    t_make_ckpt_garbage(dir, &first, &n, &h);
+    t_path(seg, sizeof(seg), dir, 2);
+    assert_int_equal(truncate(seg, SEG_HDR + (off_t)h * REC_BYTES), 0);
+    assert_int_equal(t_open(dir, NULL, &db, err, sizeof(err)), AS_ECORRUPT);
+    assert_non_null(strstr(err, "seg-000002.log"));
+    assert_non_null(strstr(err, "truncated"));
+    t_rmdir(dir);
+}
+
 /* ---- read-only open writes nothing ---- */
 
 typedef struct fsnap {
@@ -495,6 +557,7 @@ int main(void)
         cmocka_unit_test_teardown(test_corruption_found_on_get, t_teardown),
         cmocka_unit_test_teardown(test_bad_header, t_teardown),
         cmocka_unit_test_teardown(test_missing_segment, t_teardown),
+        cmocka_unit_test_teardown(test_truncated_sealed_segment, t_teardown),
         cmocka_unit_test_teardown(test_read_only_writes_nothing, t_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -534,7 +534,10 @@ static int as_ckpt_apply_tail(as_db *db, const as_rscan *sc)
 }
 
 /* Every locator must fall inside a live segment; else the checkpoint and the log disagree (e.g.
- * compaction removed a segment it still points into) and a full scan decides. Records are not
+ * compaction removed a segment it still points into) and a full scan decides (AS_NOTFOUND). A
+ * locator past the end of a segment that is there is another matter: the log was synced up to the
+ * checkpoint's fence before the checkpoint was written, so that segment lost records it once held
+ * (truncated), and a full scan would lose them silently: AS_ECORRUPT naming the file. Records are not
  * touched (that would fault in the whole log): reads verify each record anyway. Total live bytes
  * come from the per-segment table as adjusted by the replay. */
 static int as_ckpt_check_locs(as_db *db, char *why, size_t whylen)
@@ -545,11 +548,17 @@ static int as_ckpt_check_locs(as_db *db, char *why, size_t whylen)
         uint64_t loc = pr.loc;
         as_segment *sg = as_db_seg(db, as_loc_seg(loc));
         uint64_t off = as_loc_off(loc);
+        if (sg && !sg->retired && off >= AS_SEG_HEADER_BYTES && off % AS_REC_ALIGN == 0 &&
+            off + AS_REC_HEADER_BYTES > atomic_load(&sg->size))
+            return as_db_seterr(db, AS_ECORRUPT, "%s: %llu bytes, but the checkpoint has key %lld at offset %llu "
+                                "(the segment lost records it held: truncated?)", sg->path,
+                                (unsigned long long)atomic_load(&sg->size), (long long)pr.key,
+                                (unsigned long long)off);
         if (!sg || sg->retired || off < AS_SEG_HEADER_BYTES || off % AS_REC_ALIGN ||
             off + AS_REC_HEADER_BYTES > atomic_load(&sg->size)) {
             snprintf(why, whylen, "key %lld points to segment %llu offset %llu, which the log does not have",
                      (long long)pr.key, (unsigned long long)as_loc_seg(loc), (unsigned long long)off);
-            return AS_ECORRUPT;
+            return AS_NOTFOUND;
         }
     }
     uint64_t live = 0, last = atomic_load(&db->last_seg);
@@ -642,6 +651,15 @@ int as_ckpt_recover(as_db *db, const uint64_t *ids, size_t n, char *why, size_t 
         if (ids[i] <= end_seg) {
             uint64_t live;
             memcpy(&live, table + (ids[i] - 1) * 8, 8);
+            /* the checkpoint's live bytes of a segment must fit in it: fewer record bytes mean it lost
+             * records after they were synced (a truncated segment), not a crash */
+            if (ids[i] < end_seg && live != AS_CKPT_DROPPED && atomic_load(&sg->size) - AS_SEG_HEADER_BYTES < live) {
+                rc = as_db_seterr(db, AS_ECORRUPT, "%s: %llu bytes of records, but the checkpoint counts %llu live "
+                                  "bytes in it (truncated?)", sg->path,
+                                  (unsigned long long)(atomic_load(&sg->size) - AS_SEG_HEADER_BYTES),
+                                  (unsigned long long)live);
+                break;
+            }
             atomic_store(&sg->live, live == AS_CKPT_DROPPED ? 0 : live);
         }
         if (ids[i] < end_seg) {
@@ -674,10 +692,9 @@ int as_ckpt_recover(as_db *db, const uint64_t *ids, size_t n, char *why, size_t 
         db->seq = sc.max_seq > ck_seq ? sc.max_seq : ck_seq;
         db->records_replayed = sc.n;
         atomic_store(&db->last_seg, n ? ids[n - 1] : 0);
-        if (as_ckpt_check_locs(db, why, whylen) != AS_OK) {
+        rc = as_ckpt_check_locs(db, why, whylen);
+        if (rc == AS_NOTFOUND)
             db->ckpt_rejected = 1;
-            rc = AS_NOTFOUND;
-        }
     }
     free(sc.e);
     if (rc == AS_OK) {
