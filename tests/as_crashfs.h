@@ -107,7 +107,11 @@ static inline void cf_record_write(crashfs *c, int f, uint64_t off, const void *
     memcpy(o->data, buf, len);
     if (off + len > c->shadow_len[f])
         cf_shadow_size(c, f, off + len);
-    memcpy(c->shadow[f] + off, buf, len);
+    /* from the recorded copy, not from buf again: buf may be a writable view that a writer changes
+     * meanwhile (a background sync scans it beside the writer), and a shadow newer than the record
+     * would hide that change from every later scan, so a crash state would keep a half-written
+     * record that a real fdatasync (the page dirtied again) would have written whole */
+    memcpy(c->shadow[f] + off, o->data, len);
 }
 
 /* Writes made through writable views of file f (or of every file, f < 0) become write records. */
