@@ -545,21 +545,18 @@ static int as_ckpt_check_locs(as_db *db, char *why, size_t whylen)
     as_ix_cursor it;
     as_ix_pair pr;
     for (as_ix_cursor_init(&it, db->index); as_ix_cursor_next(&it, &pr);) {
-        uint64_t loc = pr.loc;
+        uint64_t loc = pr.loc, off = as_loc_off(loc);
+        if (as_loc_header(db, loc))
+            continue;
         as_segment *sg = as_db_seg(db, as_loc_seg(loc));
-        uint64_t off = as_loc_off(loc);
-        if (sg && !sg->retired && off >= AS_SEG_HEADER_BYTES && off % AS_REC_ALIGN == 0 &&
-            off + AS_REC_HEADER_BYTES > atomic_load(&sg->size))
+        if (sg && !sg->retired && off >= AS_SEG_HEADER_BYTES && off % AS_REC_ALIGN == 0)
             return as_db_seterr(db, AS_ECORRUPT, "%s: %llu bytes, but the checkpoint has key %lld at offset %llu "
                                 "(the segment lost records it held: truncated?)", sg->path,
                                 (unsigned long long)atomic_load(&sg->size), (long long)pr.key,
                                 (unsigned long long)off);
-        if (!sg || sg->retired || off < AS_SEG_HEADER_BYTES || off % AS_REC_ALIGN ||
-            off + AS_REC_HEADER_BYTES > atomic_load(&sg->size)) {
-            snprintf(why, whylen, "key %lld points to segment %llu offset %llu, which the log does not have",
-                     (long long)pr.key, (unsigned long long)as_loc_seg(loc), (unsigned long long)off);
-            return AS_NOTFOUND;
-        }
+        snprintf(why, whylen, "key %lld points to segment %llu offset %llu, which the log does not have",
+                 (long long)pr.key, (unsigned long long)as_loc_seg(loc), (unsigned long long)off);
+        return AS_NOTFOUND;
     }
     uint64_t live = 0, last = atomic_load(&db->last_seg);
     for (uint64_t id = 1; id <= last; id++) {

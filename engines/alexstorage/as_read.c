@@ -74,18 +74,23 @@ int as_resolve(as_session *s, uint64_t loc, int64_t key, const void **val, size_
     return AS_OK;
 }
 
+/* The index lookup of a get: lock-free where the index allows it (as_index.h), else under the
+ * session's own share of the reader lock. */
+static int as_sess_find(as_session *s, int64_t key, uint64_t *loc)
+{
+    if (s->ixr)
+        return as_index_find_shared(s->db->index, s->ixr, key, loc);
+    pthread_mutex_lock(&s->lock);
+    int arc = as_index_find(s->db->index, key, loc);
+    pthread_mutex_unlock(&s->lock);
+    return arc;
+}
+
 int as_get(as_session *s, int64_t key, const void **val, size_t *len)
 {
     as_sess_enter(s);
     uint64_t loc;
-    int arc;
-    if (s->ixr) {
-        arc = as_index_find_shared(s->db->index, s->ixr, key, &loc); /* no lock (as_index.h) */
-    } else {
-        pthread_mutex_lock(&s->lock);
-        arc = as_index_find(s->db->index, key, &loc);
-        pthread_mutex_unlock(&s->lock);
-    }
+    int arc = as_sess_find(s, key, &loc);
     atomic_store_explicit(&s->n_gets, atomic_load_explicit(&s->n_gets, memory_order_relaxed) + 1,
                           memory_order_relaxed);
     if (arc != AS_IX_OK) {
@@ -100,7 +105,7 @@ int as_get(as_session *s, int64_t key, const void **val, size_t *len)
 
 typedef as_ix_pair as_kl;
 
-/* Copy up to max (key, locator) pairs with key >= from. */
+/* Copy up to max (key, locator) pairs with key >= from, locked as as_sess_find is. */
 static size_t as_scan_batch(as_session *s, int64_t from, as_kl *out, size_t max)
 {
     if (s->ixr)
