@@ -136,24 +136,18 @@ class Report:
                 out[k] = s
         return out
 
+    def varies(self, field):
+        """Whether the runs hold more than one value of a config field (key set, access pattern...)."""
+        return len({kv.config_dict(k)[field] for k in self.summary}) > 1
+
     def keys_suffix(self, ks, acc):
         """A figure name's tail when the runs hold several key sets or access patterns (else empty, so a
         plain run's figure names stay as they are)."""
-        tail = ""
-        if len({kv.config_dict(k)["keyset"] for k in self.summary}) > 1:
-            tail += "_%s" % ks
-        if len({kv.config_dict(k)["access"] for k in self.summary}) > 1:
-            tail += "_%s" % acc
-        return tail
+        return ("_%s" % ks if self.varies("keyset") else "") + ("_%s" % acc if self.varies("access") else "")
 
     def keys_title(self, ks, acc):
         """The same as keys_suffix, for a title: ", keys clustered, access zipf"."""
-        parts = []
-        if len({kv.config_dict(k)["keyset"] for k in self.summary}) > 1:
-            parts.append("keys %s" % ks)
-        if len({kv.config_dict(k)["access"] for k in self.summary}) > 1:
-            parts.append("access %s" % acc)
-        return "".join(", " + p for p in parts)
+        return (", keys %s" % ks if self.varies("keyset") else "") + (", access %s" % acc if self.varies("access") else "")
 
     def variant_note(self):
         return "" if len(self.variants) < 2 else "; engine setup: %s" % (self.primary or "default")
@@ -498,7 +492,7 @@ class Report:
                 Col("threads", "Thr.", kind="int"), Col("durability", "Dur.")]
         # key set and access pattern when the runs hold more than one, so no two rows of a table look alike
         for field, head in (("keyset", "Keys"), ("access", "Access")):
-            if len({kv.config_dict(k)[field] for k in self.summary}) > 1:
+            if self.varies(field):
                 cols.append(Col(field, head))
         return cols + ([Col("variant", "Setup")] if many else [])
 
